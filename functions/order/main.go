@@ -1,0 +1,19 @@
+// Command order records orders published on EventBridge as "OrderPlaced".
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/daifuku/daifuku/shared/app"
+)
+
+func main() {
+	a, err := app.FromEnv(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(a.Intake.HandleEvent)
+}

@@ -1,0 +1,166 @@
+// Package capture stands in for LINE and SendGrid on one local HTTP server: it
+// answers their send endpoints as they do (LINE's retry-key 409 included) and
+// writes each exact request body as a JSON file under an outbox folder, so a
+// local run or a test can read what would have gone out.
+package capture
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault may answer a request instead of the stand-in (tests use it for 429s,
+// 5xx and lost answers). It returns false to let the request through.
+type Fault func(w http.ResponseWriter, r *http.Request, body []byte) bool
+
+// SetFault installs (or, with nil, removes) a fault.
+func (s *Server) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// Request is one captured request.
+type Request struct {
+	Provider string // "line" or "email"
+	Path     string
+	Header   http.Header
+	Body     []byte
+	File     string // where the body was written; "" without an outbox
+}
+
+// Server is the capture server's handler.
+type Server struct {
+	// Outbox is the folder the bodies go to, in line/ and email/; "" keeps them in memory only.
+	Outbox   string
+	mu       sync.Mutex
+	fault    Fault
+	requests []Request
+	accepted map[string]string // LINE retry key → accepted request id
+	seq      int
+}
+
+const maxBody = 2 << 20 // LINE's request limit; SendGrid's is larger but our mails are small
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "The request body is too large"})
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Authentication failed"})
+		return
+	}
+	if !json.Valid(body) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "The request body has 1 error(s)"})
+		return
+	}
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault != nil && fault(w, r, body) {
+		return
+	}
+	switch {
+	case r.Method == http.MethodPost && (r.URL.Path == "/v2/bot/message/push" || r.URL.Path == "/v2/bot/message/multicast"):
+		s.line(w, r, body)
+	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
+		s.mail(w, r, body)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not found"})
+	}
+}
+
+func (s *Server) line(w http.ResponseWriter, r *http.Request, body []byte) {
+	key := r.Header.Get("X-Line-Retry-Key")
+	s.mu.Lock()
+	if s.accepted == nil {
+		s.accepted = map[string]string{}
+	}
+	if id, dup := s.accepted[key]; key != "" && dup {
+		s.mu.Unlock()
+		// As LINE: a request repeated with an accepted retry key is not delivered again.
+		w.Header().Set("X-Line-Accepted-Request-Id", id)
+		writeJSON(w, http.StatusConflict, map[string]string{"message": "The retry key is already accepted"})
+		return
+	}
+	id := newID()
+	if key != "" {
+		s.accepted[key] = id
+	}
+	s.mu.Unlock()
+	if err := s.record("line", r, body); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
+	}
+	w.Header().Set("X-Line-Request-Id", id)
+	if r.URL.Path == "/v2/bot/message/multicast" {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sentMessages": []map[string]string{{"id": id, "quoteToken": newID()}}})
+}
+
+func (s *Server) mail(w http.ResponseWriter, r *http.Request, body []byte) {
+	if err := s.record("email", r, body); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": err.Error()}}})
+		return
+	}
+	w.Header().Set("X-Message-Id", newID())
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) record(provider string, r *http.Request, body []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	req := Request{Provider: provider, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	if s.Outbox != "" {
+		dir := filepath.Join(s.Outbox, provider)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		// Time first so files sort in send order across runs; never overwrite.
+		req.File = filepath.Join(dir, fmt.Sprintf("%s-%04d.json", time.Now().UTC().Format("20060102T150405.000000"), s.seq))
+		if err := os.WriteFile(req.File, body, 0o644); err != nil {
+			return err
+		}
+	}
+	s.requests = append(s.requests, req)
+	return nil
+}
+
+// Requests returns what was captured so far, oldest first.
+func (s *Server) Requests(provider string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if provider == "" || r.Provider == provider {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,145 @@
+// Package local brings daifuku up on one machine: DynamoDB Local with the
+// tables of template.yaml, the capture servers standing in for LINE and
+// SendGrid (unless real credentials are set), and the same App the Lambda
+// functions run, with an in-process queue in place of SQS.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/daifuku/daifuku/infra/capture"
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/queue"
+	"github.com/daifuku/daifuku/shared/store"
+)
+
+// TablePrefix names the local tables: daifuku-CustomersTable and so on.
+const TablePrefix = "daifuku-"
+
+// Options configure an Env.
+type Options struct {
+	Dir      string // state folder, normally .local
+	DynamoDB string // endpoint of a running DynamoDB; "" starts DynamoDB Local with data in Dir/dynamodb
+	Prefix   string // table prefix; "" means TablePrefix
+	Content  *config.Content
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Env is a running local environment.
+type Env struct {
+	*app.App
+	Queue      *queue.Memory
+	Capture    *capture.Server // nil when real credentials are used for both providers
+	CaptureURL string
+	DynamoDB   string
+	stop       []func()
+}
+
+// Start brings the environment up. Close takes it down.
+func Start(ctx context.Context, o Options) (*Env, error) {
+	e := &Env{Queue: &queue.Memory{}}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Prefix == "" {
+		o.Prefix = TablePrefix
+	}
+	e.DynamoDB = o.DynamoDB
+	if e.DynamoDB == "" {
+		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{
+			Port: 8000, DBPath: filepath.Join(o.Dir, "dynamodb"), Log: filepath.Join(o.Dir, "dynamodb.log"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		e.stop = append(e.stop, srv.Stop)
+		e.DynamoDB = srv.Endpoint
+	}
+	db := dynamolocal.Client(e.DynamoDB)
+	if err := dynamolocal.CreateTables(ctx, db, o.Prefix); err != nil {
+		e.Close()
+		return nil, err
+	}
+
+	lineClient, err := config.LINE()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	mail, err := config.SendGrid()
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	if lineClient == nil || mail == nil {
+		if err := e.startCapture(filepath.Join(o.Dir, "outbox")); err != nil {
+			e.Close()
+			return nil, err
+		}
+		// Without credentials a provider is served by the capture server.
+		if lineClient == nil {
+			lineClient, _ = lineNew(e.CaptureURL)
+		}
+		if mail == nil {
+			mail, _ = mailNew(e.CaptureURL)
+		}
+	}
+	e.App = app.New(app.Deps{
+		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Content: o.Content,
+		LINE: lineClient, Mail: mail, Now: o.Now, Log: o.Log,
+	})
+	return e, nil
+}
+
+func (e *Env) startCapture(outbox string) error {
+	if err := os.MkdirAll(outbox, 0o755); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("capture server: %w", err)
+	}
+	e.Capture = &capture.Server{Outbox: outbox}
+	srv := &http.Server{Handler: e.Capture, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	e.CaptureURL = "http://" + l.Addr().String()
+	e.stop = append(e.stop, func() { _ = srv.Close() })
+	return nil
+}
+
+// SendQueued hands every queued job to the sender, as SQS would, until the
+// queue is empty or only failing jobs remain.
+func (e *Env) SendQueued(ctx context.Context) error {
+	for rounds := 0; e.Queue.Len() > 0; rounds++ {
+		if rounds > 100 {
+			return errors.New("jobs keep failing; see the messages table")
+		}
+		ev := e.Queue.Drain(10)
+		resp, err := e.Sender.HandleSQS(ctx, ev)
+		if err != nil {
+			return err
+		}
+		if n := len(resp.BatchItemFailures); n > 0 {
+			return fmt.Errorf("%d of %d jobs failed; they stay queued in the messages table", n, len(ev.Records))
+		}
+	}
+	return nil
+}
+
+// Close stops what Start started.
+func (e *Env) Close() {
+	for i := len(e.stop) - 1; i >= 0; i-- {
+		e.stop[i]()
+	}
+}

@@ -1,0 +1,93 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/infra/local"
+	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/templates"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
+
+func outbox(t *testing.T, dir, provider string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "outbox", provider, "*.json"))
+	return files
+}
+
+// make run, twice: the first sends rank-specific thank-yous over both
+// channels; the second finds every order recorded and sends nothing.
+func TestRunTwiceSendsOnce(t *testing.T) {
+	t.Setenv("LINE_CHANNEL_ACCESS_TOKEN", "")
+	t.Setenv("SENDGRID_API_KEY", "")
+	content, err := config.LoadContent(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	prefix := fmt.Sprintf("run%d-", time.Now().UnixNano())
+	start := func() *local.Env {
+		env, err := local.Start(context.Background(), local.Options{Dir: dir, DynamoDB: dynamolocal.TestEndpoint(), Prefix: prefix, Content: content})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(env.Close)
+		return env
+	}
+
+	first, err := start().Run(context.Background(), "../seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, mail := outbox(t, dir, "line"), outbox(t, dir, "email")
+	if len(line) == 0 || len(mail) == 0 {
+		t.Fatalf("outbox: %d LINE, %d email files; want both", len(line), len(mail))
+	}
+	ranks := map[string]bool{}
+	sent := 0
+	for k, n := range first.Messages {
+		if k[2] == "sent" {
+			ranks[k[0]] = true
+			sent += n
+		}
+	}
+	if len(ranks) < 3 {
+		t.Errorf("thank-yous went to ranks %v, want at least three", ranks)
+	}
+	if sent != len(line)+len(mail) {
+		t.Errorf("%d messages sent but %d files in the outbox", sent, len(line)+len(mail))
+	}
+	// Each rank's own template: the royal customer's Flex message names the rank.
+	found := false
+	for _, f := range line {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), `"type":"flex"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no Flex message in the LINE outbox (the royal template is Flex)")
+	}
+	if first.Messages[[3]string{"repeater", "-", "skipped"}] != 1 {
+		t.Errorf("the customer without consent (C007) must be skipped: %v", first.Messages)
+	}
+
+	second, err := start().Run(context.Background(), "../seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Messages) != 0 || second.Orders != 0 || second.DuplicateOrders != first.Orders {
+		t.Errorf("second run: %+v, want every order already recorded and nothing sent", second)
+	}
+	if l, m := outbox(t, dir, "line"), outbox(t, dir, "email"); len(l) != len(line) || len(m) != len(mail) {
+		t.Errorf("second run wrote %d new outbox files", len(l)+len(m)-len(line)-len(mail))
+	}
+}

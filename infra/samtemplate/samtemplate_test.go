@@ -1,0 +1,174 @@
+package samtemplate_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/daifuku/daifuku/infra/samtemplate"
+)
+
+// eventTypes maps a SAM event source type to the Go type its handler takes.
+var eventTypes = map[string]func() any{
+	"SQS":             func() any { return new(events.SQSEvent) },
+	"HttpApi":         func() any { return new(events.APIGatewayV2HTTPRequest) },
+	"EventBridgeRule": func() any { return new(events.EventBridgeEvent) },
+}
+
+// functionDirs maps each function to its package, as the Makefile's build targets say.
+func functionDirs(t *testing.T, root string) map[string]string {
+	t.Helper()
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{}
+	re := regexp.MustCompile(`(?m)^build-(\w+):\s*\n\t\$\(LAMBDA_BUILD\) \./(functions/[\w-]+)\s*$`)
+	for _, m := range re.FindAllStringSubmatch(string(mk), -1) {
+		dirs[m[1]] = m[2]
+	}
+	return dirs
+}
+
+func TestEveryFunctionBuildsAndHasEvents(t *testing.T) {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := functionDirs(t, root)
+	fns := tpl.OfType("AWS::Serverless::Function")
+	if len(fns) < 3 {
+		t.Fatalf("functions = %v, want api, order and sender", fns)
+	}
+	eventFiles, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	used := map[string]bool{}
+	for _, id := range fns {
+		t.Run(id, func(t *testing.T) {
+			res := tpl.Resources[id]
+			var meta struct {
+				BuildMethod string `yaml:"BuildMethod"`
+			}
+			var props struct {
+				CodeUri string `yaml:"CodeUri"`
+				Events  map[string]struct {
+					Type string `yaml:"Type"`
+				} `yaml:"Events"`
+			}
+			if err := res.Metadata.Decode(&meta); err != nil || meta.BuildMethod != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %q, want makefile", meta.BuildMethod)
+			}
+			if err := res.Properties.Decode(&props); err != nil {
+				t.Fatal(err)
+			}
+			if props.CodeUri != "." {
+				t.Errorf("CodeUri = %q, want . (the Makefile lives at the root)", props.CodeUri)
+			}
+			dir, ok := dirs[id]
+			if !ok {
+				t.Fatalf("Makefile has no build-%s target of the form `$(LAMBDA_BUILD) ./functions/<name>`", id)
+			}
+			main, err := os.ReadFile(filepath.Join(root, dir, "main.go"))
+			if err != nil || !bytes.Contains(main, []byte("package main")) || !bytes.Contains(main, []byte("lambda.Start")) {
+				t.Errorf("%s/main.go must be a main package calling lambda.Start", dir)
+			}
+			if len(props.Events) != 1 {
+				t.Fatalf("events = %v, want exactly one source", props.Events)
+			}
+			var srcType string
+			for _, e := range props.Events {
+				srcType = e.Type
+			}
+			newEvent, ok := eventTypes[srcType]
+			if !ok {
+				t.Fatalf("no Go event type known for %s", srcType)
+			}
+			prefix := filepath.Base(dir) + "-"
+			n := 0
+			for _, f := range eventFiles {
+				if !strings.HasPrefix(filepath.Base(f), prefix) {
+					continue
+				}
+				used[f] = true
+				n++
+				src, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dec := json.NewDecoder(bytes.NewReader(src))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(newEvent()); err != nil {
+					t.Errorf("%s does not decode as the %s event its function takes: %v", filepath.Base(f), srcType, err)
+				}
+			}
+			if n == 0 {
+				t.Errorf("no events/%s*.json for sam local invoke", prefix)
+			}
+		})
+	}
+	for _, f := range eventFiles {
+		if !used[f] {
+			t.Errorf("%s matches no function (name it <function dir>-<what>.json)", filepath.Base(f))
+		}
+	}
+}
+
+func TestTablesComeFromTheTemplate(t *testing.T) {
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := tpl.Tables("x-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, tb := range tables {
+		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
+	}
+	for name, gsis := range map[string]int{"x-CustomersTable": 4, "x-OrdersTable": 1, "x-MessagesTable": 1} {
+		if got, ok := names[name]; !ok || got != gsis {
+			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
+		}
+	}
+}
+
+func TestSQSSourceReportsPartialBatchFailures(t *testing.T) {
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		Events map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				FunctionResponseTypes []string `yaml:"FunctionResponseTypes"`
+			} `yaml:"Properties"`
+		} `yaml:"Events"`
+	}
+	sender := tpl.Resources["SenderFunction"].Properties
+	if err := sender.Decode(&props); err != nil {
+		t.Fatal(err)
+	}
+	if got := props.Events["Jobs"].Properties.FunctionResponseTypes; len(got) != 1 || got[0] != "ReportBatchItemFailures" {
+		t.Errorf("SenderFunction SQS FunctionResponseTypes = %v, want [ReportBatchItemFailures]", got)
+	}
+	var q struct {
+		RedrivePolicy struct {
+			MaxReceiveCount int `yaml:"maxReceiveCount"`
+		} `yaml:"RedrivePolicy"`
+	}
+	queue := tpl.Resources["SendQueue"].Properties
+	if err := queue.Decode(&q); err != nil || q.RedrivePolicy.MaxReceiveCount == 0 {
+		t.Errorf("SendQueue has no RedrivePolicy to the DLQ: %v", err)
+	}
+}

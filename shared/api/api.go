@@ -1,0 +1,96 @@
+// Package api is daifuku's HTTP API as a plain net/http handler: API Gateway
+// reaches it through aws-lambda-go-api-proxy, and `make serve` and the tests
+// serve it directly.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/intake"
+)
+
+// Orders records orders.
+type Orders interface {
+	RecordOrder(ctx context.Context, o customer.Order) (intake.Result, error)
+}
+
+// maxBody bounds request bodies; an order is a few kilobytes.
+const maxBody = 1 << 20
+
+// New returns the API handler.
+func New(orders Orders, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+		var o customer.Order
+		if err := decode(w, r, &o); err != nil {
+			writeError(w, err)
+			return
+		}
+		res, err := orders.RecordOrder(r.Context(), o)
+		var invalid *intake.InvalidError
+		switch {
+		case errors.As(err, &invalid):
+			writeError(w, &httpError{http.StatusBadRequest, invalid.Error()})
+		case err != nil:
+			log.ErrorContext(r.Context(), "record order failed", "order_id", o.ID, "error", err)
+			writeError(w, &httpError{http.StatusInternalServerError, "could not record the order; retry with the same order_id"})
+		case res.Duplicate:
+			writeJSON(w, http.StatusOK, res)
+		default:
+			writeJSON(w, http.StatusCreated, res)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &httpError{http.StatusNotFound, "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// decode reads a JSON body strictly: unknown fields are mistakes worth reporting.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &httpError{http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"}
+		}
+		return &httpError{http.StatusBadRequest, "malformed JSON: " + err.Error()}
+	}
+	if dec.More() {
+		return &httpError{http.StatusBadRequest, "malformed JSON: more than one value in the body"}
+	}
+	return nil
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		he = &httpError{http.StatusInternalServerError, "internal error"}
+	}
+	writeJSON(w, he.status, map[string]string{"error": he.msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

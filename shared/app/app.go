@@ -1,0 +1,63 @@
+// Package app wires daifuku together once, for the Lambda functions, the CLI
+// and the tests alike: store, queue, content, provider clients, flows.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/daifuku/daifuku/shared/channel/email"
+	"github.com/daifuku/daifuku/shared/channel/line"
+	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/intake"
+	"github.com/daifuku/daifuku/shared/sender"
+	"github.com/daifuku/daifuku/shared/store"
+)
+
+// Deps are the parts an App is built from.
+type Deps struct {
+	DB      *dynamodb.Client
+	Tables  store.Tables
+	Queue   intake.Queue
+	Content *config.Content
+	LINE    *line.Client  // nil: LINE is not configured
+	Mail    *email.Client // nil: SendGrid is not configured
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// App holds the flows.
+type App struct {
+	Store  *store.Store
+	Intake *intake.Intake
+	Sender *sender.Sender
+}
+
+// New builds the flows from their parts.
+func New(d Deps) *App {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	st := store.New(d.DB, d.Tables)
+	s := &sender.Sender{
+		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
+		Now: d.Now, Log: d.Log,
+	}
+	// Assign only real clients: a nil pointer in an interface is not a nil interface.
+	if d.LINE != nil {
+		s.LINE = d.LINE
+	}
+	if d.Mail != nil {
+		s.Mail = d.Mail
+	}
+	return &App{
+		Store:  st,
+		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Now: d.Now, Log: d.Log},
+		Sender: s,
+	}
+}

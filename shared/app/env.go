@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/queue"
+	"github.com/daifuku/daifuku/shared/store"
+)
+
+// Logger is the JSON logger every function uses.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// FromEnv builds the App a Lambda function runs on, from the variables
+// template.yaml sets. Call it once, at init.
+func FromEnv(ctx context.Context) (*App, error) {
+	log := Logger()
+	slog.SetDefault(log)
+	content, err := config.ContentFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	tables, err := store.TablesFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	db, err := config.DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sqsClient, err := config.SQS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	url := os.Getenv("SEND_QUEUE_URL")
+	if url == "" {
+		return nil, errors.New("SEND_QUEUE_URL must be set")
+	}
+	lineClient, err := config.LINE()
+	if err != nil {
+		return nil, err
+	}
+	mail, err := config.SendGrid()
+	if err != nil {
+		return nil, err
+	}
+	return New(Deps{
+		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url},
+		Content: content, LINE: lineClient, Mail: mail, Log: log,
+	}), nil
+}

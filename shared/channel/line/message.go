@@ -1,0 +1,75 @@
+package line
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+
+	"github.com/daifuku/daifuku/shared/render"
+)
+
+// Limits of the Messaging API.
+const (
+	maxText    = 5000
+	maxAltText = 1500
+)
+
+// Message converts rendered content into an SDK message, checking it against
+// LINE's limits and, for Flex, the SDK's own types.
+func Message(msg *render.LINE) (messaging_api.MessageInterface, error) {
+	switch {
+	case msg == nil:
+		return nil, errors.New("no LINE content")
+	case len(msg.Flex) > 0:
+		if err := ValidateFlex(msg.Flex); err != nil {
+			return nil, err
+		}
+		return rawFlex(msg.Flex), nil
+	case msg.Text == "":
+		return nil, errors.New("LINE text message is empty")
+	case utf8.RuneCountInString(msg.Text) > maxText:
+		return nil, fmt.Errorf("LINE text message has %d characters (limit %d)", utf8.RuneCountInString(msg.Text), maxText)
+	}
+	// A pointer: the SDK sets "type" in a pointer-receiver MarshalJSON.
+	return &messaging_api.TextMessage{Text: msg.Text}, nil
+}
+
+// ValidateFlex checks a Flex message object with the SDK's types.
+func ValidateFlex(raw []byte) error {
+	m, err := messaging_api.UnmarshalMessage(raw)
+	if err != nil {
+		return fmt.Errorf("flex message: %w", err)
+	}
+	fm, ok := m.(*messaging_api.FlexMessage)
+	if !ok {
+		if v, isVal := m.(messaging_api.FlexMessage); isVal {
+			fm, ok = &v, true
+		}
+	}
+	if !ok {
+		return fmt.Errorf("flex message: type is %q, want \"flex\"", m.GetType())
+	}
+	switch n := utf8.RuneCountInString(fm.AltText); {
+	case n == 0:
+		return errors.New("flex message: altText is required")
+	case n > maxAltText:
+		return fmt.Errorf("flex message: altText has %d characters (limit %d)", n, maxAltText)
+	}
+	switch fm.Contents.(type) {
+	case *messaging_api.FlexBubble, *messaging_api.FlexCarousel, messaging_api.FlexBubble, messaging_api.FlexCarousel:
+	default:
+		return errors.New("flex message: contents must be a bubble or a carousel")
+	}
+	return nil
+}
+
+// rawFlex sends the marketer's Flex JSON as written: marshalling through the
+// SDK's types would add zero values (e.g. "flex":0) that change the layout.
+type rawFlex json.RawMessage
+
+func (rawFlex) GetType() string { return "flex" }
+
+func (r rawFlex) MarshalJSON() ([]byte, error) { return r, nil }

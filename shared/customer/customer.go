@@ -1,0 +1,116 @@
+// Package customer holds the ledger's central record: a customer (or prospect),
+// how to reach them, what they agreed to, and what they bought.
+package customer
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultTimezone is where a customer lives unless we know better.
+const DefaultTimezone = "Asia/Tokyo"
+
+// Channel is a way we can reach a customer.
+type Channel string
+
+// The channels daifuku sends through.
+const (
+	LINE  Channel = "line"
+	Email Channel = "email"
+)
+
+// ContactStatus is what the provider or the customer told us about a contact point.
+type ContactStatus string
+
+// Contact statuses. Anything other than Reachable stops sending on that channel.
+const (
+	Reachable    ContactStatus = ""
+	Blocked      ContactStatus = "blocked"      // LINE: the customer blocked the shop's account
+	Unsubscribed ContactStatus = "unsubscribed" // email: the customer opted out
+	Bounced      ContactStatus = "bounced"      // email: the address does not accept mail
+	Complained   ContactStatus = "spamreport"   // email: the customer marked us as spam
+)
+
+// Consent records, per channel, whether the customer agreed to hear from us
+// and whether the contact point still works.
+type Consent struct {
+	Email       bool          `dynamodbav:"email"`
+	LINE        bool          `dynamodbav:"line"`
+	EmailStatus ContactStatus `dynamodbav:"email_status,omitempty"`
+	LINEStatus  ContactStatus `dynamodbav:"line_status,omitempty"`
+}
+
+// Purchases are the aggregates the rank rules read (RFM).
+type Purchases struct {
+	TotalSpend int64     `dynamodbav:"total_spend"` // yen, tax included
+	Count      int       `dynamodbav:"count"`
+	First      time.Time `dynamodbav:"first,omitempty"`
+	Last       time.Time `dynamodbav:"last,omitempty"`
+}
+
+// RankChange is one step in a customer's rank history.
+type RankChange struct {
+	From string    `dynamodbav:"from"`
+	To   string    `dynamodbav:"to"`
+	At   time.Time `dynamodbav:"at"`
+	// Cause names what moved the customer, e.g. "order O-1001" or "lapse".
+	Cause string `dynamodbav:"cause,omitempty"`
+}
+
+// Customer is one row of the ledger.
+type Customer struct {
+	ID               string            `dynamodbav:"customer_id"`
+	Name             string            `dynamodbav:"name,omitempty"`
+	Email            string            `dynamodbav:"email,omitempty"`
+	LINEUserID       string            `dynamodbav:"line_user_id,omitempty"`
+	Phone            string            `dynamodbav:"phone,omitempty"`
+	PreferredChannel Channel           `dynamodbav:"preferred_channel,omitempty"`
+	Consent          Consent           `dynamodbav:"consent"`
+	Birthday         string            `dynamodbav:"birthday,omitempty"`    // YYYY-MM-DD or --MM-DD when the year is unknown
+	BirthdayMD       string            `dynamodbav:"birthday_md,omitempty"` // MM-DD, the birthday index key
+	Timezone         string            `dynamodbav:"timezone,omitempty"`    // IANA name; empty means DefaultTimezone
+	SignedUpAt       time.Time         `dynamodbav:"signed_up_at"`
+	Purchases        Purchases         `dynamodbav:"purchases"`
+	Rank             string            `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
+	RankSince        time.Time         `dynamodbav:"rank_since"`
+	RankHistory      []RankChange      `dynamodbav:"rank_history,omitempty"`
+	Tags             []string          `dynamodbav:"tags,omitempty,stringset"`
+	Preferences      map[string]string `dynamodbav:"preferences,omitempty"`
+	// Version guards read-modify-write updates (optimistic locking).
+	Version int64 `dynamodbav:"version"`
+}
+
+// Location returns the customer's time zone, falling back to DefaultTimezone.
+func (c *Customer) Location() *time.Location {
+	name := c.Timezone
+	if name == "" {
+		name = DefaultTimezone
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc, _ = time.LoadLocation(DefaultTimezone)
+	}
+	return loc
+}
+
+// SetBirthday stores a birthday given as YYYY-MM-DD (or MM-DD) and its index key.
+func (c *Customer) SetBirthday(s string) error {
+	switch {
+	case s == "":
+		c.Birthday, c.BirthdayMD = "", ""
+		return nil
+	case len(s) == 10:
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return fmt.Errorf("birthday %q: want YYYY-MM-DD", s)
+		}
+		c.Birthday, c.BirthdayMD = s, s[5:]
+		return nil
+	case len(s) == 5:
+		if _, err := time.Parse("01-02", s); err != nil && s != "02-29" {
+			return fmt.Errorf("birthday %q: want MM-DD", s)
+		}
+		c.Birthday, c.BirthdayMD = "--"+s, s
+		return nil
+	}
+	return fmt.Errorf("birthday %q: want YYYY-MM-DD or MM-DD", s)
+}

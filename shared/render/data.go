@@ -1,0 +1,112 @@
+package render
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/osteele/liquid"
+
+	"github.com/daifuku/daifuku/shared/customer"
+)
+
+// Shop is the sender's identity, from templates/shop.yaml.
+type Shop struct {
+	Name         string `yaml:"name"`
+	URL          string `yaml:"url"`
+	SupportEmail string `yaml:"support_email"`
+	FromEmail    string `yaml:"from_email"`
+	FromName     string `yaml:"from_name"`
+}
+
+// Data is everything a template may say. Every variable is always defined
+// (strict variables catch typos), possibly as an empty string.
+type Data struct {
+	Customer  *customer.Customer
+	RankID    string
+	RankLabel string
+	Order     *customer.Order
+	Shop      Shop
+}
+
+func noEscape(s string) string { return s }
+
+// jsonEscape makes a value safe inside a JSON string literal.
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// bindings builds the Liquid variables, passing every string through esc so
+// that customer-supplied text cannot break the HTML or JSON around it.
+func (d Data) bindings(esc func(string) string) liquid.Bindings {
+	c := d.Customer
+	if c == nil {
+		c = &customer.Customer{}
+	}
+	order := map[string]any{"id": "", "total": 0, "ordered_at": "", "items": []any{}}
+	if o := d.Order; o != nil {
+		items := make([]any, 0, len(o.Items))
+		for _, it := range o.Items {
+			items = append(items, map[string]any{"name": esc(it.Name), "quantity": it.Quantity, "price": it.Price})
+		}
+		order = map[string]any{
+			"id":         esc(o.ID),
+			"total":      o.Total,
+			"ordered_at": japaneseDate(o.OrderedAt, c.Location()),
+			"items":      items,
+		}
+	}
+	return liquid.Bindings{
+		"customer": map[string]any{"name": esc(c.Name), "id": esc(c.ID)},
+		"rank":     map[string]any{"id": d.RankID, "label": esc(d.RankLabel)},
+		"order":    order,
+		"shop": map[string]any{
+			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
+		},
+	}
+}
+
+func japaneseDate(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(loc)
+	return strconv.Itoa(t.Year()) + "年" + strconv.Itoa(int(t.Month())) + "月" + strconv.Itoa(t.Day()) + "日"
+}
+
+// Yen formats an amount as Japanese shops print it: 12800 → "12,800円".
+func Yen(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	case float64:
+		n = int64(x)
+	case string:
+		n, _ = strconv.ParseInt(x, 10, 64)
+	}
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return sign + b.String() + "円"
+}
+
+func newEngine() *liquid.Engine {
+	e := liquid.NewEngine()
+	e.StrictVariables()
+	e.RegisterFilter("yen", Yen)
+	return e
+}

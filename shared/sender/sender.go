@@ -1,0 +1,230 @@
+// Package sender delivers queued messages: it chooses the channel the customer
+// may be reached on, renders the rank's template, claims the message key, sends
+// through LINE or SendGrid and records the outcome, so that no retry,
+// redelivery or re-run ever sends the same message twice.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/message"
+	"github.com/daifuku/daifuku/shared/rank"
+	"github.com/daifuku/daifuku/shared/render"
+)
+
+// Ledger is what the sender reads and writes.
+type Ledger interface {
+	Customer(ctx context.Context, id string) (*customer.Customer, error)
+	Order(ctx context.Context, id string) (*customer.Order, error)
+	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error
+	Settle(ctx context.Context, key message.Key, o message.Outcome) error
+}
+
+// LINE pushes a message to one LINE user.
+type LINE interface {
+	Push(ctx context.Context, to string, msg *render.LINE, retryKey string) (delivery.Receipt, error)
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, env delivery.Envelope, msg *render.Email) (delivery.Receipt, error)
+}
+
+// DefaultLease is how long a claim keeps other senders off a message.
+const DefaultLease = 2 * time.Minute
+
+// Sender delivers message jobs.
+type Sender struct {
+	Ledger    Ledger
+	LINE      LINE
+	Mail      Mailer
+	Templates *render.Library
+	Rules     *rank.Rules
+	Shop      render.Shop
+	Now       func() time.Time
+	Lease     time.Duration
+	Log       *slog.Logger
+}
+
+// ErrBusy means another sender holds the message now; try again later.
+var ErrBusy = errors.New("message is being sent by another worker")
+
+// Send delivers one job. It returns nil once the message is settled (sent,
+// skipped, failed for good, or settled before), and an error when the job
+// should be tried again.
+func (s *Sender) Send(ctx context.Context, job message.Job) error {
+	if err := job.Validate(); err != nil {
+		return err
+	}
+	log := s.log().With("message_key", job.Key, "kind", job.Kind)
+	prev, err := s.Ledger.Message(ctx, job.Key)
+	switch {
+	case errors.Is(err, customer.ErrNotFound):
+		prev = nil
+	case err != nil:
+		return err
+	case prev.Status.Settled():
+		log.InfoContext(ctx, "message already settled", "status", prev.Status)
+		return nil
+	}
+
+	c, err := s.Ledger.Customer(ctx, job.CustomerID)
+	if errors.Is(err, customer.ErrNotFound) {
+		return s.skip(ctx, job, "customer not in the ledger")
+	}
+	if err != nil {
+		return err
+	}
+	rk := rank.Parse(job.Rank)
+	if job.Rank == "" {
+		rk = rank.Parse(c.Rank)
+	}
+	ch, why := s.choose(c, job.Kind, rk, prev)
+	if ch == "" {
+		return s.skip(ctx, job, why)
+	}
+	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop}
+	if job.OrderID != "" {
+		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
+			return fmt.Errorf("message %s: %w", job.Key, err)
+		}
+	}
+	out, err := s.Templates.Render(job.Kind, rk, ch, data)
+	if err != nil {
+		// A broken template must never reach a customer half-rendered.
+		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())
+	}
+
+	now := s.now()
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	receipt, err := s.deliver(ctx, job, c, ch, out)
+	outcome := message.Outcome{Template: out.Template, At: s.now()}
+	var f *delivery.Failure
+	switch {
+	case err == nil:
+		outcome.Status, outcome.ProviderID = message.Sent, receipt.ProviderID
+	case errors.As(err, &f) && f.Ambiguous:
+		outcome.Status, outcome.Reason = message.Ambiguous, f.Error()
+	case errors.As(err, &f) && f.Retryable:
+		outcome.Status, outcome.Reason = message.Retry, f.Error()
+	default:
+		outcome.Status, outcome.Reason = message.Failed, err.Error()
+	}
+	if serr := s.Ledger.Settle(ctx, job.Key, outcome); serr != nil {
+		// The claim's lease expires and a redelivery settles it (LINE: the
+		// retry key answers 409; email: recorded as ambiguous, never resent).
+		return serr
+	}
+	log.InfoContext(ctx, "message settled", "channel", ch, "status", outcome.Status,
+		"template", out.Template, "repeated", receipt.Repeated)
+	if outcome.Status == message.Retry {
+		return err
+	}
+	return nil
+}
+
+// choose picks the channel. A message already attempted on a channel stays on
+// it while that channel may be used: switching after an attempt LINE may have
+// taken could deliver it twice.
+func (s *Sender) choose(c *customer.Customer, kind message.Kind, rk rank.Rank, prev *message.Record) (customer.Channel, string) {
+	if prev != nil && prev.Channel != "" && prev.Attempts > 0 {
+		if ok, why := delivery.Usable(c, prev.Channel); !ok {
+			return "", why
+		}
+		return prev.Channel, ""
+	}
+	return delivery.Choose(c, func(ch customer.Channel) bool {
+		if ch == customer.LINE && s.LINE == nil || ch == customer.Email && s.Mail == nil {
+			return false
+		}
+		return s.Templates.Has(kind, rk, ch)
+	})
+}
+
+func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Customer, ch customer.Channel, out *render.Rendered) (delivery.Receipt, error) {
+	switch ch {
+	case customer.LINE:
+		return s.LINE.Push(ctx, c.LINEUserID, out.LINE, job.Key.RetryKey())
+	case customer.Email:
+		rk := rank.Parse(job.Rank)
+		env := delivery.Envelope{
+			FromEmail: s.Shop.FromEmail, FromName: s.Shop.FromName, ReplyTo: s.Shop.SupportEmail,
+			ToEmail: c.Email, ToName: c.Name,
+			CustomArgs: map[string]string{"message_key": string(job.Key), "customer_id": c.ID, "kind": string(job.Kind), "rank": rk.String()},
+			Categories: []string{string(job.Kind), rk.ID},
+		}
+		return s.Mail.Send(ctx, env, out.Email)
+	}
+	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
+}
+
+// skip records that a message was not sent and why.
+func (s *Sender) skip(ctx context.Context, job message.Job, why string) error {
+	return s.settleWithoutSending(ctx, job, "", message.Skipped, why)
+}
+
+func (s *Sender) settleWithoutSending(ctx context.Context, job message.Job, ch customer.Channel, st message.Status, why string) error {
+	now := s.now()
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: st, Reason: why, At: now}); err != nil {
+		return err
+	}
+	s.log().InfoContext(ctx, "message not sent", "message_key", job.Key, "kind", job.Kind, "status", st, "reason", why)
+	return nil
+}
+
+// claimedElsewhere decides what a lost claim means: settled (done), or held by
+// a live sender (try later), or an email whose sender died mid-send (its fate
+// is unknown: record it as ambiguous rather than risk a second copy).
+func (s *Sender) claimedElsewhere(ctx context.Context, job message.Job) error {
+	rec, err := s.Ledger.Message(ctx, job.Key)
+	if err != nil {
+		return err
+	}
+	if rec.Status.Settled() {
+		return nil
+	}
+	if rec.Status == message.Sending && rec.Channel == customer.Email && s.now().After(rec.LeaseUntil) {
+		return s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Ambiguous,
+			Reason: "sender stopped mid-send; email may have gone out", At: s.now()})
+	}
+	return fmt.Errorf("message %s: %w", job.Key, ErrBusy)
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}
+
+func (s *Sender) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}

@@ -1,0 +1,111 @@
+// Package store keeps the ledger in DynamoDB: customers, orders and the
+// messages table that is daifuku's idempotency record and audit trail.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/customer"
+)
+
+// Tables names the tables the store uses.
+type Tables struct {
+	Customers string
+	Orders    string
+	Messages  string
+}
+
+// TablesWithPrefix names the tables as local setups create them from
+// template.yaml: prefix + logical id.
+func TablesWithPrefix(prefix string) Tables {
+	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable"}
+}
+
+// TablesFromEnv reads the table names SAM passes to every function.
+func TablesFromEnv() (Tables, error) {
+	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE")}
+	if t.Customers == "" || t.Orders == "" || t.Messages == "" {
+		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE and MESSAGES_TABLE must be set")
+	}
+	return t, nil
+}
+
+// Store is the DynamoDB ledger. It is safe for concurrent use.
+type Store struct {
+	db     *dynamodb.Client
+	tables Tables
+}
+
+// New returns a store on the given tables.
+func New(db *dynamodb.Client, tables Tables) *Store {
+	return &Store{db: db, tables: tables}
+}
+
+// Customer reads one customer.
+func (s *Store) Customer(ctx context.Context, id string) (*customer.Customer, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.tables.Customers,
+		Key:            map[string]types.AttributeValue{"customer_id": &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get customer %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("customer %s: %w", id, customer.ErrNotFound)
+	}
+	var c customer.Customer
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return nil, fmt.Errorf("decode customer %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// SaveCustomer writes a customer if nobody changed it since it was read at
+// version c.Version, and bumps the version. A new customer has version 0.
+func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
+	put, err := s.customerPut(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("save customer %s: %w", c.ID, customer.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("save customer %s: %w", c.ID, err)
+	}
+	c.Version++
+	return nil
+}
+
+// customerPut builds the versioned put of a customer (version c.Version+1).
+func (s *Store) customerPut(c *customer.Customer) (*types.Put, error) {
+	next := *c
+	next.Version = c.Version + 1
+	item, err := attributevalue.MarshalMap(&next)
+	if err != nil {
+		return nil, fmt.Errorf("encode customer %s: %w", c.ID, err)
+	}
+	put := &types.Put{TableName: &s.tables.Customers, Item: item}
+	if c.Version == 0 {
+		put.ConditionExpression = aws.String("attribute_not_exists(customer_id)")
+	} else {
+		put.ConditionExpression = aws.String("#v = :v")
+		put.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(c.Version)}}
+	}
+	return put, nil
+}
