@@ -6,6 +6,7 @@ package testrig
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -54,7 +55,7 @@ func New(t testing.TB) *Rig {
 	q := &queue.Memory{}
 	a := app.New(app.Deps{
 		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Content: content,
-		LINE: lineClient, Mail: mail, Now: clock.Now,
+		LINE: lineClient, Mail: mail, Now: clock.Now, Log: slog.New(slog.DiscardHandler),
 	})
 	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL}
 }
