@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench deps clean validate vet \
+.PHONY: run test bench deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -24,6 +24,10 @@ test: deps
 ## bench: the sender path (render + idempotency record + send to the capture server)
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/sender/
+
+## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
+stubs: deps
+	$(GO) run ./infra/cmd/daifuku stubs
 
 ## validate: check rank rules, shop and templates
 validate:

@@ -1,7 +1,8 @@
-// Package capture stands in for LINE and SendGrid on one local HTTP server: it
-// answers their send endpoints as they do (LINE's retry-key 409 included) and
-// writes each exact request body as a JSON file under an outbox folder, so a
-// local run or a test can read what would have gone out.
+// Package capture stands in for LINE, SendGrid and the SQS send queue on one
+// local HTTP server: it answers their send endpoints as they do (LINE's
+// retry-key 409 included) and writes each exact request body as a JSON file
+// under an outbox folder, so a local run or a test can read what would have
+// gone out.
 package capture
 
 import (
@@ -31,7 +32,7 @@ func (s *Server) SetFault(f Fault) {
 
 // Request is one captured request.
 type Request struct {
-	Provider string // "line" or "email"
+	Provider string // "line", "email" or "sqs"
 	Path     string
 	Header   http.Header
 	Body     []byte
@@ -40,7 +41,7 @@ type Request struct {
 
 // Server is the capture server's handler.
 type Server struct {
-	// Outbox is the folder the bodies go to, in line/ and email/; "" keeps them in memory only.
+	// Outbox is the folder the bodies go to, in line/, email/ and sqs/; "" keeps them in memory only.
 	Outbox   string
 	mu       sync.Mutex
 	fault    Fault
@@ -55,6 +56,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "The request body is too large"})
+		return
+	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.") {
+		s.sqs(w, r, body) // AWS signs requests; the signature is not checked here
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {

@@ -31,9 +31,13 @@ type Options struct {
 	Dir      string // state folder, normally .local
 	DynamoDB string // endpoint of a running DynamoDB; "" starts DynamoDB Local with data in Dir/dynamodb
 	Prefix   string // table prefix; "" means TablePrefix
-	Content  *config.Content
-	Now      func() time.Time
-	Log      *slog.Logger
+	// CaptureAddr is where the capture server listens; "" picks a free port.
+	CaptureAddr string
+	// Capture runs the capture server even when real credentials are set.
+	Capture bool
+	Content *config.Content
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Env is a running local environment.
@@ -82,8 +86,8 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
-	if lineClient == nil || mail == nil {
-		if err := e.startCapture(filepath.Join(o.Dir, "outbox")); err != nil {
+	if lineClient == nil || mail == nil || o.Capture {
+		if err := e.startCapture(o.CaptureAddr, filepath.Join(o.Dir, "outbox")); err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -102,11 +106,14 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	return e, nil
 }
 
-func (e *Env) startCapture(outbox string) error {
+func (e *Env) startCapture(addr, outbox string) error {
 	if err := os.MkdirAll(outbox, 0o755); err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("capture server: %w", err)
 	}

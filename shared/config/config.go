@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/channel/line"
+	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/rank"
 	"github.com/daifuku/daifuku/shared/render"
 	"github.com/daifuku/daifuku/templates"
@@ -50,7 +53,43 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Content{Rules: rules, Templates: lib, Shop: shop}, nil
+	c := &Content{Rules: rules, Templates: lib, Shop: shop}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// check renders every template with sample data, and checks LINE messages
+// with the LINE SDK's own types, so a typo in a variable or a Flex message LINE
+// would refuse is caught when the templates load, not when a customer is due one.
+func (c *Content) check() error {
+	sample := render.Data{
+		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`},
+		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
+		Shop: c.Shop,
+	}
+	for _, ref := range c.Templates.Refs() {
+		rk := rank.Parse(ref.Rank)
+		sample.RankID, sample.RankLabel = rk.ID, c.Rules.Label(rk)
+		for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
+			if !c.Templates.Has(ref.Kind, rk, ch) {
+				continue
+			}
+			out, err := c.Templates.Render(ref.Kind, rk, ch, sample)
+			if err != nil {
+				return err
+			}
+			if ch != customer.LINE {
+				continue
+			}
+			if _, err := line.Message(out.LINE); err != nil {
+				return fmt.Errorf("%s: %w", out.Template, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ContentFromEnv loads the content from $TEMPLATES_DIR, or the embedded copy.

@@ -17,6 +17,7 @@ import (
 	"html"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/osteele/liquid"
@@ -139,6 +140,25 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 		return nil, &Error{File: dir, Msg: "choose one of " + fileLINE + " and " + fileFlex}
 	}
 	return s, nil
+}
+
+// Ref names one template folder: a kind and a rank (or DefaultRank).
+type Ref struct {
+	Kind message.Kind
+	Rank string
+}
+
+// Refs lists every template folder, sorted.
+func (lib *Library) Refs() []Ref {
+	refs := make([]Ref, 0, len(lib.sets))
+	for dir := range lib.sets {
+		kind, rk, _ := strings.Cut(dir, "/")
+		refs = append(refs, Ref{Kind: message.Kind(kind), Rank: rk})
+	}
+	slices.SortFunc(refs, func(a, b Ref) int {
+		return strings.Compare(string(a.Kind)+"/"+a.Rank, string(b.Kind)+"/"+b.Rank)
+	})
+	return refs
 }
 
 // Has reports whether a kind has a template for a rank (or a default) on a channel.

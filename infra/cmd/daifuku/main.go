@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string) error {
 	case "validate":
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import":
+	case "run", "import", "stubs":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -70,10 +70,15 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer logFile.Close()
-	env, err := local.Start(ctx, local.Options{
+	opts := local.Options{
 		Dir: *dir, DynamoDB: os.Getenv("DYNAMODB_ENDPOINT"), Content: content,
 		Log: slog.New(slog.NewJSONHandler(logFile, nil)),
-	})
+	}
+	if args[0] == "stubs" {
+		// Docker containers reach the host, so listen beyond loopback.
+		opts.CaptureAddr, opts.Capture = ":8090", true
+	}
+	env, err := local.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -81,6 +86,11 @@ func run(ctx context.Context, args []string) error {
 
 	summary := &local.Summary{Messages: map[[3]string]int{}}
 	switch args[0] {
+	case "stubs":
+		fmt.Printf("DynamoDB Local: %s (tables %s*)\ncapture server: %s (LINE, SendGrid, SQS) → %s/outbox\nCtrl-C stops both.\n",
+			env.DynamoDB, local.TablePrefix, env.CaptureURL, *dir)
+		<-ctx.Done()
+		return nil
 	case "run":
 		if summary, err = env.Run(ctx, *seed); err != nil {
 			return err
