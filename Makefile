@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench deps clean validate stubs \
+.PHONY: run test bench fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -28,6 +28,15 @@ bench: deps
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
 	$(GO) run ./infra/cmd/daifuku stubs
+
+## fuzz: run every fuzz target for FUZZTIME each
+FUZZTIME ?= 15s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 ## validate: check rank rules, shop and templates
 validate:

@@ -5,34 +5,51 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-var testEndpoint string
+var (
+	endpointOnce sync.Once
+	endpoint     string
+	endpointErr  error
+	server       *Server
+)
 
-// RunTests runs a package's tests against DynamoDB Local: the one at
-// $DYNAMODB_ENDPOINT (make test starts one for all packages), or one started
-// here for this package. Call it from TestMain.
+// RunTests runs a package's tests; call it from TestMain. The first test
+// that asks for a database gets the DynamoDB Local at $DYNAMODB_ENDPOINT
+// (make test starts one for all packages) or one started for this package,
+// which stops when the tests end. Tests that need no database (fuzz workers,
+// -list) start nothing.
 func RunTests(m *testing.M) int {
-	testEndpoint = os.Getenv("DYNAMODB_ENDPOINT")
-	if testEndpoint != "" {
-		if err := waitReady(context.Background(), testEndpoint); err != nil {
-			fmt.Fprintln(os.Stderr, "dynamolocal:", err)
-			return 1
-		}
-	} else {
-		s, err := Start(context.Background(), Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "dynamolocal:", err)
-			return 1
-		}
-		defer s.Stop()
-		testEndpoint = s.Endpoint
+	code := m.Run()
+	if server != nil {
+		server.Stop()
 	}
-	return m.Run()
+	return code
+}
+
+// TestEndpoint returns the endpoint of the tests' DynamoDB Local, starting it if need be.
+func TestEndpoint(t testing.TB) string {
+	t.Helper()
+	endpointOnce.Do(func() {
+		endpoint = os.Getenv("DYNAMODB_ENDPOINT")
+		if endpoint != "" {
+			endpointErr = waitReady(context.Background(), endpoint)
+			return
+		}
+		server, endpointErr = Start(context.Background(), Options{})
+		if endpointErr == nil {
+			endpoint = server.Endpoint
+		}
+	})
+	if endpointErr != nil {
+		t.Fatalf("dynamolocal: %v", endpointErr)
+	}
+	return endpoint
 }
 
 var (
@@ -44,20 +61,14 @@ var (
 // and returns a client and that prefix. Tests run in parallel without sharing data.
 func NewTestDB(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
-	if testEndpoint == "" {
-		t.Fatal("dynamolocal: call dynamolocal.RunTests from TestMain")
-	}
+	c := Client(TestEndpoint(t))
 	name := unsafeName.ReplaceAllString(t.Name(), "-")
 	if len(name) > 40 {
 		name = name[:40]
 	}
 	prefix := fmt.Sprintf("t%d-%d-%s-", os.Getpid(), seq.Add(1), name)
-	c := Client(testEndpoint)
 	if err := CreateTables(context.Background(), c, prefix); err != nil {
 		t.Fatal(err)
 	}
 	return c, prefix
 }
-
-// TestEndpoint is the DynamoDB Local the package's tests use.
-func TestEndpoint() string { return testEndpoint }
