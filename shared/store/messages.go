@@ -18,22 +18,7 @@ import (
 
 // Message reads one message record.
 func (s *Store) Message(ctx context.Context, key message.Key) (*message.Record, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.tables.Messages,
-		Key:            messageKey(key),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get message %s: %w", key, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("message %s: %w", key, customer.ErrNotFound)
-	}
-	var r message.Record
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return nil, fmt.Errorf("decode message %s: %w", key, err)
-	}
-	return &r, nil
+	return get[message.Record](ctx, s.db, s.tables.Messages, "message_key", string(key), "message")
 }
 
 func messageKey(key message.Key) map[string]types.AttributeValue {

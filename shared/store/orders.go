@@ -61,19 +61,5 @@ func failedCheck(reasons []types.CancellationReason, i int) bool {
 
 // Order reads one order.
 func (s *Store) Order(ctx context.Context, id string) (*customer.Order, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.tables.Orders,
-		Key:       map[string]types.AttributeValue{"order_id": &types.AttributeValueMemberS{Value: id}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get order %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("order %s: %w", id, customer.ErrNotFound)
-	}
-	var o customer.Order
-	if err := attributevalue.UnmarshalMap(out.Item, &o); err != nil {
-		return nil, fmt.Errorf("decode order %s: %w", id, err)
-	}
-	return &o, nil
+	return get[customer.Order](ctx, s.db, s.tables.Orders, "order_id", id, "order")
 }

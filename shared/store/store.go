@@ -51,22 +51,28 @@ func New(db *dynamodb.Client, tables Tables) *Store {
 
 // Customer reads one customer.
 func (s *Store) Customer(ctx context.Context, id string) (*customer.Customer, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.tables.Customers,
-		Key:            map[string]types.AttributeValue{"customer_id": &types.AttributeValueMemberS{Value: id}},
+	return get[customer.Customer](ctx, s.db, s.tables.Customers, "customer_id", id, "customer")
+}
+
+// get reads one item by its partition key, strongly consistent: callers
+// decide on what they read (claims, versions), so stale reads would cost sends.
+func get[T any](ctx context.Context, db *dynamodb.Client, table, keyName, key, what string) (*T, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &table,
+		Key:            map[string]types.AttributeValue{keyName: &types.AttributeValueMemberS{Value: key}},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get customer %s: %w", id, err)
+		return nil, fmt.Errorf("get %s %s: %w", what, key, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("customer %s: %w", id, customer.ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", what, key, customer.ErrNotFound)
 	}
-	var c customer.Customer
-	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return nil, fmt.Errorf("decode customer %s: %w", id, err)
+	var v T
+	if err := attributevalue.UnmarshalMap(out.Item, &v); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", what, key, err)
 	}
-	return &c, nil
+	return &v, nil
 }
 
 // SaveCustomer writes a customer if nobody changed it since it was read at
