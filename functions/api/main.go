@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"log"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -17,5 +18,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(httpadapter.NewV2(api.New(a.Intake, nil)).ProxyWithContext)
+	h := api.New(a.Intake, api.Options{OrdersToken: os.Getenv("ORDERS_API_TOKEN")})
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }

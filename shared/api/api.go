@@ -5,10 +5,12 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/intake"
@@ -22,13 +24,23 @@ type Orders interface {
 // maxBody bounds request bodies; an order is a few kilobytes.
 const maxBody = 1 << 20
 
+// Options configure the API.
+type Options struct {
+	// OrdersToken is the bearer token the shop's checkout sends with orders.
+	// Without one, POST /orders refuses every request: an open endpoint would
+	// let anyone write to the ledger and message customers.
+	OrdersToken string
+	Log         *slog.Logger
+}
+
 // New returns the API handler.
-func New(orders Orders, log *slog.Logger) http.Handler {
+func New(orders Orders, o Options) http.Handler {
+	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /orders", requireToken(o.OrdersToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var o customer.Order
 		if err := decode(w, r, &o); err != nil {
 			writeError(w, err)
@@ -47,7 +59,7 @@ func New(orders Orders, log *slog.Logger) http.Handler {
 		default:
 			writeJSON(w, http.StatusCreated, res)
 		}
-	})
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -55,6 +67,22 @@ func New(orders Orders, log *slog.Logger) http.Handler {
 		writeError(w, &httpError{http.StatusNotFound, "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return mux
+}
+
+// requireToken lets through requests carrying "Authorization: Bearer <token>".
+func requireToken(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case token == "":
+			writeError(w, &httpError{http.StatusServiceUnavailable, "orders are not accepted: ORDERS_API_TOKEN is not configured"})
+		case !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="daifuku"`)
+			writeError(w, &httpError{http.StatusUnauthorized, "missing or wrong bearer token"})
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 type httpError struct {

@@ -28,10 +28,10 @@ func FuzzPostOrder(f *testing.F) {
 	f.Add([]byte(`{"order_id":"O1","customer_id":"C1","total":3800,"ordered_at":"2026-11-23T10:00:00+09:00","items":[{"name":"マグ","quantity":1,"price":3800}]}`))
 	f.Add([]byte(`{"order_id":"O1"}`))
 	f.Add([]byte(`[]`))
-	h := api.New(validatingOrders{}, nil)
+	h := api.New(validatingOrders{}, api.Options{OrdersToken: token})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/orders", bytes.NewReader(body)))
+		h.ServeHTTP(w, post(body))
 		switch w.Code {
 		case http.StatusCreated, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		default:

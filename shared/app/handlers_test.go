@@ -41,7 +41,7 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 	t.Run("api POST /orders", func(t *testing.T) {
 		var req events.APIGatewayV2HTTPRequest
 		readEvent(t, "api-post-order.json", &req)
-		resp, err := httpadapter.NewV2(api.New(r.Intake, nil)).ProxyWithContext(ctx, req)
+		resp, err := httpadapter.NewV2(api.New(r.Intake, api.Options{OrdersToken: "local-orders-token"})).ProxyWithContext(ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 			t.Errorf("customer C013 = %+v, %v; want created by the order", c, err)
 		}
 		// The same request again is a duplicate, not a second purchase.
-		resp, _ = httpadapter.NewV2(api.New(r.Intake, nil)).ProxyWithContext(ctx, req)
+		resp, _ = httpadapter.NewV2(api.New(r.Intake, api.Options{OrdersToken: "local-orders-token"})).ProxyWithContext(ctx, req)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("repeat: status %d, want 200 (already recorded)", resp.StatusCode)
 		}
