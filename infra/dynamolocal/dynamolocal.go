@@ -34,6 +34,7 @@ const (
 type Server struct {
 	Endpoint string
 	cmd      *exec.Cmd
+	exited   chan struct{}
 }
 
 // Options configure Start.
@@ -74,6 +75,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if port, err = freePort(); err != nil {
 			return nil, err
 		}
+	} else if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err != nil {
+		return nil, fmt.Errorf("port %d is in use (another DynamoDB Local?): stop it, or point DYNAMODB_ENDPOINT at it", port)
+	} else {
+		l.Close()
 	}
 	args := []string{"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"), "-jar", jar, "-sharedDb", "-port", strconv.Itoa(port)}
 	if o.DBPath != "" {
@@ -103,19 +108,34 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
 	}
-	s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	if err := waitReady(ctx, s.Endpoint); err != nil {
-		s.Stop()
-		return nil, err
+	s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	ready := make(chan error, 1)
+	go func() { ready <- waitReady(ctx, s.Endpoint) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		return s, nil
+	case <-s.exited:
+		return nil, fmt.Errorf("DynamoDB Local exited at start (java %s); see its output in %s", cmd.ProcessState, orNone(o.Log))
 	}
-	return s, nil
+}
+
+func orNone(log string) string {
+	if log == "" {
+		return "(none kept: set Options.Log)"
+	}
+	return log
 }
 
 // Stop ends the server.
 func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+		<-s.exited
 	}
 }
 
