@@ -172,3 +172,65 @@ func TestSQSSourceReportsPartialBatchFailures(t *testing.T) {
 		t.Errorf("SendQueue has no RedrivePolicy to the DLQ: %v", err)
 	}
 }
+
+// sam local passes only the variables a function declares: every variable
+// env.json sets must be declared in template.yaml for the functions it targets.
+func TestEnvJSONSetsOnlyDeclaredVariables(t *testing.T) {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type envVars struct {
+		Environment struct {
+			Variables map[string]any `yaml:"Variables"`
+		} `yaml:"Environment"`
+	}
+	var globals struct {
+		Function envVars `yaml:"Function"`
+	}
+	if err := tpl.Globals.Decode(&globals); err != nil {
+		t.Fatal(err)
+	}
+	declared := func(fn string) map[string]bool {
+		out := map[string]bool{}
+		for k := range globals.Function.Environment.Variables {
+			out[k] = true
+		}
+		var p envVars
+		props := tpl.Resources[fn].Properties
+		_ = props.Decode(&p)
+		for k := range p.Environment.Variables {
+			out[k] = true
+		}
+		return out
+	}
+	src, err := os.ReadFile(filepath.Join(root, "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(src, &env); err != nil {
+		t.Fatalf("env.json: %v", err)
+	}
+	fns := tpl.OfType("AWS::Serverless::Function")
+	for section, vars := range env {
+		targets := []string{section}
+		if section == "Parameters" {
+			targets = fns
+		} else if _, ok := tpl.Resources[section]; !ok {
+			t.Errorf("env.json section %q names no function", section)
+			continue
+		}
+		for k := range vars {
+			for _, fn := range targets {
+				if !declared(fn)[k] {
+					t.Errorf("env.json sets %s for %s, which template.yaml does not declare (sam local would ignore it)", k, fn)
+				}
+			}
+		}
+	}
+}

@@ -28,13 +28,17 @@ func DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	}), nil
 }
 
-// SQS returns a client for the region's SQS.
+// SQS returns a client for the region's SQS, or $SQS_ENDPOINT when set.
 func SQS(ctx context.Context) (*sqs.Client, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return sqs.NewFromConfig(cfg), nil
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if ep := os.Getenv("SQS_ENDPOINT"); ep != "" {
+			o.BaseEndpoint = &ep
+		}
+	}), nil
 }
 
 // providerHTTP is shared by the provider clients: bounded, and reusing connections.
