@@ -18,6 +18,8 @@ import (
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/channel/email"
+	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/config"
 	"github.com/daifuku/daifuku/shared/queue"
 	"github.com/daifuku/daifuku/shared/store"
@@ -76,28 +78,10 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 
-	lineClient, err := config.LINE()
+	lineClient, mail, err := e.providers(o)
 	if err != nil {
 		e.Close()
 		return nil, err
-	}
-	mail, err := config.SendGrid()
-	if err != nil {
-		e.Close()
-		return nil, err
-	}
-	if lineClient == nil || mail == nil || o.Capture {
-		if err := e.startCapture(o.CaptureAddr, filepath.Join(o.Dir, "outbox")); err != nil {
-			e.Close()
-			return nil, err
-		}
-		// Without credentials a provider is served by the capture server.
-		if lineClient == nil {
-			lineClient, _ = lineNew(e.CaptureURL)
-		}
-		if mail == nil {
-			mail, _ = mailNew(e.CaptureURL)
-		}
 	}
 	e.App = app.New(app.Deps{
 		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Content: o.Content,
@@ -105,6 +89,47 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	})
 	return e, nil
 }
+
+// providers builds the LINE and SendGrid clients. A provider with credentials
+// is used for real (at its *_ENDPOINT/_HOST when set). Without credentials,
+// its endpoint variable, if set, names a stand-in of the developer's; if not,
+// the capture server takes its requests.
+func (e *Env) providers(o Options) (*line.Client, *email.Client, error) {
+	lineClient, err := config.LINE()
+	if err != nil {
+		return nil, nil, err
+	}
+	mail, err := config.SendGrid()
+	if err != nil {
+		return nil, nil, err
+	}
+	lineURL, mailURL := os.Getenv("LINE_API_ENDPOINT"), os.Getenv("SENDGRID_API_HOST")
+	if o.Capture || (lineClient == nil && lineURL == "") || (mail == nil && mailURL == "") {
+		if err := e.startCapture(o.CaptureAddr, filepath.Join(o.Dir, "outbox")); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lineURL == "" {
+		lineURL = e.CaptureURL
+	}
+	if mailURL == "" {
+		mailURL = e.CaptureURL
+	}
+	if lineClient == nil {
+		if lineClient, err = line.New(captureToken, lineURL, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	if mail == nil {
+		if mail, err = email.New(captureToken, mailURL, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return lineClient, mail, nil
+}
+
+// captureToken stands in for credentials: the capture server takes any bearer token.
+const captureToken = "local-capture"
 
 func (e *Env) startCapture(addr, outbox string) error {
 	if err := os.MkdirAll(outbox, 0o755); err != nil {
