@@ -21,9 +21,9 @@ test: deps
 	pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
 	DYNAMODB_ENDPOINT=http://127.0.0.1:$(TEST_DDB_PORT) $(GO) test -race -count=1 ./...
 
-## bench: the sender path (render + idempotency record + send to the capture server)
+## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/sender/
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/sender/ ./shared/render/
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps

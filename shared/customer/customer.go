@@ -4,7 +4,9 @@ package customer
 
 import (
 	"fmt"
+	"sync"
 	"time"
+	_ "time/tzdata" // provided.al2023 images may lack /usr/share/zoneinfo
 )
 
 // DefaultTimezone is where a customer lives unless we know better.
@@ -86,12 +88,20 @@ func (c *Customer) Location() *time.Location {
 	if name == "" {
 		name = DefaultTimezone
 	}
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		loc, _ = time.LoadLocation(DefaultTimezone)
+		// An unknown zone in the ledger must not stop a send: use the default.
+		return (&Customer{}).Location()
 	}
+	locations.Store(name, loc)
 	return loc
 }
+
+// locations caches parsed zones: loading one reads and parses tzdata.
+var locations sync.Map
 
 // SetBirthday stores a birthday given as YYYY-MM-DD (or MM-DD) and its index key.
 func (c *Customer) SetBirthday(s string) error {
