@@ -72,6 +72,7 @@ type Customer struct {
 	BirthdayMD       string            `dynamodbav:"birthday_md,omitempty"` // MM-DD, the birthday index key
 	Timezone         string            `dynamodbav:"timezone,omitempty"`    // IANA name; empty means DefaultTimezone
 	SignedUpAt       time.Time         `dynamodbav:"signed_up_at"`
+	FriendAddedAt    time.Time         `dynamodbav:"friend_added_at,omitempty"` // when they added the shop's LINE account
 	Purchases        Purchases         `dynamodbav:"purchases"`
 	Rank             string            `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
 	RankSince        time.Time         `dynamodbav:"rank_since"`

@@ -28,6 +28,16 @@ type Data struct {
 	RankLabel string
 	Order     *customer.Order
 	Shop      Shop
+	// Coupon is an optional gift code (birthdays, surprises).
+	Coupon Coupon
+	// Unsubscribe is the one-click opt-out link of non-transactional email; "" otherwise.
+	Unsubscribe string
+}
+
+// Coupon is a gift code and what it is for.
+type Coupon struct {
+	Code string `yaml:"code"`
+	Note string `yaml:"note"`
 }
 
 func noEscape(s string) string { return s }
@@ -65,6 +75,8 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"shop": map[string]any{
 			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
 		},
+		"coupon": map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
+		"links":  map[string]any{"unsubscribe": esc(d.Unsubscribe)},
 	}
 }
 
