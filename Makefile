@@ -5,8 +5,8 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench fuzz deps clean validate stubs \
-	build-ApiFunction build-OrderFunction build-SenderFunction
+.PHONY: run test bench bench-daily fuzz deps clean validate stubs \
+	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
 run: deps
@@ -28,6 +28,10 @@ bench: deps
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
 	$(GO) run ./infra/cmd/daifuku stubs
+
+## bench-daily: the daily planning pass over a generated ledger of 100,000 customers
+bench-daily: deps
+	$(GO) test -run '^$$' -bench BenchmarkDailyPlan -benchtime 3x -timeout 30m ./shared/daily/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 15s
@@ -62,3 +66,5 @@ build-OrderFunction:
 	$(LAMBDA_BUILD) ./functions/order
 build-SenderFunction:
 	$(LAMBDA_BUILD) ./functions/sender
+build-ScheduleFunction:
+	$(LAMBDA_BUILD) ./functions/schedule

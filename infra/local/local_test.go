@@ -56,13 +56,23 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	if len(line) == 0 || len(mail) == 0 {
 		t.Fatalf("outbox: %d LINE, %d email files; want both", len(line), len(mail))
 	}
-	ranks := map[string]bool{}
+	ranks, kinds := map[string]bool{}, map[string]bool{}
 	sent := 0
 	for k, n := range first.Messages {
-		if k[2] == "sent" {
+		if k[3] == "sent" {
 			ranks[k[0]] = true
+			kinds[k[1]] = true
 			sent += n
 		}
+	}
+	// Today's schedule on the sample ledger and the demo cast.
+	for _, kind := range []string{"thank-you", "birthday", "step", "lapsed"} {
+		if !kinds[kind] {
+			t.Errorf("no %s message sent on the first run (sent: %v)", kind, kinds)
+		}
+	}
+	if first.Schedule == nil || first.Schedule.Lapsed == 0 {
+		t.Error("the demo cast's lapsing customer did not lapse")
 	}
 	if len(ranks) < 3 {
 		t.Errorf("thank-yous went to ranks %v, want at least three", ranks)
@@ -81,7 +91,7 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	if !found {
 		t.Error("no Flex message in the LINE outbox (the royal template is Flex)")
 	}
-	if first.Messages[[3]string{"repeater", "-", "skipped"}] != 1 {
+	if first.Messages[[4]string{"repeater", "thank-you", "-", "skipped"}] != 1 {
 		t.Errorf("the customer without consent (C007) must be skipped: %v", first.Messages)
 	}
 
@@ -89,7 +99,7 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(second.Messages) != 0 || second.Orders != 0 || second.DuplicateOrders != first.Orders {
+	if len(second.Messages) != 0 || second.Orders != 0 || second.DuplicateOrders != first.Orders || len(second.Schedule.Decisions) != 0 {
 		t.Errorf("second run: %+v, want every order already recorded and nothing sent", second)
 	}
 	if l, m := outbox(t, dir, "line"), outbox(t, dir, "email"); len(l) != len(line) || len(m) != len(mail) {

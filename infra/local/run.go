@@ -2,13 +2,19 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/daifuku/daifuku/infra/seed"
+	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/importer"
 	"github.com/daifuku/daifuku/shared/message"
 )
@@ -18,9 +24,13 @@ type Summary struct {
 	CustomersCreated, CustomersUpdated int
 	Orders, DuplicateOrders            int
 	Queued                             int
-	// Messages counts this run's messages by rank, channel and status.
-	Messages map[[3]string]int
+	Schedule                           *daily.Report
+	// Messages counts this run's messages by rank, kind, channel and status.
+	Messages map[[4]string]int
 }
+
+// NewSummary returns an empty summary.
+func NewSummary() *Summary { return &Summary{Messages: map[[4]string]int{}} }
 
 // ImportCustomers loads a customers CSV into the ledger.
 func (e *Env) ImportCustomers(ctx context.Context, path string, s *Summary) error {
@@ -79,10 +89,27 @@ func (e *Env) ImportOrders(ctx context.Context, path string, s *Summary) ([]mess
 	return keys, nil
 }
 
+// AddDemo adds the demo cast (seed.Demo) unless it is in the ledger already.
+func (e *Env) AddDemo(ctx context.Context, now time.Time) (added int, err error) {
+	for _, c := range seed.Demo(now) {
+		c.NextDue = e.Daily.Plans.NextVisit(e.Daily.Rules, c, now)
+		err := e.Store.SaveCustomer(ctx, c)
+		if errors.Is(err, customer.ErrConflict) {
+			continue // there from an earlier run
+		}
+		if err != nil {
+			return added, err
+		}
+		added++
+	}
+	return added, nil
+}
+
 // Run is the main local job: import the seed ledger in dir (customers.csv,
-// orders.csv), send every message it queued, and count what happened.
+// orders.csv) and the demo cast, run today's schedule, send every message
+// queued, and count what happened.
 func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
-	s := &Summary{Messages: map[[3]string]int{}}
+	s := NewSummary()
 	if err := e.ImportCustomers(ctx, filepath.Join(dir, "customers.csv"), s); err != nil {
 		return nil, err
 	}
@@ -90,44 +117,65 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	now := e.Intake.Now()
+	added, err := e.AddDemo(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	s.CustomersCreated += added
+	if s.Schedule, err = e.Daily.Run(ctx, now, false); err != nil {
+		return nil, err
+	}
+	for _, d := range s.Schedule.Decisions {
+		keys = append(keys, d.Key)
+	}
 	s.Queued = e.Queue.Len()
 	if err := e.SendQueued(ctx); err != nil {
 		return nil, err
 	}
+	return s, e.count(ctx, s, keys)
+}
+
+// count tallies the messages of keys by rank, kind, channel and status.
+func (e *Env) count(ctx context.Context, s *Summary, keys []message.Key) error {
 	for _, k := range keys {
 		rec, err := e.Store.Message(ctx, k)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ch := string(rec.Channel)
 		if ch == "" {
 			ch = "-"
 		}
-		s.Messages[[3]string{rec.Rank, ch, string(rec.Status)}]++
+		s.Messages[[4]string{rec.Rank, string(rec.Kind), ch, string(rec.Status)}]++
 	}
-	return s, nil
+	return nil
 }
 
 // Print writes the summary for people.
 func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "ledger: %d customers added, %d updated; %d orders recorded, %d already recorded\n",
 		s.CustomersCreated, s.CustomersUpdated, s.Orders, s.DuplicateOrders)
+	if r := s.Schedule; r != nil {
+		fmt.Fprintf(w, "schedule %s: %d customers due (%d index items read), %d lapsed, %d messages decided, %d decided before\n",
+			r.Date, r.Customers, r.ItemsRead, r.Lapsed, len(r.Decisions), r.Repeated)
+	}
 	if len(s.Messages) == 0 {
-		fmt.Fprintln(w, "messages: none new this run (every order was thanked before)")
+		fmt.Fprintln(w, "messages: none new this run (everything due was sent before)")
 		return
 	}
-	keys := make([][3]string, 0, len(s.Messages))
+	keys := make([][4]string, 0, len(s.Messages))
 	for k := range s.Messages {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
-		return a[0]+a[1]+a[2] < b[0]+b[1]+b[2]
+		return strings.Join(a[:], " ") < strings.Join(b[:], " ")
 	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tCHANNEL\tSTATUS\tMESSAGES")
+	fmt.Fprintln(tw, "RANK\tKIND\tCHANNEL\tSTATUS\tMESSAGES")
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k[0], k[1], k[2], s.Messages[k])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", k[0], k[1], k[2], k[3], s.Messages[k])
 	}
 	tw.Flush()
 }

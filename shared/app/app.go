@@ -11,6 +11,7 @@ import (
 	"github.com/daifuku/daifuku/shared/channel/email"
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
 	"github.com/daifuku/daifuku/shared/store"
@@ -33,6 +34,8 @@ type App struct {
 	Store  *store.Store
 	Intake *intake.Intake
 	Sender *sender.Sender
+	Daily  *daily.Runner
+	Now    func() time.Time
 }
 
 // New builds the flows from their parts.
@@ -46,7 +49,7 @@ func New(d Deps) *App {
 	st := store.New(d.DB, d.Tables)
 	s := &sender.Sender{
 		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
-		Now: d.Now, Log: d.Log,
+		Policy: d.Content.Policy, Now: d.Now, Log: d.Log,
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
 	if d.LINE != nil {
@@ -56,8 +59,12 @@ func New(d Deps) *App {
 		s.Mail = d.Mail
 	}
 	return &App{
-		Store:  st,
-		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Now: d.Now, Log: d.Log},
+		Store: st,
+		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+			Now: d.Now, Log: d.Log},
 		Sender: s,
+		Daily: &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+			Policy: d.Content.Policy, Log: d.Log},
+		Now: d.Now,
 	}
 }

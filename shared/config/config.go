@@ -14,6 +14,8 @@ import (
 
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/plan"
 	"github.com/daifuku/daifuku/shared/rank"
 	"github.com/daifuku/daifuku/shared/render"
 	"github.com/daifuku/daifuku/templates"
@@ -24,9 +26,12 @@ type Content struct {
 	Rules     *rank.Rules
 	Templates *render.Library
 	Shop      render.Shop
+	Plans     *plan.Plans
+	Policy    delivery.Policy
 }
 
-// LoadContent reads and validates ranks.yaml, shop.yaml and every template in fsys.
+// LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
+// delivery.yaml and every template in fsys.
 func LoadContent(fsys fs.FS) (*Content, error) {
 	src, err := fs.ReadFile(fsys, "ranks.yaml")
 	if err != nil {
@@ -54,6 +59,22 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, err
 	}
 	c := &Content{Rules: rules, Templates: lib, Shop: shop}
+	if src, err = fs.ReadFile(fsys, "plans.yaml"); err != nil {
+		return nil, fmt.Errorf("read plans: %w", err)
+	}
+	c.Plans, err = plan.Parse("templates/plans.yaml", src, plan.Known{
+		Rank:     func(id string) bool { _, ok := rules.Get(id); return ok },
+		Template: lib.HasDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if src, err = fs.ReadFile(fsys, "delivery.yaml"); err != nil {
+		return nil, fmt.Errorf("read delivery policies: %w", err)
+	}
+	if c.Policy, err = delivery.ParsePolicy("templates/delivery.yaml", src); err != nil {
+		return nil, err
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}

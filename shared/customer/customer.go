@@ -79,6 +79,10 @@ type Customer struct {
 	RankHistory      []RankChange      `dynamodbav:"rank_history,omitempty"`
 	Tags             []string          `dynamodbav:"tags,omitempty,stringset"`
 	Preferences      map[string]string `dynamodbav:"preferences,omitempty"`
+	// NextDue is the customer-local date (YYYY-MM-DD) the daily run next has
+	// something for them: a plan step or the day they would lapse. The daily
+	// run reads customers through an index on it, never the whole ledger.
+	NextDue string `dynamodbav:"next_due,omitempty"`
 	// Version guards read-modify-write updates (optimistic locking).
 	Version int64 `dynamodbav:"version"`
 }
@@ -95,11 +99,17 @@ func (c *Customer) Location() *time.Location {
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		// An unknown zone in the ledger must not stop a send: use the default.
-		return (&Customer{}).Location()
+		if name == DefaultTimezone {
+			return time.UTC // unreachable: tzdata is embedded
+		}
+		return DefaultLocation()
 	}
 	locations.Store(name, loc)
 	return loc
 }
+
+// DefaultLocation is DefaultTimezone as a location.
+func DefaultLocation() *time.Location { return (&Customer{}).Location() }
 
 // locations caches parsed zones: loading one reads and parses tzdata.
 var locations sync.Map

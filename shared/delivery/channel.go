@@ -36,13 +36,17 @@ func Usable(c *customer.Customer, ch customer.Channel) (ok bool, reason string) 
 	return false, fmt.Sprintf("unknown channel %q", ch)
 }
 
-// Choose picks the channel for a message: the customer's preference first, then
-// the other channel, skipping any the customer cannot or must not be reached on.
-// available filters channels for which no template exists. It returns "" and
-// the reasons when no channel may be used.
-func Choose(c *customer.Customer, available func(customer.Channel) bool) (customer.Channel, string) {
+// Choose picks the channel for a message: prefer (a plan step's choice) or
+// else the customer's preference first, then the other channel, skipping any
+// the customer cannot or must not be reached on. available filters channels
+// for which no template exists. It returns "" and the reasons when no channel
+// may be used.
+func Choose(c *customer.Customer, prefer customer.Channel, available func(customer.Channel) bool) (customer.Channel, string) {
+	if prefer == "" {
+		prefer = c.PreferredChannel
+	}
 	order := []customer.Channel{customer.LINE, customer.Email}
-	if c.PreferredChannel == customer.Email {
+	if prefer == customer.Email {
 		order = []customer.Channel{customer.Email, customer.LINE}
 	}
 	var reasons string

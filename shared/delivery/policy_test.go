@@ -59,7 +59,7 @@ func TestFrequencyCapKeepsTheMostImportant(t *testing.T) {
 	now := time.Date(2026, 12, 10, 9, 0, 0, 0, tokyo)
 	recent := []delivery.Sent{
 		{Kind: message.Step, At: now.AddDate(0, 0, -2)},
-		{Kind: message.ThankYou, At: now.AddDate(0, 0, -1)}, // transactional: does not count
+		{Kind: message.ThankYou, At: now.AddDate(0, 0, -1)},   // transactional: does not count
 		{Kind: message.Newsletter, At: now.AddDate(0, 0, -8)}, // outside the window
 	}
 	candidates := []message.Kind{message.Surprise, message.Newsletter, message.Birthday, message.Step, message.ThankYou}

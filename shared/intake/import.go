@@ -29,12 +29,14 @@ func (in *Intake) ImportCustomer(ctx context.Context, saver Saver, c *customer.C
 			next.Rank = rank.Evaluate(in.Rules, &next, now).String()
 			next.RankSince = now
 			next.RankHistory = []customer.RankChange{{To: next.Rank, At: now, Cause: "import"}}
+			in.schedule(&next, now)
 			err = saver.SaveCustomer(ctx, &next)
 			created = true
 		case err != nil:
 			return false, err
 		default:
 			mergeProfile(cur, c)
+			in.schedule(cur, in.now())
 			err = saver.SaveCustomer(ctx, cur)
 			created = false
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/message"
+	"github.com/daifuku/daifuku/shared/plan"
 	"github.com/daifuku/daifuku/shared/rank"
 )
 
@@ -36,6 +37,7 @@ type Intake struct {
 	Ledger         Ledger
 	Queue          Queue
 	Rules          *rank.Rules
+	Plans          *plan.Plans // nil: no follow-up plans (next due dates are not kept)
 	Now            func() time.Time
 	ThankYouWindow time.Duration
 	Log            *slog.Logger
@@ -96,6 +98,7 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 	}
 	mergeContact(c, o.Contact)
 	changed := Apply(in.Rules, c, o, now)
+	in.schedule(c, now)
 	res := Result{OrderID: o.ID, CustomerID: c.ID, Rank: c.Rank, RankChanged: changed, NewCustomer: isNew}
 
 	key := ThankYouKey(o)
@@ -163,6 +166,13 @@ func Apply(rules *rank.Rules, c *customer.Customer, o customer.Order, now time.T
 	c.RankHistory = append(c.RankHistory, customer.RankChange{From: c.Rank, To: next, At: now, Cause: "order " + o.ID})
 	c.Rank, c.RankSince = next, now
 	return true
+}
+
+// schedule sets when the daily run next has something for the customer.
+func (in *Intake) schedule(c *customer.Customer, now time.Time) {
+	if in.Plans != nil {
+		c.NextDue = in.Plans.NextVisit(in.Rules, c, now)
+	}
 }
 
 func newCustomer(o customer.Order) *customer.Customer {

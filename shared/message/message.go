@@ -69,6 +69,20 @@ type Job struct {
 	Rank       string    `json:"rank"`               // the rank whose template to use
 	OrderID    string    `json:"order_id,omitempty"` // thank-you: the order thanked for
 	QueuedAt   time.Time `json:"queued_at"`
+	// Template is the template folder of a plan step (e.g. "step/new-arrival");
+	// "" picks <kind>/<rank>, falling back to <kind>/default.
+	Template string `json:"template,omitempty"`
+	// Channel is the channel the plan prefers; "" follows the customer.
+	Channel customer.Channel `json:"channel,omitempty"`
+	// Plan, PlanVersion and Step say which plan step produced the message.
+	Plan        string `json:"plan,omitempty"`
+	PlanVersion int    `json:"plan_version,omitempty"`
+	Step        string `json:"step,omitempty"`
+	// NotBefore holds the message until then (a birthday waits for the customer's morning).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Coupon travels with birthday and surprise messages.
+	CouponCode string `json:"coupon_code,omitempty"`
+	CouponNote string `json:"coupon_note,omitempty"`
 }
 
 // Validate reports what is missing from a job.
@@ -90,12 +104,14 @@ type Status string
 // Message statuses, from queued to the provider's last word.
 const (
 	Queued     Status = "queued"
-	Sending    Status = "sending"   // claimed by a sender; the provider may or may not have it
-	Retry      Status = "retry"     // a send failed before the provider accepted it; try again
-	Sent       Status = "sent"      // the provider accepted it
-	Failed     Status = "failed"    // the provider refused it for good
-	Skipped    Status = "skipped"   // no channel may be used (opt-out, blocked, bounced)
-	Ambiguous  Status = "ambiguous" // email whose send outcome is unknown; never re-sent
+	Sending    Status = "sending"    // claimed by a sender; the provider may or may not have it
+	Retry      Status = "retry"      // a send failed before the provider accepted it; try again
+	Sent       Status = "sent"       // the provider accepted it
+	Failed     Status = "failed"     // the provider refused it for good
+	Skipped    Status = "skipped"    // no channel may be used (opt-out, blocked, bounced)
+	Suppressed Status = "suppressed" // held back by a delivery policy (frequency cap); never sent
+	Deferred   Status = "deferred"   // waiting for quiet hours to end; released hourly
+	Ambiguous  Status = "ambiguous"  // email whose send outcome is unknown; never re-sent
 	Delivered  Status = "delivered"
 	Opened     Status = "opened"
 	Clicked    Status = "clicked"
@@ -121,7 +137,19 @@ type Record struct {
 	UpdatedAt  time.Time        `dynamodbav:"updated_at"`
 	SentAt     time.Time        `dynamodbav:"sent_at,omitempty"`
 	LeaseUntil time.Time        `dynamodbav:"lease_until,omitempty"`
+	// The plan step that produced it, for measuring plans.
+	Plan        string `dynamodbav:"plan,omitempty"`
+	PlanVersion int    `dynamodbav:"plan_version,omitempty"`
+	Step        string `dynamodbav:"step,omitempty"`
+	// Job is the job as queued, so a deferred message can be released as it was.
+	Job *Job `dynamodbav:"job,omitempty"`
+	// NotBefore and ReleaseSlot (its UTC hour, the index key) hold a deferred message.
+	NotBefore   time.Time `dynamodbav:"not_before,omitempty"`
+	ReleaseSlot string    `dynamodbav:"release_slot,omitempty"`
 }
+
+// ReleaseSlotOf names the hour a deferred message becomes due, as the index keys it.
+func ReleaseSlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // ErrClaimed means a message is not free to send: it was sent or settled
 // already, or another sender holds it now.
@@ -134,13 +162,14 @@ type Outcome struct {
 	ProviderID string
 	Template   string
 	At         time.Time
+	NotBefore  time.Time // Deferred: when it may go
 }
 
 // Settled reports whether a status is final for sending: the message went
 // out, or must never go out, or its fate is the provider's now.
 func (s Status) Settled() bool {
 	switch s {
-	case Queued, Sending, Retry, "":
+	case Queued, Sending, Retry, Deferred, "":
 		return false
 	}
 	return true

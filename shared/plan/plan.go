@@ -156,11 +156,11 @@ func (d Day) At(hour int, loc *time.Location) time.Time {
 	return time.Date(d.Y, time.Month(d.M), d.D, hour, 0, 0, 0, loc)
 }
 
-// DueOn lists the steps of the customer's plan that fall on day (their local
-// date), or fell within the catch-up days before it (a missed run still sends;
-// the message key stops a second copy). Steps whose condition no longer holds
-// are left out.
-func (ps *Plans) DueOn(c *customer.Customer, day Day, catchUp int) []Due {
+// DueOn lists the steps of the customer's plan that fall between from and day
+// (their local dates, both included): a run that was missed is made up for
+// by the next one, whose message keys stop a second copy. Steps whose
+// condition no longer holds are left out.
+func (ps *Plans) DueOn(c *customer.Customer, from, day Day) []Due {
 	p, ok := ps.For(rank.Parse(c.Rank))
 	if !ok {
 		return nil
@@ -173,7 +173,7 @@ func (ps *Plans) DueOn(c *customer.Customer, day Day, catchUp int) []Due {
 			continue
 		}
 		due := DayOf(at, loc).AddDays(s.Days)
-		if day.Before(due) || due.Before(day.AddDays(-catchUp)) {
+		if day.Before(due) || due.Before(from) {
 			continue
 		}
 		if s.When == NoPurchaseSinceAnchor && c.Purchases.Last.After(at) {
@@ -204,4 +204,35 @@ func (ps *Plans) NextDue(c *customer.Customer, day Day) (next Day, ok bool) {
 		}
 	}
 	return next, ok
+}
+
+// NextVisit is the customer-local date the daily run should next look at a
+// customer, counting from (and including) today: the next plan step, or the
+// day they would lapse. "" when nothing will ever be due.
+func (ps *Plans) NextVisit(rules *rank.Rules, c *customer.Customer, now time.Time) string {
+	loc := c.Location()
+	today := DayOf(now, loc)
+	next, ok := ps.NextDue(c, today.AddDays(-1))
+	rk := rank.Parse(c.Rank)
+	if rule, found := rules.Get(rk.ID); found && !rk.Lapsed && rule.LapsedAfterDays > 0 {
+		last := c.Purchases.Last
+		if last.IsZero() {
+			last = c.SignedUpAt
+		}
+		if !last.IsZero() {
+			// Lapsed means more than L whole days since the purchase: by the
+			// morning of day L+2 that holds whatever the hour of the purchase.
+			lapse := DayOf(last, loc).AddDays(int(rule.LapsedAfterDays) + 2)
+			if lapse.Before(today) {
+				lapse = today
+			}
+			if !ok || lapse.Before(next) {
+				next, ok = lapse, true
+			}
+		}
+	}
+	if !ok {
+		return ""
+	}
+	return next.String()
 }

@@ -77,7 +77,7 @@ func TestDueOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := steps(ps.DueOn(tt.c, day(tt.day), 0)); got != tt.want {
+			if got := steps(ps.DueOn(tt.c, day(tt.day), day(tt.day))); got != tt.want {
 				t.Errorf("due = %q, want %q", got, tt.want)
 			}
 		})
@@ -88,19 +88,19 @@ func TestCatchUpAndKeys(t *testing.T) {
 	ps := defaultPlans(t)
 	c := &customer.Customer{ID: "P1", Rank: "prospect", SignedUpAt: at("2026-12-01")}
 	// The run of Dec 4 did not happen; Dec 5 catches up, with the same key.
-	missed := ps.DueOn(c, day("2026-12-05"), 2)
-	onTime := ps.DueOn(c, day("2026-12-04"), 0)
+	missed := ps.DueOn(c, day("2026-12-03"), day("2026-12-05"))
+	onTime := ps.DueOn(c, day("2026-12-04"), day("2026-12-04"))
 	if len(missed) != 1 || len(onTime) != 1 || missed[0].Key != onTime[0].Key {
 		t.Fatalf("catch-up %v vs on time %v: want the same single step and key", missed, onTime)
 	}
-	if ps.DueOn(c, day("2026-12-08"), 2)[0].Step.ID != "stories" {
+	if due := ps.DueOn(c, day("2026-12-06"), day("2026-12-08")); len(due) != 1 || due[0].Step.ID != "stories" {
 		t.Error("catch-up window must not resend older steps beyond it")
 	}
 	// A new purchase restarts last_purchase steps: a new anchor, a new key.
 	r := &customer.Customer{ID: "R1", Rank: "repeater", Purchases: customer.Purchases{Count: 3, Last: at("2026-11-01")}}
-	k1 := ps.DueOn(r, day("2026-12-01"), 0)[0].Key
+	k1 := ps.DueOn(r, day("2026-12-01"), day("2026-12-01"))[0].Key
 	r.Purchases.Last = at("2026-11-20")
-	k2 := ps.DueOn(r, day("2026-12-20"), 0)[0].Key
+	k2 := ps.DueOn(r, day("2026-12-20"), day("2026-12-20"))[0].Key
 	if k1 == k2 {
 		t.Error("the same step after a new purchase must have a new key")
 	}

@@ -179,11 +179,27 @@ func (lib *Library) find(kind message.Kind, rk rank.Rank, ch customer.Channel) (
 		if !ok {
 			continue
 		}
-		if (ch == customer.Email && s.subject != nil) || (ch == customer.LINE && (s.line != nil || s.flex != nil)) {
+		if s.has(ch) {
 			return s, true
 		}
 	}
 	return nil, false
+}
+
+// HasDir reports whether a template folder (e.g. "step/new-arrival") exists.
+func (lib *Library) HasDir(dir string) bool {
+	_, ok := lib.sets[dir]
+	return ok
+}
+
+// HasIn reports whether a template folder has a template for a channel.
+func (lib *Library) HasIn(dir string, ch customer.Channel) bool {
+	s, ok := lib.sets[dir]
+	return ok && s.has(ch)
+}
+
+func (s *set) has(ch customer.Channel) bool {
+	return (ch == customer.Email && s.subject != nil) || (ch == customer.LINE && (s.line != nil || s.flex != nil))
 }
 
 // ErrNoTemplate means neither the rank nor the default has a template for the channel.
@@ -195,6 +211,19 @@ func (lib *Library) Render(kind message.Kind, rk rank.Rank, ch customer.Channel,
 	if !ok {
 		return nil, fmt.Errorf("render %s for %s on %s: %w", kind, rk, ch, ErrNoTemplate)
 	}
+	return lib.render(s, ch, d)
+}
+
+// RenderIn renders the template of a folder (a plan step's) on a channel.
+func (lib *Library) RenderIn(dir string, ch customer.Channel, d Data) (*Rendered, error) {
+	s, ok := lib.sets[dir]
+	if !ok || !s.has(ch) {
+		return nil, fmt.Errorf("render %s on %s: %w", dir, ch, ErrNoTemplate)
+	}
+	return lib.render(s, ch, d)
+}
+
+func (lib *Library) render(s *set, ch customer.Channel, d Data) (*Rendered, error) {
 	out := &Rendered{Template: s.dir + "/" + string(ch)}
 	plain := d.bindings(noEscape)
 	switch ch {
@@ -231,7 +260,7 @@ func (lib *Library) Render(kind message.Kind, rk rank.Rank, ch customer.Channel,
 			out.LINE = &LINE{Text: strings.TrimSpace(text)}
 		}
 	default:
-		return nil, fmt.Errorf("render %s: unknown channel %q", kind, ch)
+		return nil, fmt.Errorf("render %s: unknown channel %q", s.dir, ch)
 	}
 	return out, nil
 }

@@ -48,6 +48,7 @@ type Sender struct {
 	Templates *render.Library
 	Rules     *rank.Rules
 	Shop      render.Shop
+	Policy    delivery.Policy
 	Now       func() time.Time
 	Lease     time.Duration
 	Log       *slog.Logger
@@ -86,23 +87,32 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	if job.Rank == "" {
 		rk = rank.Parse(c.Rank)
 	}
-	ch, why := s.choose(c, job.Kind, rk, prev)
+	ch, why := s.choose(c, job, rk, prev)
 	if ch == "" {
 		return s.skip(ctx, job, why)
 	}
-	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop}
+	now := s.now()
+	if at := s.notBefore(job, ch, c, now); at.After(now) {
+		return s.defer_(ctx, job, ch, at)
+	}
+	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
+		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}}
 	if job.OrderID != "" {
 		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
 			return fmt.Errorf("message %s: %w", job.Key, err)
 		}
 	}
-	out, err := s.Templates.Render(job.Kind, rk, ch, data)
+	var out *render.Rendered
+	if job.Template != "" {
+		out, err = s.Templates.RenderIn(job.Template, ch, data)
+	} else {
+		out, err = s.Templates.Render(job.Kind, rk, ch, data)
+	}
 	if err != nil {
 		// A broken template must never reach a customer half-rendered.
 		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())
 	}
 
-	now := s.now()
 	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
 		if errors.Is(err, message.ErrClaimed) {
 			return s.claimedElsewhere(ctx, job)
@@ -138,19 +148,49 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 // choose picks the channel. A message already attempted on a channel stays on
 // it while that channel may be used: switching after an attempt LINE may have
 // taken could deliver it twice.
-func (s *Sender) choose(c *customer.Customer, kind message.Kind, rk rank.Rank, prev *message.Record) (customer.Channel, string) {
-	if prev != nil && prev.Channel != "" && prev.Attempts > 0 {
+func (s *Sender) choose(c *customer.Customer, job message.Job, rk rank.Rank, prev *message.Record) (customer.Channel, string) {
+	if prev != nil && prev.Channel != "" && prev.Attempts > 0 && prev.Status != message.Deferred {
 		if ok, why := delivery.Usable(c, prev.Channel); !ok {
 			return "", why
 		}
 		return prev.Channel, ""
 	}
-	return delivery.Choose(c, func(ch customer.Channel) bool {
+	return delivery.Choose(c, job.Channel, func(ch customer.Channel) bool {
 		if ch == customer.LINE && s.LINE == nil || ch == customer.Email && s.Mail == nil {
 			return false
 		}
-		return s.Templates.Has(kind, rk, ch)
+		if job.Template != "" {
+			return s.Templates.HasIn(job.Template, ch)
+		}
+		return s.Templates.Has(job.Kind, rk, ch)
 	})
+}
+
+// notBefore is when the message may go: after the channel's quiet hours in
+// the customer's zone, and not before the time the job asks for.
+func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Customer, now time.Time) time.Time {
+	at := s.Policy.NotBefore(job.Kind, ch, c.Location(), now)
+	if job.NotBefore.After(at) {
+		at = job.NotBefore
+	}
+	return at
+}
+
+// defer_ holds a message until at; the hourly release queues it again then.
+func (s *Sender) defer_(ctx context.Context, job message.Job, ch customer.Channel, at time.Time) error {
+	now := s.now()
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: at, At: now,
+		Reason: "quiet hours or the customer's morning"}); err != nil {
+		return err
+	}
+	s.log().InfoContext(ctx, "message deferred", "message_key", job.Key, "kind", job.Kind, "channel", ch, "not_before", at)
+	return nil
 }
 
 func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Customer, ch customer.Channel, out *render.Rendered) (delivery.Receipt, error) {

@@ -41,13 +41,13 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 		UpdateExpression: aws.String("SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
 			"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
 			"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now) " +
-			"REMOVE reason"),
-		ConditionExpression: aws.String("attribute_not_exists(message_key) OR #st IN (:queued, :retry) OR " +
+			"REMOVE reason, release_slot"),
+		ConditionExpression: aws.String("attribute_not_exists(message_key) OR #st IN (:queued, :retry, :deferred) OR " +
 			"(#st = :sending AND lease_until < :now AND channel = :line)"),
 		ExpressionAttributeNames: map[string]string{"#st": "status", "#rk": "rank"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":sending": str(string(message.Sending)), ":queued": str(string(message.Queued)),
-			":retry": str(string(message.Retry)), ":line": str(string(customer.LINE)),
+			":retry": str(string(message.Retry)), ":line": str(string(customer.LINE)), ":deferred": str(string(message.Deferred)),
 			":ch": str(string(ch)), ":lease": ts(lease), ":now": ts(now),
 			":zero": &types.AttributeValueMemberN{Value: "0"}, ":one": &types.AttributeValueMemberN{Value: "1"},
 			":kind": str(string(job.Kind)), ":cid": str(job.CustomerID), ":rank": str(job.Rank),
@@ -77,6 +77,10 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 	}
 	if o.Status == message.Sent {
 		sets = append(sets, "sent_at = :at")
+	}
+	if o.Status == message.Deferred {
+		sets = append(sets, "not_before = :nb", "release_slot = :slot")
+		vals[":nb"], vals[":slot"] = ts(o.NotBefore), str(message.ReleaseSlotOf(o.NotBefore))
 	}
 	expr := "SET " + strings.Join(sets, ", ") + " REMOVE lease_until"
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{

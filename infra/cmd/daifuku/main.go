@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"text/tabwriter"
+	"time"
 
 	"github.com/daifuku/daifuku/infra/local"
 	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/daily"
 )
 
 const usage = `usage: daifuku <command> [flags]
@@ -47,6 +51,8 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	dir := fs.String("dir", ".local", "state folder")
 	seed := fs.String("seed", "infra/seed", "sample ledger folder")
+	date := fs.String("date", "", "schedule: run as on this date (YYYY-MM-DD)")
+	dryRun := fs.Bool("dry-run", false, "schedule: decide and list, send and write nothing")
 	content, err := config.ContentFromEnv()
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func run(ctx context.Context, args []string) error {
 	case "validate":
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs":
+	case "run", "import", "stubs", "schedule":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -84,8 +90,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer env.Close()
 
-	summary := &local.Summary{Messages: map[[3]string]int{}}
+	summary := local.NewSummary()
 	switch args[0] {
+	case "schedule":
+		return schedule(ctx, env, *date, *dryRun)
 	case "stubs":
 		fmt.Printf("DynamoDB Local: %s (tables %s*)\ncapture server: %s (LINE, SendGrid, SQS) → %s/outbox\nCtrl-C stops both.\n",
 			env.DynamoDB, local.TablePrefix, env.CaptureURL, *dir)
@@ -120,6 +128,52 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("logs: %s/daifuku.log\n", *dir)
 	return nil
+}
+
+// schedule runs (or dry-runs) the daily schedule and lists its decisions.
+func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) error {
+	now := time.Now()
+	if date != "" {
+		var err error
+		if now, err = daily.DateAt(date, customer.DefaultLocation()); err != nil {
+			return err
+		}
+	}
+	rep, err := env.Daily.Run(ctx, now, dryRun)
+	if err != nil {
+		return err
+	}
+	verb := "decided"
+	if dryRun {
+		verb = "would send (dry run: nothing written or sent)"
+	}
+	fmt.Printf("schedule %s: %d customers due, %d index items read, %d lapsed, %d decided before; %s:\n",
+		rep.Date, rep.Customers, rep.ItemsRead, rep.Lapsed, rep.Repeated, verb)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CUSTOMER\tKIND\tPLAN/STEP\tTEMPLATE\tDECISION\tNOT BEFORE")
+	for _, d := range rep.Decisions {
+		status := string(d.Status)
+		if d.Reason != "" {
+			status += " (" + d.Reason + ")"
+		}
+		step, nb := "-", "-"
+		if d.Step != "" {
+			step = d.Plan + "/" + d.Step
+		}
+		if !d.NotBefore.IsZero() {
+			nb = d.NotBefore.Format(time.RFC3339)
+		}
+		tpl := d.Template
+		if tpl == "" {
+			tpl = string(d.Kind) + "/<rank>"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.CustomerID, d.Kind, step, tpl, status, nb)
+	}
+	tw.Flush()
+	if dryRun {
+		return nil
+	}
+	return env.SendQueued(ctx)
 }
 
 func openLog(dir string) (*os.File, error) {

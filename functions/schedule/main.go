@@ -1,0 +1,21 @@
+// Command schedule runs the scheduled tasks: the daily follow-up run and the
+// hourly release of deferred messages (EventBridge Scheduler).
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/daily"
+)
+
+func main() {
+	a, err := app.FromEnv(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start((&daily.Tasks{Runner: a.Daily, Releaser: a.Store, Now: a.Now}).Handle)
+}

@@ -1,0 +1,52 @@
+// Package seed makes sample ledgers: the demo cast `make run` adds beside the
+// sample spreadsheets, dated relative to today so there is always something
+// due, and large generated ledgers for benchmarks.
+package seed
+
+import (
+	"time"
+
+	"github.com/daifuku/daifuku/shared/customer"
+)
+
+// Demo is a cast of customers, dated relative to now, for whom today's run
+// has something: prospects on day 0, 3 and 7 of their plan, a birthday, a
+// customer lapsing today, a new customer three days after the first purchase.
+func Demo(now time.Time) []*customer.Customer {
+	days := func(n int) time.Time { return now.AddDate(0, 0, -n).Add(-time.Hour) }
+	// Ranks are as the default ladder had them before today: the run itself
+	// finds that DEMO-05 lapsed.
+	buy := func(c *customer.Customer, rank string, count int, spend int64, first, last time.Time) *customer.Customer {
+		c.Purchases = customer.Purchases{Count: count, TotalSpend: spend, First: first, Last: last}
+		c.Rank, c.RankSince = rank, last
+		return c
+	}
+	line := func(id, name, uid string) *customer.Customer {
+		return &customer.Customer{ID: id, Name: name, LINEUserID: uid, PreferredChannel: customer.LINE,
+			Consent: customer.Consent{LINE: true}, SignedUpAt: days(400), FriendAddedAt: days(400)}
+	}
+	mail := func(id, name, email string) *customer.Customer {
+		return &customer.Customer{ID: id, Name: name, Email: email, PreferredChannel: customer.Email,
+			Consent: customer.Consent{Email: true}, SignedUpAt: days(400)}
+	}
+	birthday := line("DEMO-04", "松本 千尋", "Ud000000000000000000000000000004")
+	birthday.Email, birthday.Consent.Email = "chihiro.matsumoto@example.jp", true
+	y, m, d := now.In(birthday.Location()).Date()
+	_ = birthday.SetBirthday(time.Date(y-34, m, d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly))
+
+	prospect := func(c *customer.Customer, signedUp time.Time) *customer.Customer {
+		c.SignedUpAt, c.Rank, c.RankSince = signedUp, "prospect", signedUp
+		if c.LINEUserID != "" {
+			c.FriendAddedAt = signedUp
+		}
+		return c
+	}
+	return []*customer.Customer{
+		prospect(line("DEMO-01", "井上 陽菜", "Ud000000000000000000000000000001"), days(0)),
+		prospect(line("DEMO-02", "木村 蒼", "Ud000000000000000000000000000002"), days(3)),
+		prospect(mail("DEMO-03", "林 結子", "yuiko.hayashi@example.jp"), days(7)),
+		buy(birthday, "repeater", 4, 24800, days(300), days(20)),
+		buy(mail("DEMO-05", "清水 健太", "kenta.shimizu@example.jp"), "repeater", 3, 21600, days(500), days(122)),
+		buy(line("DEMO-06", "山口 美月", "Ud000000000000000000000000000006"), "new", 1, 3800, days(3), days(3)),
+	}
+}
