@@ -57,6 +57,8 @@ func New(t testing.TB) *Rig {
 		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Content: content,
 		LINE: lineClient, Mail: mail, Now: clock.Now, Log: slog.New(slog.DiscardHandler),
 	})
+	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
+	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }
 	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL}
 }
 

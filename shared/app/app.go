@@ -11,6 +11,7 @@ import (
 	"github.com/daifuku/daifuku/shared/channel/email"
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
@@ -49,7 +50,10 @@ func New(d Deps) *App {
 	st := store.New(d.DB, d.Tables)
 	s := &sender.Sender{
 		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
-		Policy: d.Content.Policy, Now: d.Now, Log: d.Log,
+		Policy: d.Content.Policy, Now: d.Now, Log: d.Log, Limits: map[customer.Channel]*sender.Limiter{},
+	}
+	for ch, rate := range d.Content.Policy.Rates {
+		s.Limits[ch] = &sender.Limiter{Rate: rate}
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
 	if d.LINE != nil {

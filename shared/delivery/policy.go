@@ -17,6 +17,8 @@ import (
 type Policy struct {
 	QuietHours map[customer.Channel]Window
 	Cap        Cap
+	// Rates are requests per second per provider; the sender keeps to them.
+	Rates map[customer.Channel]float64
 }
 
 // Window is a span of local wall-clock hours, possibly across midnight
@@ -129,6 +131,7 @@ type policyDoc struct {
 		Max  int `yaml:"max"`
 		Days int `yaml:"days"`
 	} `yaml:"frequency_cap"`
+	Rates map[string]float64 `yaml:"rates"`
 }
 
 // ParsePolicy reads delivery.yaml.
@@ -150,6 +153,16 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 			return Policy{}, fmt.Errorf("%s: quiet_hours.%s: %v", name, ch, err)
 		}
 		p.QuietHours[customer.Channel(ch)] = Window{From: from, To: to}
+	}
+	p.Rates = map[customer.Channel]float64{}
+	for ch, r := range doc.Rates {
+		if ch != string(customer.LINE) && ch != string(customer.Email) {
+			return Policy{}, fmt.Errorf("%s: rates: unknown channel %q (want line or email)", name, ch)
+		}
+		if r < 0 {
+			return Policy{}, fmt.Errorf("%s: rates.%s: want requests per second ≥ 0 (0: no limit)", name, ch)
+		}
+		p.Rates[customer.Channel(ch)] = r
 	}
 	if c := doc.FrequencyCap; c != nil {
 		if c.Max < 0 || c.Days < 1 {

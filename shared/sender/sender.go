@@ -49,9 +49,13 @@ type Sender struct {
 	Rules     *rank.Rules
 	Shop      render.Shop
 	Policy    delivery.Policy
-	Now       func() time.Time
-	Lease     time.Duration
-	Log       *slog.Logger
+	// Limits keep each provider's request rate (LINE push: 2,000/s per channel).
+	Limits map[customer.Channel]*Limiter
+	// Sleep waits between inline retries; tests replace it.
+	Sleep func(context.Context, time.Duration) error
+	Now   func() time.Time
+	Lease time.Duration
+	Log   *slog.Logger
 }
 
 // ErrBusy means another sender holds the message now; try again later.
@@ -196,7 +200,9 @@ func (s *Sender) defer_(ctx context.Context, job message.Job, ch customer.Channe
 func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Customer, ch customer.Channel, out *render.Rendered) (delivery.Receipt, error) {
 	switch ch {
 	case customer.LINE:
-		return s.LINE.Push(ctx, c.LINEUserID, out.LINE, job.Key.RetryKey())
+		return s.withRetries(ctx, ch, func() (delivery.Receipt, error) {
+			return s.LINE.Push(ctx, c.LINEUserID, out.LINE, job.Key.RetryKey())
+		})
 	case customer.Email:
 		rk := rank.Parse(job.Rank)
 		env := delivery.Envelope{
@@ -205,7 +211,7 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 			CustomArgs: map[string]string{"message_key": string(job.Key), "customer_id": c.ID, "kind": string(job.Kind), "rank": rk.String()},
 			Categories: []string{string(job.Kind), rk.ID},
 		}
-		return s.Mail.Send(ctx, env, out.Email)
+		return s.withRetries(ctx, ch, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
 	}
 	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
 }

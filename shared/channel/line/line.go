@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
@@ -100,8 +101,10 @@ func classify(res *http.Response) *delivery.Failure {
 	_ = json.Unmarshal(msg, &e)
 	f := &delivery.Failure{Provider: "line", Status: res.StatusCode, Reason: e.Message}
 	switch {
+	case res.StatusCode == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "monthly limit"):
+		// The channel's monthly message quota is used up: retrying cannot help this month.
+		f.Reason = "monthly message quota used up: " + e.Message
 	case res.StatusCode == http.StatusTooManyRequests:
-		// Either the rate limit or the monthly quota; both are worth retrying later.
 		f.Retryable = true
 		f.RetryAfter = retryAfter(res.Header.Get("Retry-After"))
 	case res.StatusCode >= 500:

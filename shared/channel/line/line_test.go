@@ -28,6 +28,7 @@ func TestPushAnswers(t *testing.T) {
 		after     time.Duration
 	}{
 		{"rate limited", 429, map[string]string{"Retry-After": "7"}, true, 7 * time.Second},
+		{"monthly quota used up", 429, map[string]string{"X-Body": "You have reached your monthly limit."}, false, 0},
 		{"server error", 503, nil, true, 0},
 		{"bad request", 400, nil, false, 0},
 		{"unauthorised", 401, nil, false, 0},
@@ -35,11 +36,16 @@ func TestPushAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				msg := "The request was refused"
 				for k, v := range tt.header {
+					if k == "X-Body" {
+						msg = v
+						continue
+					}
 					w.Header().Set(k, v)
 				}
 				w.WriteHeader(tt.status)
-				_, _ = w.Write([]byte(`{"message":"The request was refused"}`))
+				_, _ = w.Write([]byte(`{"message":"` + msg + `"}`))
 			}))
 			defer srv.Close()
 			c, _ := line.New("token", srv.URL, srv.Client())
@@ -48,7 +54,7 @@ func TestPushAnswers(t *testing.T) {
 			if !errors.As(err, &f) {
 				t.Fatalf("err = %v, want a *delivery.Failure", err)
 			}
-			if f.Status != tt.status || f.Retryable != tt.retryable || f.RetryAfter != tt.after || f.Ambiguous || f.Reason != "The request was refused" {
+			if f.Status != tt.status || f.Retryable != tt.retryable || f.RetryAfter != tt.after || f.Ambiguous || f.Reason == "" {
 				t.Errorf("failure = %+v", f)
 			}
 		})
