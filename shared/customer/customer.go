@@ -79,6 +79,8 @@ type Customer struct {
 	RankHistory      []RankChange      `dynamodbav:"rank_history,omitempty"`
 	Tags             []string          `dynamodbav:"tags,omitempty,stringset"`
 	Preferences      map[string]string `dynamodbav:"preferences,omitempty"`
+	// LastSurpriseAt is when they last got a surprise gift (never twice within the configured period).
+	LastSurpriseAt time.Time `dynamodbav:"last_surprise_at,omitempty"`
 	// NextDue is the customer-local date (YYYY-MM-DD) the daily run next has
 	// something for them: a plan step or the day they would lapse. The daily
 	// run reads customers through an index on it, never the whole ledger.

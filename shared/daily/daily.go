@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -89,6 +90,17 @@ func (r *Runner) Run(ctx context.Context, now time.Time, dryRun bool) (*Report, 
 	if err != nil {
 		return nil, err
 	}
+	picks, err := r.surprises(ctx, today, now, rep)
+	if err != nil {
+		return nil, err
+	}
+	surprised := map[string]bool{}
+	for _, c := range picks {
+		if !slices.ContainsFunc(customers, func(o *customer.Customer) bool { return o.ID == c.ID }) {
+			customers = append(customers, c)
+		}
+		surprised[c.ID] = true
+	}
 	rep.Customers = len(customers)
 
 	var (
@@ -102,7 +114,7 @@ func (r *Runner) Run(ctx context.Context, now time.Time, dryRun bool) (*Report, 
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				out, err := r.visit(ctx, c, today, now, dryRun)
+				out, err := r.visit(ctx, c, today, now, dryRun, surprised[c.ID])
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("customer %s: %w", c.ID, err))

@@ -304,3 +304,67 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Error("a dry run recorded a message")
 	}
 }
+
+func TestSurpriseGiftsShareAndNoRepeat(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	r.Clock.Set(morning("2026-11-30"))
+	var cs []*customer.Customer
+	for i := range 60 {
+		c := lineFriend(fmt.Sprintf("V%02d", i))
+		c.Rank, c.SignedUpAt = "royal", morning("2024-01-01")
+		c.Purchases = customer.Purchases{Count: 9, TotalSpend: 150000, First: morning("2024-01-01"), Last: morning("2026-11-20")}
+		if i >= 40 {
+			c.Rank, c.Purchases.Count, c.Purchases.TotalSpend = "semi-royal", 5, 60000
+		}
+		cs = append(cs, c)
+	}
+	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	picked := func(date string) map[string]bool {
+		rep, err := r.Daily.Run(ctx, morning(date), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, d := range rep.Decisions {
+			if d.Kind == message.Surprise {
+				out[d.CustomerID] = true
+			}
+		}
+		return out
+	}
+	dec := picked("2026-12-01")
+	royal, semi := 0, 0
+	for id := range dec {
+		if id < "V40" {
+			royal++
+		} else {
+			semi++
+		}
+	}
+	if royal != 2 || semi != 1 {
+		t.Errorf("picked %d royal and %d semi-royal, want 5%% of 40 and of 20: 2 and 1", royal, semi)
+	}
+	if again := picked("2026-12-01"); len(again) != 0 {
+		t.Errorf("a repeated run picked %v again", again)
+	}
+	if other := picked("2026-12-02"); len(other) != 0 {
+		t.Errorf("surprises on a day that is not the surprise day: %v", other)
+	}
+	jan := picked("2027-01-01")
+	for id := range jan {
+		if dec[id] {
+			t.Errorf("%s got a second surprise within 180 days", id)
+		}
+	}
+	if len(jan) != 3 {
+		t.Errorf("January picked %d, want 3", len(jan))
+	}
+	r.SendQueued(t)
+	if n := len(r.Capture.Requests("line")); n != 6 {
+		t.Errorf("%d surprise messages sent, want 6", n)
+	}
+}

@@ -23,9 +23,9 @@ type visitResult struct {
 const maxAttempts = 5
 
 // visit decides today's messages for one customer and moves their next due date.
-func (r *Runner) visit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun bool) (visitResult, error) {
+func (r *Runner) visit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun, surprise bool) (visitResult, error) {
 	for attempt := 1; ; attempt++ {
-		res, err := r.tryVisit(ctx, c, today, now, dryRun)
+		res, err := r.tryVisit(ctx, c, today, now, dryRun, surprise)
 		if !errors.Is(err, customer.ErrConflict) || attempt == maxAttempts {
 			return res, err
 		}
@@ -42,7 +42,7 @@ type candidate struct {
 	record message.Record
 }
 
-func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun bool) (visitResult, error) {
+func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun, surprise bool) (visitResult, error) {
 	var res visitResult
 	c = clone(c)
 	before := *c
@@ -74,6 +74,13 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		cands = append(cands, cd)
 	}
 
+	if surprise {
+		key := message.NewKey(message.Surprise, c.ID, "surprise:"+today.String()[:7])
+		cd := r.candidate(c, rk, message.Surprise, key, now, "", "", "", "", time.Time{})
+		cd.job.CouponCode, cd.job.CouponNote = r.Plans.Surprise.CouponCode, r.Plans.Surprise.CouponNote
+		cands = append(cands, cd)
+	}
+
 	// 3. The frequency cap, most important first.
 	if len(cands) > 0 {
 		decided, err := r.applyCap(ctx, c, cands, now)
@@ -97,13 +104,16 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 				return res, err
 			}
 			d.Status = status
+			if status == message.Queued && d.Kind == message.Surprise {
+				c.LastSurpriseAt = now
+			}
 		}
 		res.decisions = append(res.decisions, d)
 	}
 
 	// 5. When to look again.
 	c.NextDue = r.Plans.NextVisit(r.Rules, c, now.Add(24*time.Hour))
-	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue) {
+	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue && c.LastSurpriseAt.Equal(before.LastSurpriseAt)) {
 		return res, nil
 	}
 	return res, r.Ledger.SaveCustomer(ctx, c)

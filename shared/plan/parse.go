@@ -28,6 +28,7 @@ func (e *ValidationError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Fil
 type fileDoc struct {
 	Version  int       `yaml:"version"`
 	Birthday yaml.Node `yaml:"birthday"`
+	Surprise yaml.Node `yaml:"surprise"`
 	Plans    yaml.Node `yaml:"plans"`
 }
 
@@ -38,6 +39,17 @@ type stepDoc struct {
 	Template string `yaml:"template"`
 	Channel  string `yaml:"channel"`
 	When     string `yaml:"when"`
+}
+
+type surpriseDoc struct {
+	Ranks         []string `yaml:"ranks"`
+	Share         float64  `yaml:"share"`
+	DayOfMonth    int      `yaml:"day_of_month"`
+	NotWithinDays int      `yaml:"not_within_days"`
+	Coupon        struct {
+		Code string `yaml:"code"`
+		Note string `yaml:"note"`
+	} `yaml:"coupon"`
 }
 
 type birthdayDoc struct {
@@ -87,6 +99,13 @@ func Parse(name string, src []byte, known Known) (*Plans, error) {
 			ps.Birthday.Enabled = *b.Enabled
 		}
 		ps.Birthday.CouponCode, ps.Birthday.CouponNote = b.Coupon.Code, b.Coupon.Note
+	}
+	if doc.Surprise.Kind != 0 {
+		sp, err := parseSurprise(name, &doc.Surprise, known)
+		if err != nil {
+			return nil, err
+		}
+		ps.Surprise = sp
 	}
 	if doc.Plans.Kind != yaml.MappingNode || len(doc.Plans.Content) == 0 {
 		return nil, fail(1, "plans: want at least one plan, keyed by rank id")
@@ -193,4 +212,29 @@ func yamlError(name string, err error) error {
 		return &ValidationError{File: name, Line: line, Msg: m[2]}
 	}
 	return &ValidationError{File: name, Line: 1, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func parseSurprise(name string, n *yaml.Node, known Known) (Surprise, error) {
+	fail := func(format string, args ...any) error {
+		return &ValidationError{File: name, Line: n.Line, Msg: fmt.Sprintf(format, args...)}
+	}
+	var sd surpriseDoc
+	if err := decodeStrict(n, &sd); err != nil {
+		return Surprise{}, yamlError(name, err)
+	}
+	switch {
+	case sd.Share < 0 || sd.Share > 1:
+		return Surprise{}, fail("surprise.share: want a fraction from 0 to 1 (0.05 is 5%%)")
+	case sd.DayOfMonth < 1 || sd.DayOfMonth > 28:
+		return Surprise{}, fail("surprise.day_of_month: want 1 to 28 (every month has it)")
+	case sd.NotWithinDays < 0:
+		return Surprise{}, fail("surprise.not_within_days: want a whole number of days ≥ 0")
+	}
+	for _, id := range sd.Ranks {
+		if known.Rank != nil && !known.Rank(id) {
+			return Surprise{}, fail("surprise.ranks: no rank %q in ranks.yaml", id)
+		}
+	}
+	return Surprise{Ranks: sd.Ranks, Share: sd.Share, DayOfMonth: sd.DayOfMonth, NotWithinDays: sd.NotWithinDays,
+		CouponCode: sd.Coupon.Code, CouponNote: sd.Coupon.Note}, nil
 }

@@ -61,7 +61,20 @@ type Plan struct {
 type Plans struct {
 	Version  int
 	Birthday Birthday
+	Surprise Surprise
 	plans    map[string]*Plan
+}
+
+// Surprise configures unexpected gifts (予期せぬプレゼント): each month, on
+// DayOfMonth, Share of the customers of each of Ranks (the active side) get a
+// surprise, never twice within NotWithinDays.
+type Surprise struct {
+	Ranks         []string
+	Share         float64
+	DayOfMonth    int
+	NotWithinDays int
+	CouponCode    string
+	CouponNote    string
 }
 
 // Birthday configures birthday messages.

@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -151,5 +152,19 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("err = %v, want templates/plans.yaml:%d: …%s…", err, tt.line, tt.msg)
 			}
 		})
+	}
+}
+
+func TestSurpriseConfig(t *testing.T) {
+	ps := defaultPlans(t)
+	if sp := ps.Surprise; sp.Share != 0.05 || sp.DayOfMonth != 1 || len(sp.Ranks) != 2 || sp.NotWithinDays != 180 {
+		t.Errorf("surprise = %+v", sp)
+	}
+	base := "version: 1\nplans:\n  new: []\nsurprise:\n  ranks: [royal]\n  share: %s\n  day_of_month: %s\n"
+	for _, bad := range [][2]string{{"1.5", "1"}, {"0.05", "31"}, {"-0.1", "1"}} {
+		src := fmt.Sprintf(base, bad[0], bad[1])
+		if _, err := plan.Parse("plans.yaml", []byte(src), plan.Known{}); err == nil {
+			t.Errorf("accepted share %s on day %s", bad[0], bad[1])
+		}
 	}
 }

@@ -128,3 +128,14 @@ func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error
 	}
 	return nil
 }
+
+// CustomersOfRank reads the customers of a rank (e.g. "royal" or
+// "royal:lapsed") through the by-rank index, and says how many items it read.
+func (s *Store) CustomersOfRank(ctx context.Context, rank string) ([]*customer.Customer, int, error) {
+	return queryAll[customer.Customer](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Customers, IndexName: aws.String("by-rank"),
+		KeyConditionExpression:    aws.String("#r = :r"),
+		ExpressionAttributeNames:  map[string]string{"#r": "rank"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(rank)},
+	})
+}
