@@ -18,6 +18,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := api.New(a.Intake, api.Options{OrdersToken: os.Getenv("ORDERS_API_TOKEN")})
+	h := api.New(a.Intake, api.Options{
+		OrdersToken: os.Getenv("ORDERS_API_TOKEN"),
+		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Intake,
+	})
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }

@@ -25,6 +25,12 @@ import (
 	"github.com/daifuku/daifuku/shared/store"
 )
 
+// LocalAPI is where `make serve` answers; local unsubscribe links point there.
+const LocalAPI = "http://localhost:3000"
+
+// localSecret signs local unsubscribe links (AWS uses the one in Secrets Manager).
+const localSecret = "local-unsubscribe-secret"
+
 // TablePrefix names the local tables: daifuku-CustomersTable and so on.
 const TablePrefix = "daifuku-"
 
@@ -86,6 +92,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	e.App = app.New(app.Deps{
 		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Content: o.Content,
 		LINE: lineClient, Mail: mail, Now: o.Now, Log: o.Log,
+		BaseURL: LocalAPI, UnsubscribeSecret: localSecret,
 	})
 	return e, nil
 }

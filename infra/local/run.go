@@ -44,7 +44,7 @@ func (e *Env) ImportCustomers(ctx context.Context, path string, s *Summary) erro
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, c := range cs {
-		created, err := e.Intake.ImportCustomer(ctx, e.Store, c)
+		created, err := e.Intake.ImportCustomer(ctx, c)
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,7 @@ func New(t testing.TB) *Rig {
 	a := app.New(app.Deps{
 		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Content: content,
 		LINE: lineClient, Mail: mail, Now: clock.Now, Log: slog.New(slog.DiscardHandler),
+		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
 	})
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
 	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }

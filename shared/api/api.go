@@ -14,6 +14,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/intake"
+	"github.com/daifuku/daifuku/shared/unsubscribe"
 )
 
 // Orders records orders.
@@ -30,7 +31,18 @@ type Options struct {
 	// Without one, POST /orders refuses every request: an open endpoint would
 	// let anyone write to the ledger and message customers.
 	OrdersToken string
+	// Unsubscribe checks the tokens of unsubscribe links; OptOuts records them.
+	// Without OptOuts the endpoint is not served.
+	Unsubscribe unsubscribe.Signer
+	OptOuts     OptOuts
 	Log         *slog.Logger
+}
+
+func (o Options) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.Default()
 }
 
 // New returns the API handler.
@@ -60,6 +72,11 @@ func New(orders Orders, o Options) http.Handler {
 			writeJSON(w, http.StatusCreated, res)
 		}
 	})))
+	if o.OptOuts != nil {
+		h := unsubscribeHandler(o.Unsubscribe, o.OptOuts, o)
+		mux.Handle("GET /unsubscribe", h)
+		mux.Handle("POST /unsubscribe", h)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

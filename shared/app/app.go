@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
 	"github.com/daifuku/daifuku/shared/store"
+	"github.com/daifuku/daifuku/shared/unsubscribe"
 )
 
 // Deps are the parts an App is built from.
@@ -28,6 +29,9 @@ type Deps struct {
 	Mail    *email.Client // nil: SendGrid is not configured
 	Now     func() time.Time
 	Log     *slog.Logger
+	// BaseURL is where the API answers (unsubscribe links); UnsubscribeSecret signs them.
+	BaseURL           string
+	UnsubscribeSecret string
 }
 
 // App holds the flows.
@@ -51,6 +55,7 @@ func New(d Deps) *App {
 	s := &sender.Sender{
 		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
 		Policy: d.Content.Policy, Now: d.Now, Log: d.Log, Limits: map[customer.Channel]*sender.Limiter{},
+		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
 	}
 	for ch, rate := range d.Content.Policy.Rates {
 		s.Limits[ch] = &sender.Limiter{Rate: rate}

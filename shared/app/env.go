@@ -52,5 +52,6 @@ func FromEnv(ctx context.Context) (*App, error) {
 	return New(Deps{
 		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url},
 		Content: content, LINE: lineClient, Mail: mail, Log: log,
+		BaseURL: os.Getenv("API_BASE_URL"), UnsubscribeSecret: os.Getenv("UNSUBSCRIBE_SECRET"),
 	}), nil
 }

@@ -9,16 +9,11 @@ import (
 	"github.com/daifuku/daifuku/shared/rank"
 )
 
-// Saver stores a customer under optimistic locking.
-type Saver interface {
-	SaveCustomer(ctx context.Context, c *customer.Customer) error
-}
-
 // ImportCustomer adds a customer from a shop's spreadsheet, or updates the
 // profile of one already in the ledger. Purchases, rank and history stay as
 // the ledger has them, and an import never re-grants consent the ledger says
 // was withdrawn: a stale spreadsheet must not undo an opt-out.
-func (in *Intake) ImportCustomer(ctx context.Context, saver Saver, c *customer.Customer) (created bool, err error) {
+func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (created bool, err error) {
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		cur, err := in.Ledger.Customer(ctx, c.ID)
 		switch {
@@ -30,14 +25,14 @@ func (in *Intake) ImportCustomer(ctx context.Context, saver Saver, c *customer.C
 			next.RankSince = now
 			next.RankHistory = []customer.RankChange{{To: next.Rank, At: now, Cause: "import"}}
 			in.schedule(&next, now)
-			err = saver.SaveCustomer(ctx, &next)
+			err = in.Ledger.SaveCustomer(ctx, &next)
 			created = true
 		case err != nil:
 			return false, err
 		default:
 			mergeProfile(cur, c)
 			in.schedule(cur, in.now())
-			err = saver.SaveCustomer(ctx, cur)
+			err = in.Ledger.SaveCustomer(ctx, cur)
 			created = false
 		}
 		if errors.Is(err, customer.ErrConflict) {

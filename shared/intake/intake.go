@@ -21,6 +21,7 @@ type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	SaveCustomer(ctx context.Context, c *customer.Customer) error
 }
 
 // Queue hands message jobs to the sender.

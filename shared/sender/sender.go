@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/customer"
@@ -16,6 +18,7 @@ import (
 	"github.com/daifuku/daifuku/shared/message"
 	"github.com/daifuku/daifuku/shared/rank"
 	"github.com/daifuku/daifuku/shared/render"
+	"github.com/daifuku/daifuku/shared/unsubscribe"
 )
 
 // Ledger is what the sender reads and writes.
@@ -51,6 +54,10 @@ type Sender struct {
 	Policy    delivery.Policy
 	// Limits keep each provider's request rate (LINE push: 2,000/s per channel).
 	Limits map[customer.Channel]*Limiter
+	// Unsubscribe signs the one-click unsubscribe links of non-transactional
+	// email, served by the API at BaseURL + "/unsubscribe".
+	Unsubscribe unsubscribe.Signer
+	BaseURL     string
 	// Sleep waits between inline retries; tests replace it.
 	Sleep func(context.Context, time.Duration) error
 	Now   func() time.Time
@@ -100,7 +107,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return s.defer_(ctx, job, ch, at)
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
-		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}}
+		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
 	if job.OrderID != "" {
 		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
 			return fmt.Errorf("message %s: %w", job.Key, err)
@@ -211,9 +218,21 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 			CustomArgs: map[string]string{"message_key": string(job.Key), "customer_id": c.ID, "kind": string(job.Kind), "rank": rk.String()},
 			Categories: []string{string(job.Kind), rk.ID},
 		}
+		if u := s.unsubscribeURL(job, c, ch); u != "" {
+			// RFC 8058 one-click: mail clients POST to the URL; Gmail and Yahoo require it of bulk senders.
+			env.Headers = map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+		}
 		return s.withRetries(ctx, ch, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
 	}
 	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
+}
+
+// unsubscribeURL is the one-click opt-out link of a non-transactional email, or "".
+func (s *Sender) unsubscribeURL(job message.Job, c *customer.Customer, ch customer.Channel) string {
+	if ch != customer.Email || delivery.Transactional(job.Kind) || s.BaseURL == "" || len(s.Unsubscribe.Secret) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(s.BaseURL, "/") + "/unsubscribe?t=" + url.QueryEscape(s.Unsubscribe.Token(c.ID, ch))
 }
 
 // skip records that a message was not sent and why.

@@ -25,7 +25,7 @@ const lineUser = "U4af4980629a1b2c3d4e5f60718293a01"
 func seed(t *testing.T, r *testrig.Rig, c *customer.Customer, pastOrders int, spend int64) message.Key {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := r.Intake.ImportCustomer(ctx, r.Store, c); err != nil {
+	if _, err := r.Intake.ImportCustomer(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	for i := range pastOrders {
