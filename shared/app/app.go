@@ -13,6 +13,7 @@ import (
 	"github.com/daifuku/daifuku/shared/config"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
+	"github.com/daifuku/daifuku/shared/delivery"
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
 	"github.com/daifuku/daifuku/shared/store"
@@ -54,11 +55,11 @@ func New(d Deps) *App {
 	st := store.New(d.DB, d.Tables)
 	s := &sender.Sender{
 		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
-		Policy: d.Content.Policy, Now: d.Now, Log: d.Log, Limits: map[customer.Channel]*sender.Limiter{},
+		Policy: d.Content.Policy, Now: d.Now, Log: d.Log, Limits: map[customer.Channel]*delivery.Limiter{},
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
 	}
 	for ch, rate := range d.Content.Policy.Rates {
-		s.Limits[ch] = &sender.Limiter{Rate: rate}
+		s.Limits[ch] = &delivery.Limiter{Rate: rate}
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
 	if d.LINE != nil {

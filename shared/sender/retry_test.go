@@ -6,12 +6,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/message"
-	"github.com/daifuku/daifuku/shared/sender"
 )
 
 // sleeps records the waits the sender asks for instead of waiting.
@@ -90,20 +88,4 @@ func TestLongRetryAfterGoesBackToSQS(t *testing.T) {
 	if failed := r.SendQueued(t); failed != 1 || calls.Load() != 1 || len(sl.d) != 0 {
 		t.Errorf("failures %d, requests %d, waits %v; a 2-minute Retry-After is not slept through inline", failed, calls.Load(), sl.d)
 	}
-}
-
-func TestLimiterKeepsTheRate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		l := &sender.Limiter{Rate: 10} // a burst of 10, then 10 per second
-		start := time.Now()
-		for range 30 {
-			if err := l.Wait(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// 30 requests at 10/s with a burst of 10 take 2 seconds.
-		if got := time.Since(start); got < 2*time.Second || got > 2100*time.Millisecond {
-			t.Errorf("30 requests took %v at 10/s, want 2s", got)
-		}
-	})
 }

@@ -53,13 +53,13 @@ type Sender struct {
 	Shop      render.Shop
 	Policy    delivery.Policy
 	// Limits keep each provider's request rate (LINE push: 2,000/s per channel).
-	Limits map[customer.Channel]*Limiter
+	Limits map[customer.Channel]*delivery.Limiter
 	// Unsubscribe signs the one-click unsubscribe links of non-transactional
 	// email, served by the API at BaseURL + "/unsubscribe".
 	Unsubscribe unsubscribe.Signer
 	BaseURL     string
 	// Sleep waits between inline retries; tests replace it.
-	Sleep func(context.Context, time.Duration) error
+	Sleep delivery.Sleeper
 	Now   func() time.Time
 	Lease time.Duration
 	Log   *slog.Logger
@@ -207,7 +207,7 @@ func (s *Sender) defer_(ctx context.Context, job message.Job, ch customer.Channe
 func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Customer, ch customer.Channel, out *render.Rendered) (delivery.Receipt, error) {
 	switch ch {
 	case customer.LINE:
-		return s.withRetries(ctx, ch, func() (delivery.Receipt, error) {
+		return delivery.WithRetries(ctx, s.Limits[ch], s.Sleep, func() (delivery.Receipt, error) {
 			return s.LINE.Push(ctx, c.LINEUserID, out.LINE, job.Key.RetryKey())
 		})
 	case customer.Email:
@@ -222,7 +222,7 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 			// RFC 8058 one-click: mail clients POST to the URL; Gmail and Yahoo require it of bulk senders.
 			env.Headers = map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 		}
-		return s.withRetries(ctx, ch, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
+		return delivery.WithRetries(ctx, s.Limits[ch], s.Sleep, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
 	}
 	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
 }

@@ -21,19 +21,22 @@ type Tables struct {
 	Customers string
 	Orders    string
 	Messages  string
+	Campaigns string
 }
 
 // TablesWithPrefix names the tables as local setups create them from
 // template.yaml: prefix + logical id.
 func TablesWithPrefix(prefix string) Tables {
-	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable"}
+	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable",
+		Campaigns: prefix + "CampaignsTable"}
 }
 
 // TablesFromEnv reads the table names SAM passes to every function.
 func TablesFromEnv() (Tables, error) {
-	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE")}
-	if t.Customers == "" || t.Orders == "" || t.Messages == "" {
-		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE and MESSAGES_TABLE must be set")
+	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE"),
+		Campaigns: os.Getenv("CAMPAIGNS_TABLE")}
+	if t.Customers == "" || t.Orders == "" || t.Messages == "" || t.Campaigns == "" {
+		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE, MESSAGES_TABLE and CAMPAIGNS_TABLE must be set")
 	}
 	return t, nil
 }

@@ -75,6 +75,15 @@ func (c *Client) Push(ctx context.Context, to string, msg *render.LINE, retryKey
 	if res != nil && res.Body != nil {
 		defer res.Body.Close()
 	}
+	var id string
+	if body != nil && len(body.SentMessages) > 0 {
+		id = body.SentMessages[0].Id
+	}
+	return answer(res, err, &id)
+}
+
+// answer reads LINE's answer to a send: accepted, already accepted (409), or a Failure.
+func answer(res *http.Response, err error, sentID *string) (delivery.Receipt, error) {
 	switch {
 	case res == nil && err != nil:
 		// No answer: the request may or may not have reached LINE; the retry key makes a retry safe.
@@ -84,8 +93,8 @@ func (c *Client) Push(ctx context.Context, to string, msg *render.LINE, retryKey
 		return delivery.Receipt{ProviderID: res.Header.Get("X-Line-Accepted-Request-Id"), Repeated: true}, nil
 	case res.StatusCode/100 == 2:
 		id := res.Header.Get("X-Line-Request-Id")
-		if body != nil && len(body.SentMessages) > 0 && body.SentMessages[0].Id != "" {
-			id = body.SentMessages[0].Id
+		if sentID != nil && *sentID != "" {
+			id = *sentID
 		}
 		return delivery.Receipt{ProviderID: id}, nil
 	}
@@ -124,4 +133,28 @@ func retryAfter(h string) time.Duration {
 		return time.Until(t)
 	}
 	return 0
+}
+
+// MaxMulticast is the most user ids one multicast request may carry.
+const MaxMulticast = 500
+
+// Multicast sends one rendered message to up to 500 users in one request.
+// retryKey guards the whole request as it does a push.
+func (c *Client) Multicast(ctx context.Context, to []string, msg *render.LINE, retryKey string) (delivery.Receipt, error) {
+	if len(to) == 0 || len(to) > MaxMulticast {
+		return delivery.Receipt{}, &delivery.Failure{Provider: "line", Reason: fmt.Sprintf("multicast to %d users: want 1 to %d", len(to), MaxMulticast)}
+	}
+	m, err := Message(msg)
+	if err != nil {
+		return delivery.Receipt{}, &delivery.Failure{Provider: "line", Reason: err.Error()}
+	}
+	api, err := c.api(ctx)
+	if err != nil {
+		return delivery.Receipt{}, &delivery.Failure{Provider: "line", Reason: err.Error()}
+	}
+	res, _, err := api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: to, Messages: []messaging_api.MessageInterface{m}}, retryKey)
+	if res != nil && res.Body != nil {
+		defer res.Body.Close()
+	}
+	return answer(res, err, nil)
 }

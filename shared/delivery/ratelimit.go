@@ -1,4 +1,4 @@
-package sender
+package delivery
 
 import (
 	"context"
@@ -6,9 +6,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/daifuku/daifuku/shared/customer"
-	"github.com/daifuku/daifuku/shared/delivery"
 )
 
 // Limiter keeps a steady request rate to one provider: a token bucket
@@ -82,16 +79,23 @@ const (
 	backoffBase    = 200 * time.Millisecond
 )
 
-// withRetries sends through the provider's limiter, retrying inline what is
+// Sleeper waits; tests replace it to see the waits without waiting.
+type Sleeper func(context.Context, time.Duration) error
+
+// WithRetries sends through a provider's limiter, retrying inline what is
 // safe to retry (the provider did not take it, or LINE's retry key guards
-// it) with exponential backoff and jitter, honouring Retry-After.
-func (s *Sender) withRetries(ctx context.Context, ch customer.Channel, send func() (delivery.Receipt, error)) (delivery.Receipt, error) {
+// it) with exponential backoff and jitter, honouring Retry-After. What still
+// fails, or asks for a longer wait, is returned for the queue to retry later.
+func WithRetries(ctx context.Context, l *Limiter, sleepFn Sleeper, send func() (Receipt, error)) (Receipt, error) {
+	if sleepFn == nil {
+		sleepFn = sleep
+	}
 	for attempt := 1; ; attempt++ {
-		if err := s.Limits[ch].Wait(ctx); err != nil {
-			return delivery.Receipt{}, err
+		if err := l.Wait(ctx); err != nil {
+			return Receipt{}, err
 		}
 		receipt, err := send()
-		var f *delivery.Failure
+		var f *Failure
 		if err == nil || !errors.As(err, &f) || !f.Retryable || attempt == inlineAttempts {
 			return receipt, err
 		}
@@ -103,15 +107,8 @@ func (s *Sender) withRetries(ctx context.Context, ch customer.Channel, send func
 		if wait > maxInlineWait {
 			return receipt, err
 		}
-		if err := s.sleep(ctx, wait); err != nil {
+		if err := sleepFn(ctx, wait); err != nil {
 			return receipt, err
 		}
 	}
-}
-
-func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
-	if s.Sleep != nil {
-		return s.Sleep(ctx, d)
-	}
-	return sleep(ctx, d)
 }
