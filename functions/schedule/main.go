@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/daifuku/daifuku/shared/app"
-	"github.com/daifuku/daifuku/shared/daily"
 )
 
 func main() {
@@ -17,5 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start((&daily.Tasks{Runner: a.Daily, Releaser: a.Store, Now: a.Now}).Handle)
+	lambda.Start((&app.Tasks{Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Now: a.Now}).Handle)
 }

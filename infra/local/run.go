@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/infra/seed"
+	"github.com/daifuku/daifuku/shared/campaign"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/importer"
@@ -25,9 +26,13 @@ type Summary struct {
 	Orders, DuplicateOrders            int
 	Queued                             int
 	Schedule                           *daily.Report
+	Campaigns                          []*campaign.Report
 	// Messages counts this run's messages by rank, kind, channel and status.
 	Messages map[[4]string]int
 }
+
+// DemoCampaign is the newsletter `make run` sends once per local ledger.
+const DemoCampaign = "demo-winter"
 
 // NewSummary returns an empty summary.
 func NewSummary() *Summary { return &Summary{Messages: map[[4]string]int{}} }
@@ -129,6 +134,23 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 	for _, d := range s.Schedule.Decisions {
 		keys = append(keys, d.Key)
 	}
+	// A demo newsletter, created as `daifuku campaign create` would, due now.
+	demo := campaign.Campaign{ID: DemoCampaign, Title: "冬のお便り（デモ）", SendAt: now,
+		Audience:  campaign.Audience{All: true},
+		Templates: map[string]string{"royal": "newsletter/2026-winter-royal", "default": "newsletter/2026-winter-default"}}
+	if err := e.Store.CreateCampaign(ctx, demo); err != nil && !strings.Contains(err.Error(), "exists already") {
+		return nil, err
+	}
+	reps, err := e.Campaigns.SendDue(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	s.Campaigns = reps
+	for _, rep := range reps {
+		for _, id := range rep.Recipients {
+			keys = append(keys, message.NewKey(message.Newsletter, id, "campaign:"+rep.Campaign))
+		}
+	}
 	s.Queued = e.Queue.Len()
 	if err := e.SendQueued(ctx); err != nil {
 		return nil, err
@@ -159,6 +181,10 @@ func (s *Summary) Print(w io.Writer) {
 	if r := s.Schedule; r != nil {
 		fmt.Fprintf(w, "schedule %s: %d customers due (%d index items read), %d lapsed, %d messages decided, %d decided before\n",
 			r.Date, r.Customers, r.ItemsRead, r.Lapsed, len(r.Decisions), r.Repeated)
+	}
+	for _, c := range s.Campaigns {
+		fmt.Fprintf(w, "campaign %s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
+			c.Campaign, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)
 	}
 	if len(s.Messages) == 0 {
 		fmt.Fprintln(w, "messages: none new this run (everything due was sent before)")

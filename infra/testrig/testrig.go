@@ -60,6 +60,7 @@ func New(t testing.TB) *Rig {
 	})
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
 	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }
+	a.Campaigns.Sleep = a.Sender.Sleep
 	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/daifuku/daifuku/shared/campaign"
 	"github.com/daifuku/daifuku/shared/channel/email"
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/config"
@@ -37,11 +38,12 @@ type Deps struct {
 
 // App holds the flows.
 type App struct {
-	Store  *store.Store
-	Intake *intake.Intake
-	Sender *sender.Sender
-	Daily  *daily.Runner
-	Now    func() time.Time
+	Store     *store.Store
+	Intake    *intake.Intake
+	Sender    *sender.Sender
+	Daily     *daily.Runner
+	Campaigns *campaign.Runner
+	Now       func() time.Time
 }
 
 // New builds the flows from their parts.
@@ -68,6 +70,12 @@ func New(d Deps) *App {
 	if d.Mail != nil {
 		s.Mail = d.Mail
 	}
+	cr := &campaign.Runner{Ledger: st, Queue: d.Queue, Templates: d.Content.Templates, Rules: d.Content.Rules,
+		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
+		Log: d.Log, HasLINE: d.LINE != nil, HasEmail: d.Mail != nil}
+	if d.LINE != nil {
+		cr.LINE = d.LINE
+	}
 	return &App{
 		Store: st,
 		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
@@ -75,6 +83,7 @@ func New(d Deps) *App {
 		Sender: s,
 		Daily: &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 			Policy: d.Content.Policy, Log: d.Log},
-		Now: d.Now,
+		Campaigns: cr,
+		Now:       d.Now,
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/campaign"
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/delivery"
@@ -28,6 +29,7 @@ type Content struct {
 	Shop      render.Shop
 	Plans     *plan.Plans
 	Policy    delivery.Policy
+	Campaigns []campaign.Campaign
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -75,10 +77,24 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	if c.Policy, err = delivery.ParsePolicy("templates/delivery.yaml", src); err != nil {
 		return nil, err
 	}
+	if src, err = fs.ReadFile(fsys, "campaigns.yaml"); err != nil {
+		return nil, fmt.Errorf("read campaigns: %w", err)
+	}
+	if c.Campaigns, err = campaign.Parse("templates/campaigns.yaml", src, c.Known()); err != nil {
+		return nil, err
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Known checks rank ids and template folders against the loaded content.
+func (c *Content) Known() campaign.Known {
+	return campaign.Known{
+		Rank:     func(id string) bool { _, ok := c.Rules.Get(id); return ok },
+		Template: c.Templates.HasDir,
+	}
 }
 
 // check renders every template with sample data, and checks LINE messages

@@ -2,7 +2,6 @@ package daily
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,47 +40,6 @@ func (r *Runner) Release(ctx context.Context, ledger Releaser, now time.Time) (i
 	}
 	r.log().InfoContext(ctx, "deferred messages released", "count", len(jobs))
 	return len(jobs), nil
-}
-
-// Event is the input EventBridge Scheduler delivers (template.yaml sets it).
-type Event struct {
-	Task string `json:"task"`           // "daily" or "release"
-	Date string `json:"date,omitempty"` // YYYY-MM-DD: run the schedule as on this date (backfill)
-}
-
-// Tasks answers the scheduled events.
-type Tasks struct {
-	Runner   *Runner
-	Releaser Releaser
-	Now      func() time.Time
-}
-
-// Handle runs the task an event names.
-func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error) {
-	var ev Event
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return "", fmt.Errorf("schedule event: %w", err)
-	}
-	now := t.Now()
-	switch ev.Task {
-	case "daily":
-		if ev.Date != "" {
-			at, err := DateAt(ev.Date, t.Runner.zone())
-			if err != nil {
-				return "", err
-			}
-			now = at
-		}
-		rep, err := t.Runner.Run(ctx, now, false)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("daily %s: %d customers, %d decisions, %d items read", rep.Date, rep.Customers, len(rep.Decisions), rep.ItemsRead), nil
-	case "release":
-		n, err := t.Runner.Release(ctx, t.Releaser, now)
-		return fmt.Sprintf("released %d", n), err
-	}
-	return "", fmt.Errorf("schedule event: unknown task %q (want daily or release)", ev.Task)
 }
 
 // DateAt is the morning of a date in the shop's zone: when a what-if or

@@ -58,7 +58,8 @@ func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states map[string]campaign.State, err error) {
 	states = map[string]campaign.State{}
 	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: &s.tables.Campaigns, FilterExpression: aws.String("item = :c"),
+		TableName: &s.tables.Campaigns, FilterExpression: aws.String("#i = :c"),
+		ExpressionAttributeNames:  map[string]string{"#i": "item"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(campaignItem)},
 	})
 	for p.HasMorePages() {
@@ -125,7 +126,8 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 func (s *Store) Batches(ctx context.Context, id string) ([]*campaign.Batch, error) {
 	bs, _, err := queryAll[campaign.Batch](ctx, s.db, &dynamodb.QueryInput{
 		TableName: &s.tables.Campaigns, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(item, :b)"),
+		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(#i, :b)"),
+		ExpressionAttributeNames:  map[string]string{"#i": "item"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":b": str(batchPrefix)},
 	})
 	return bs, err
@@ -140,7 +142,7 @@ func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 		return fmt.Errorf("encode batch %d of %s: %w", b.Seq, b.CampaignID, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Campaigns, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(item)")})
+		ConditionExpression: aws.String("attribute_not_exists(campaign_id)")})
 	if err != nil {
 		return fmt.Errorf("create batch %d of %s: %w", b.Seq, b.CampaignID, err)
 	}

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/daifuku/daifuku/infra/local"
+	"github.com/daifuku/daifuku/shared/campaign"
 	"github.com/daifuku/daifuku/shared/config"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
@@ -53,6 +55,13 @@ func run(ctx context.Context, args []string) error {
 	seed := fs.String("seed", "infra/seed", "sample ledger folder")
 	date := fs.String("date", "", "schedule: run as on this date (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "schedule: decide and list, send and write nothing")
+	cID := fs.String("id", "", "campaign id")
+	cTitle := fs.String("title", "", "campaign title")
+	cSendAt := fs.String("send-at", "", "campaign send time, RFC 3339")
+	cRanks := fs.String("ranks", "", "campaign audience: rank ids, comma separated")
+	cTags := fs.String("tags", "", "campaign audience: tags, comma separated")
+	cAll := fs.Bool("all", false, "campaign audience: everyone who agreed to hear from us")
+	cTemplates := fs.String("templates", "", "campaign templates: rank=folder,…, with default=")
 	content, err := config.ContentFromEnv()
 	if err != nil {
 		return err
@@ -63,6 +72,13 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	case "run", "import", "stubs", "schedule":
 		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+	case "campaign":
+		if len(args) < 2 || (args[1] != "create" && args[1] != "send") {
+			return fmt.Errorf("usage: daifuku campaign create|send [flags]")
+		}
+		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
 	default:
@@ -94,6 +110,33 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "schedule":
 		return schedule(ctx, env, *date, *dryRun)
+	case "campaign":
+		if args[1] == "send" {
+			reps, err := env.Campaigns.SendDue(ctx, time.Now())
+			if err != nil {
+				return err
+			}
+			summary.Campaigns = reps
+			summary.Print(os.Stdout)
+			return env.SendQueued(ctx)
+		}
+		c := campaign.Campaign{ID: *cID, Title: *cTitle, Templates: map[string]string{},
+			Audience: campaign.Audience{Ranks: list(*cRanks), Tags: list(*cTags), All: *cAll}}
+		if c.SendAt, err = time.Parse(time.RFC3339, *cSendAt); err != nil {
+			return fmt.Errorf("-send-at %q: want RFC 3339, e.g. 2026-12-24T10:00:00+09:00", *cSendAt)
+		}
+		for _, kv := range list(*cTemplates) {
+			k, v, _ := strings.Cut(kv, "=")
+			c.Templates[k] = v
+		}
+		if err := c.Validate(content.Known()); err != nil {
+			return err
+		}
+		if err := env.Store.CreateCampaign(ctx, c); err != nil {
+			return err
+		}
+		fmt.Printf("campaign %s scheduled for %s\n", c.ID, c.SendAt.Format(time.RFC3339))
+		return nil
 	case "stubs":
 		fmt.Printf("DynamoDB Local: %s (tables %s*)\ncapture server: %s (LINE, SendGrid, SQS) → %s/outbox\nCtrl-C stops both.\n",
 			env.DynamoDB, local.TablePrefix, env.CaptureURL, *dir)
@@ -174,6 +217,16 @@ func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) err
 		return nil
 	}
 	return env.SendQueued(ctx)
+}
+
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func openLog(dir string) (*os.File, error) {
