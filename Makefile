@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-daily fuzz deps clean validate stubs \
+.PHONY: run test bench bench-daily bench-campaign fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -32,6 +32,10 @@ stubs: deps
 ## bench-daily: the daily planning pass over a generated ledger of 100,000 customers
 bench-daily: deps
 	$(GO) test -run '^$$' -bench BenchmarkDailyPlan -benchtime 3x -timeout 30m ./shared/daily/
+
+## bench-campaign: newsletter fan-out to a generated ledger of 100,000 customers
+bench-campaign: deps
+	$(GO) test -run '^$$' -bench BenchmarkNewsletterFanOut -benchtime 1x -timeout 30m ./shared/campaign/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 15s
