@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/api"
+	"github.com/daifuku/daifuku/shared/app"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/message"
 )
@@ -90,6 +91,23 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		rec, err := r.Store.Message(ctx, job.Key)
 		if err != nil || rec.Status != message.Sent {
 			t.Errorf("message %s = %+v, %v; want sent", job.Key, rec, err)
+		}
+	})
+
+	t.Run("schedule daily and release", func(t *testing.T) {
+		tasks := &app.Tasks{Runner: r.Daily, Releaser: r.Store, Campaigns: r.Campaigns, Now: r.Clock.Now}
+		for _, f := range []string{"schedule-daily.json", "schedule-daily-date.json", "schedule-release.json"} {
+			src, err := os.ReadFile(filepath.Join("..", "..", "events", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := tasks.Handle(ctx, src)
+			if err != nil || out == "" {
+				t.Errorf("%s: %q, %v", f, out, err)
+			}
+		}
+		if _, err := tasks.Handle(ctx, []byte(`{"task":"weekly"}`)); err == nil {
+			t.Error("an unknown task was accepted")
 		}
 	})
 }
