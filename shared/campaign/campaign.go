@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/daifuku/daifuku/shared/rank"
+	"github.com/daifuku/daifuku/shared/yamlfile"
 )
 
 // Campaign is one newsletter.
@@ -126,8 +127,13 @@ func Parse(name string, src []byte, known Known) ([]Campaign, error) {
 	seen := map[string]bool{}
 	for _, n := range doc.Campaigns {
 		var c Campaign
-		if err := strictDecode(&n, &c); err != nil {
-			return nil, &ValidationError{File: name, Line: n.Line, Msg: err.Error()}
+		if err := yamlfile.Decode(&n, &c); err != nil {
+			line, msg := n.Line, err.Error()
+			if m := lineRE.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = m[2]
+			}
+			return nil, &ValidationError{File: name, Line: line, Msg: msg}
 		}
 		c.Line = n.Line
 		if err := c.Validate(known); err != nil {
@@ -140,20 +146,4 @@ func Parse(name string, src []byte, known Known) ([]Campaign, error) {
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-func strictDecode(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
-			return errors.New(m[2])
-		}
-		return err
-	}
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/yamlfile"
+
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/message"
 )
@@ -92,7 +94,7 @@ func Parse(name string, src []byte, known Known) (*Plans, error) {
 	ps := &Plans{Version: doc.Version, plans: map[string]*Plan{}, Birthday: Birthday{Enabled: true}}
 	if doc.Birthday.Kind != 0 {
 		var b birthdayDoc
-		if err := decodeStrict(&doc.Birthday, &b); err != nil {
+		if err := yamlfile.Decode(&doc.Birthday, &b); err != nil {
 			return nil, yamlError(name, err)
 		}
 		if b.Enabled != nil {
@@ -125,7 +127,7 @@ func Parse(name string, src []byte, known Known) (*Plans, error) {
 		p := &Plan{Name: planName}
 		for _, sn := range node.Content {
 			var sd stepDoc
-			if err := decodeStrict(sn, &sd); err != nil {
+			if err := yamlfile.Decode(sn, &sd); err != nil {
 				return nil, yamlError(name, err)
 			}
 			s, err := buildStep(sd, known)
@@ -182,25 +184,6 @@ func buildStep(d stepDoc, known Known) (Step, error) {
 	return s, nil
 }
 
-func decodeStrict(n *yaml.Node, v any) error {
-	// yaml.v3 checks unknown fields only through a Decoder: re-encode the node.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		// Lines in the re-encoded node start at 1: shift them back.
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			return fmt.Errorf("line %d: %s", l+n.Line-1, m[2])
-		}
-		return err
-	}
-	return nil
-}
-
 func yamlError(name string, err error) error {
 	var te *yaml.TypeError
 	msg := err.Error()
@@ -219,7 +202,7 @@ func parseSurprise(name string, n *yaml.Node, known Known) (Surprise, error) {
 		return &ValidationError{File: name, Line: n.Line, Msg: fmt.Sprintf(format, args...)}
 	}
 	var sd surpriseDoc
-	if err := decodeStrict(n, &sd); err != nil {
+	if err := yamlfile.Decode(n, &sd); err != nil {
 		return Surprise{}, yamlError(name, err)
 	}
 	switch {
