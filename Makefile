@@ -6,7 +6,7 @@ DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
 .PHONY: run test bench bench-daily bench-campaign fuzz deps clean validate stubs \
-	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction
+	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
 run: deps
@@ -72,3 +72,5 @@ build-SenderFunction:
 	$(LAMBDA_BUILD) ./functions/sender
 build-ScheduleFunction:
 	$(LAMBDA_BUILD) ./functions/schedule
+build-WebhookFunction:
+	$(LAMBDA_BUILD) ./functions/webhook

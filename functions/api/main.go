@@ -1,4 +1,5 @@
-// Command api is the HTTP API function (API Gateway HTTP API, payload v2).
+// Command api is the HTTP API function (API Gateway HTTP API, payload v2):
+// orders, unsubscribe links, feedback forms, customer voice and the webhooks.
 package main
 
 import (
@@ -9,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/daifuku/daifuku/shared/api"
 	"github.com/daifuku/daifuku/shared/app"
 )
 
@@ -18,9 +18,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := api.New(a.Intake, api.Options{
-		OrdersToken: os.Getenv("ORDERS_API_TOKEN"),
-		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Intake,
-	})
+	h, err := a.APIHandler(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }

@@ -35,6 +35,7 @@ const (
 type Specs struct {
 	linePush      *openapi3.Schema // POST /v2/bot/message/push (PushMessageRequest)
 	lineMulticast *openapi3.Schema // POST /v2/bot/message/multicast (MulticastRequest)
+	lineReply     *openapi3.Schema // POST /v2/bot/message/reply (ReplyMessageRequest)
 	sendGridMail  *openapi3.Schema // POST /v3/mail/send
 }
 
@@ -62,6 +63,26 @@ func Dir() (dir string, ok bool, why string) {
 		return dir, false, "API specs directory " + dir + " is absent"
 	}
 	return dir, true, ""
+}
+
+// Fixture reads a file of ../shared/fixtures (the providers' official webhook
+// samples and signing vectors) byte for byte. When the folder is absent it
+// skips the test with the reason.
+func Fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	specs, ok, why := Dir()
+	if !ok && !strings.HasSuffix(why, "is absent") {
+		t.Skip("fixtures: " + why)
+	}
+	dir := filepath.Join(filepath.Dir(specs), "fixtures")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Skip("fixtures: webhook fixtures directory " + dir + " is absent")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("fixtures: %v", err)
+	}
+	return b
 }
 
 var loaded sync.Map // cleaned dir -> func() (*Specs, error) from sync.OnceValues
@@ -110,6 +131,7 @@ func load(dir string) (*Specs, error) {
 	}{
 		{line, "/v2/bot/message/push", &s.linePush},
 		{line, "/v2/bot/message/multicast", &s.lineMulticast},
+		{line, "/v2/bot/message/reply", &s.lineReply},
 		{sendGrid, "/v3/mail/send", &s.sendGridMail},
 	} {
 		if *op.schema, err = requestSchema(op.doc, op.path); err != nil {
@@ -216,6 +238,11 @@ func (s *Specs) ValidateLinePush(body []byte) error {
 // ValidateLineMulticast validates a LINE multicast request body.
 func (s *Specs) ValidateLineMulticast(body []byte) error {
 	return validateLine("LINE multicast", s.lineMulticast, body)
+}
+
+// ValidateLineReply validates a LINE reply message request body.
+func (s *Specs) ValidateLineReply(body []byte) error {
+	return validateLine("LINE reply", s.lineReply, body)
 }
 
 func validateLine(what string, schema *openapi3.Schema, body []byte) error {

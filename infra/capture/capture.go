@@ -47,6 +47,7 @@ type Server struct {
 	fault    Fault
 	requests []Request
 	accepted map[string]string // LINE retry key → accepted request id
+	replied  map[string]bool   // LINE reply tokens used
 	seq      int
 }
 
@@ -79,6 +80,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && (r.URL.Path == "/v2/bot/message/push" || r.URL.Path == "/v2/bot/message/multicast"):
 		s.line(w, r, body)
+	case r.Method == http.MethodPost && r.URL.Path == "/v2/bot/message/reply":
+		s.reply(w, r, body)
 	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
 		s.mail(w, r, body)
 	default:
@@ -114,6 +117,31 @@ func (s *Server) line(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sentMessages": []map[string]string{{"id": id, "quoteToken": newID()}}})
+}
+
+// reply answers as LINE does: a reply token works once.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		ReplyToken string `json:"replyToken"`
+	}
+	_ = json.Unmarshal(body, &req)
+	s.mu.Lock()
+	if s.replied == nil {
+		s.replied = map[string]bool{}
+	}
+	used := req.ReplyToken == "" || s.replied[req.ReplyToken]
+	s.replied[req.ReplyToken] = true
+	s.mu.Unlock()
+	if used {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Invalid reply token"})
+		return
+	}
+	if err := s.record("line", r, body); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
+	}
+	w.Header().Set("X-Line-Request-Id", newID())
+	writeJSON(w, http.StatusOK, map[string]any{"sentMessages": []map[string]string{{"id": newID(), "quoteToken": newID()}}})
 }
 
 func (s *Server) mail(w http.ResponseWriter, r *http.Request, body []byte) {

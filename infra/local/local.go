@@ -90,7 +90,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	e.App = app.New(app.Deps{
-		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Content: o.Content,
+		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
 		LINE: lineClient, Mail: mail, Now: o.Now, Log: o.Log,
 		BaseURL: LocalAPI, UnsubscribeSecret: localSecret,
 	})

@@ -137,7 +137,8 @@ func TestTablesComeFromTheTemplate(t *testing.T) {
 	for _, tb := range tables {
 		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
 	}
-	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 2, "x-CampaignsTable": 0} {
+	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 3, "x-CampaignsTable": 0,
+		"x-InboxTable": 0, "x-FeedbackTable": 2} {
 		if got, ok := names[name]; !ok || got != gsis {
 			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
 		}
@@ -157,21 +158,23 @@ func TestSQSSourceReportsPartialBatchFailures(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Events"`
 	}
-	sender := tpl.Resources["SenderFunction"].Properties
-	if err := sender.Decode(&props); err != nil {
-		t.Fatal(err)
-	}
-	if got := props.Events["Jobs"].Properties.FunctionResponseTypes; len(got) != 1 || got[0] != "ReportBatchItemFailures" {
-		t.Errorf("SenderFunction SQS FunctionResponseTypes = %v, want [ReportBatchItemFailures]", got)
-	}
-	var q struct {
-		RedrivePolicy struct {
-			MaxReceiveCount int `yaml:"maxReceiveCount"`
-		} `yaml:"RedrivePolicy"`
-	}
-	queue := tpl.Resources["SendQueue"].Properties
-	if err := queue.Decode(&q); err != nil || q.RedrivePolicy.MaxReceiveCount == 0 {
-		t.Errorf("SendQueue has no RedrivePolicy to the DLQ: %v", err)
+	for fn, q := range map[string][2]string{"SenderFunction": {"Jobs", "SendQueue"}, "WebhookFunction": {"Batches", "WebhookQueue"}} {
+		fnProps := tpl.Resources[fn].Properties
+		if err := fnProps.Decode(&props); err != nil {
+			t.Fatal(err)
+		}
+		if got := props.Events[q[0]].Properties.FunctionResponseTypes; len(got) != 1 || got[0] != "ReportBatchItemFailures" {
+			t.Errorf("%s SQS FunctionResponseTypes = %v, want [ReportBatchItemFailures]", fn, got)
+		}
+		var queue struct {
+			RedrivePolicy struct {
+				MaxReceiveCount int `yaml:"maxReceiveCount"`
+			} `yaml:"RedrivePolicy"`
+		}
+		qProps := tpl.Resources[q[1]].Properties
+		if err := qProps.Decode(&queue); err != nil || queue.RedrivePolicy.MaxReceiveCount == 0 {
+			t.Errorf("%s has no RedrivePolicy to a DLQ: %v", q[1], err)
+		}
 	}
 }
 

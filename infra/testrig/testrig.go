@@ -54,7 +54,7 @@ func New(t testing.TB) *Rig {
 	clock := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	q := &queue.Memory{}
 	a := app.New(app.Deps{
-		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Content: content,
+		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Batches: q, Content: content,
 		LINE: lineClient, Mail: mail, Now: clock.Now, Log: slog.New(slog.DiscardHandler),
 		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
 	})
@@ -71,6 +71,21 @@ func (r *Rig) SendQueued(t testing.TB) int {
 	failed := 0
 	for r.Queue.Len() > 0 {
 		resp, err := r.Sender.HandleSQS(context.Background(), r.Queue.Drain(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed += len(resp.BatchItemFailures)
+	}
+	return failed
+}
+
+// ProcessWebhooks hands every queued webhook batch to the webhook worker as
+// SQS would and returns how many were reported as failures.
+func (r *Rig) ProcessWebhooks(t testing.TB) int {
+	t.Helper()
+	failed := 0
+	for r.Queue.Batches() > 0 {
+		resp, err := r.Webhooks.HandleSQS(context.Background(), r.Queue.DrainBatches(10))
 		if err != nil {
 			t.Fatal(err)
 		}

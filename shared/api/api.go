@@ -35,7 +35,9 @@ type Options struct {
 	// Without OptOuts the endpoint is not served.
 	Unsubscribe unsubscribe.Signer
 	OptOuts     OptOuts
-	Log         *slog.Logger
+	// Webhooks serves /webhooks/…; nil: not served.
+	Webhooks *Webhooks
+	Log      *slog.Logger
 }
 
 func (o Options) log() *slog.Logger {
@@ -76,6 +78,9 @@ func New(orders Orders, o Options) http.Handler {
 		h := unsubscribeHandler(o.Unsubscribe, o.OptOuts, o)
 		mux.Handle("GET /unsubscribe", h)
 		mux.Handle("POST /unsubscribe", h)
+	}
+	if o.Webhooks != nil {
+		o.Webhooks.routes(mux, log)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/inbox"
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
 	"github.com/daifuku/daifuku/shared/store"
@@ -23,9 +24,11 @@ import (
 
 // Deps are the parts an App is built from.
 type Deps struct {
-	DB      *dynamodb.Client
-	Tables  store.Tables
-	Queue   intake.Queue
+	DB     *dynamodb.Client
+	Tables store.Tables
+	Queue  intake.Queue
+	// Batches carries stored webhook batches to the webhook worker.
+	Batches inbox.Queue
 	Content *config.Content
 	LINE    *line.Client  // nil: LINE is not configured
 	Mail    *email.Client // nil: SendGrid is not configured
@@ -43,7 +46,11 @@ type App struct {
 	Sender    *sender.Sender
 	Daily     *daily.Runner
 	Campaigns *campaign.Runner
-	Now       func() time.Time
+	// Inbox takes webhook events in; Webhooks applies them.
+	Inbox    *inbox.Acceptor
+	Webhooks *inbox.Processor
+	Content  *config.Content
+	Now      func() time.Time
 }
 
 // New builds the flows from their parts.
@@ -76,6 +83,11 @@ func New(d Deps) *App {
 	if d.LINE != nil {
 		cr.LINE = d.LINE
 	}
+	wp := &inbox.Processor{Ledger: st, Rules: d.Content.Rules, Plans: d.Content.Plans, Script: d.Content.Feedback,
+		Now: d.Now, Log: d.Log}
+	if d.LINE != nil {
+		wp.LINE = d.LINE
+	}
 	return &App{
 		Store: st,
 		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
@@ -84,6 +96,9 @@ func New(d Deps) *App {
 		Daily: &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 			Policy: d.Content.Policy, Log: d.Log},
 		Campaigns: cr,
+		Inbox:     &inbox.Acceptor{Store: st, Queue: d.Batches, Now: d.Now},
+		Webhooks:  wp,
+		Content:   d.Content,
 		Now:       d.Now,
 	}
 }

@@ -41,6 +41,8 @@ func FromEnv(ctx context.Context) (*App, error) {
 	if url == "" {
 		return nil, errors.New("SEND_QUEUE_URL must be set")
 	}
+	// Only the API and the webhook worker use the webhook queue.
+	batches := &queue.SQS{Client: sqsClient, URL: os.Getenv("WEBHOOK_QUEUE_URL")}
 	lineClient, err := config.LINE()
 	if err != nil {
 		return nil, err
@@ -50,7 +52,7 @@ func FromEnv(ctx context.Context) (*App, error) {
 		return nil, err
 	}
 	return New(Deps{
-		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url},
+		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url}, Batches: batches,
 		Content: content, LINE: lineClient, Mail: mail, Log: log,
 		BaseURL: os.Getenv("API_BASE_URL"), UnsubscribeSecret: os.Getenv("UNSUBSCRIBE_SECRET"),
 	}), nil

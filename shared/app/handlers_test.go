@@ -59,6 +59,53 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		}
 	})
 
+	t.Run("api webhooks, then the webhook worker", func(t *testing.T) {
+		// The secrets sam local gives the API function (env.json).
+		var envFile map[string]map[string]string
+		readEvent(t, "../env.json", &envFile)
+		env := func(k string) string {
+			if v, ok := envFile["ApiFunction"][k]; ok {
+				return v
+			}
+			return envFile["Parameters"][k]
+		}
+		h, err := r.APIHandler(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kenta := &customer.Customer{ID: "DEMO-05", Email: "kenta.shimizu@example.jp", Consent: customer.Consent{Email: true}, Rank: "repeater"}
+		if err := r.Store.SaveCustomer(ctx, kenta); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join("..", "..", "events", "api-webhook-*.json"))
+		if len(files) < 4 {
+			t.Fatalf("%d webhook event files", len(files))
+		}
+		for _, f := range files {
+			var req events.APIGatewayV2HTTPRequest
+			readEvent(t, filepath.Base(f), &req)
+			resp, err := httpadapter.NewV2(h).ProxyWithContext(ctx, req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("%s: %d %s %v", filepath.Base(f), resp.StatusCode, resp.Body, err)
+			}
+		}
+		// The worker's sample event names the batch the sample follow is stored as.
+		var ev events.SQSEvent
+		readEvent(t, "webhook-sqs.json", &ev)
+		if resp, err := r.Webhooks.HandleSQS(ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("webhook-sqs.json: %+v %v", resp, err)
+		}
+		if r.ProcessWebhooks(t) != 0 {
+			t.Error("webhook batches failed")
+		}
+		if _, err := r.Store.CustomerByLINE(ctx, "Ud00000000000000000000000000000a"); err != nil {
+			t.Errorf("the sample follow made no prospect: %v", err)
+		}
+		if c, _ := r.Store.Customer(ctx, "DEMO-05"); c.Consent.Email || c.Consent.EmailStatus != customer.Unsubscribed {
+			t.Errorf("the sample unsubscribe left email on: %+v", c.Consent)
+		}
+	})
+
 	t.Run("order OrderPlaced", func(t *testing.T) {
 		var ev events.EventBridgeEvent
 		readEvent(t, "order-placed.json", &ev)

@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/channel/line"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/feedback"
 	"github.com/daifuku/daifuku/shared/plan"
 	"github.com/daifuku/daifuku/shared/rank"
 	"github.com/daifuku/daifuku/shared/render"
@@ -30,6 +31,7 @@ type Content struct {
 	Plans     *plan.Plans
 	Policy    delivery.Policy
 	Campaigns []campaign.Campaign
+	Feedback  *feedback.Script
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -81,6 +83,12 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, fmt.Errorf("read campaigns: %w", err)
 	}
 	if c.Campaigns, err = campaign.Parse("templates/campaigns.yaml", src, c.Known()); err != nil {
+		return nil, err
+	}
+	if src, err = fs.ReadFile(fsys, "feedback.yaml"); err != nil {
+		return nil, fmt.Errorf("read feedback script: %w", err)
+	}
+	if c.Feedback, err = feedback.ParseScript("templates/feedback.yaml", src); err != nil {
 		return nil, err
 	}
 	if err := c.check(); err != nil {

@@ -33,6 +33,31 @@ const (
 	Complained   ContactStatus = "spamreport"   // email: the customer marked us as spam
 )
 
+// Gender is what the customer told the shop, if anything.
+type Gender string
+
+// Genders; "" is unknown or not said.
+const (
+	Female Gender = "female"
+	Male   Gender = "male"
+	Other  Gender = "other"
+)
+
+// ParseGender reads a gender as shops write it in spreadsheets.
+func ParseGender(s string) (Gender, error) {
+	switch s {
+	case "":
+		return "", nil
+	case "female", "f", "F", "女性", "女":
+		return Female, nil
+	case "male", "m", "M", "男性", "男":
+		return Male, nil
+	case "other", "その他":
+		return Other, nil
+	}
+	return "", fmt.Errorf("gender %q: want female, male, other or empty", s)
+}
+
 // Consent records, per channel, whether the customer agreed to hear from us
 // and whether the contact point still works.
 type Consent struct {
@@ -61,24 +86,29 @@ type RankChange struct {
 
 // Customer is one row of the ledger.
 type Customer struct {
-	ID               string            `dynamodbav:"customer_id"`
-	Name             string            `dynamodbav:"name,omitempty"`
-	Email            string            `dynamodbav:"email,omitempty"`
-	LINEUserID       string            `dynamodbav:"line_user_id,omitempty"`
-	Phone            string            `dynamodbav:"phone,omitempty"`
-	PreferredChannel Channel           `dynamodbav:"preferred_channel,omitempty"`
-	Consent          Consent           `dynamodbav:"consent"`
-	Birthday         string            `dynamodbav:"birthday,omitempty"`    // YYYY-MM-DD or --MM-DD when the year is unknown
-	BirthdayMD       string            `dynamodbav:"birthday_md,omitempty"` // MM-DD, the birthday index key
-	Timezone         string            `dynamodbav:"timezone,omitempty"`    // IANA name; empty means DefaultTimezone
-	SignedUpAt       time.Time         `dynamodbav:"signed_up_at"`
-	FriendAddedAt    time.Time         `dynamodbav:"friend_added_at,omitempty"` // when they added the shop's LINE account
-	Purchases        Purchases         `dynamodbav:"purchases"`
-	Rank             string            `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
-	RankSince        time.Time         `dynamodbav:"rank_since"`
-	RankHistory      []RankChange      `dynamodbav:"rank_history,omitempty"`
-	Tags             []string          `dynamodbav:"tags,omitempty,stringset"`
-	Preferences      map[string]string `dynamodbav:"preferences,omitempty"`
+	ID               string    `dynamodbav:"customer_id"`
+	Name             string    `dynamodbav:"name,omitempty"`
+	Email            string    `dynamodbav:"email,omitempty"`
+	LINEUserID       string    `dynamodbav:"line_user_id,omitempty"`
+	Phone            string    `dynamodbav:"phone,omitempty"`
+	Gender           Gender    `dynamodbav:"gender,omitempty"` // only ever shown as part of an anonymous profile
+	PreferredChannel Channel   `dynamodbav:"preferred_channel,omitempty"`
+	Consent          Consent   `dynamodbav:"consent"`
+	Birthday         string    `dynamodbav:"birthday,omitempty"`    // YYYY-MM-DD or --MM-DD when the year is unknown
+	BirthdayMD       string    `dynamodbav:"birthday_md,omitempty"` // MM-DD, the birthday index key
+	Timezone         string    `dynamodbav:"timezone,omitempty"`    // IANA name; empty means DefaultTimezone
+	SignedUpAt       time.Time `dynamodbav:"signed_up_at"`
+	FriendAddedAt    time.Time `dynamodbav:"friend_added_at,omitempty"` // when they added the shop's LINE account
+	// LINEStatusAt is the time of the follow or unfollow event that last set
+	// Consent.LINEStatus: events arrive out of order, and an older one must
+	// not undo a newer one.
+	LINEStatusAt time.Time         `dynamodbav:"line_status_at,omitempty"`
+	Purchases    Purchases         `dynamodbav:"purchases"`
+	Rank         string            `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
+	RankSince    time.Time         `dynamodbav:"rank_since"`
+	RankHistory  []RankChange      `dynamodbav:"rank_history,omitempty"`
+	Tags         []string          `dynamodbav:"tags,omitempty,stringset"`
+	Preferences  map[string]string `dynamodbav:"preferences,omitempty"`
 	// LastSurpriseAt is when they last got a surprise gift (never twice within the configured period).
 	LastSurpriseAt time.Time `dynamodbav:"last_surprise_at,omitempty"`
 	// NextDue is the customer-local date (YYYY-MM-DD) the daily run next has

@@ -17,7 +17,7 @@ import (
 // Customers reads customers. Columns (by header name, any order):
 // customer_id (required), name, email, line_user_id, preferred_channel,
 // email_consent, line_consent (true/false; default true when the contact is
-// given), birthday (YYYY-MM-DD), timezone, signed_up_at (YYYY-MM-DD or RFC 3339), tags (space separated).
+// given), birthday (YYYY-MM-DD), gender (female/male/other, 女性/男性), timezone, signed_up_at (YYYY-MM-DD or RFC 3339), tags (space separated).
 func Customers(r io.Reader, now time.Time) ([]*customer.Customer, error) {
 	rows, err := read(r, "customer_id")
 	if err != nil {
@@ -45,6 +45,9 @@ func Customers(r io.Reader, now time.Time) ([]*customer.Customer, error) {
 			return nil, err
 		}
 		if err := c.SetBirthday(row.get("birthday")); err != nil {
+			return nil, row.errorf("%v", err)
+		}
+		if c.Gender, err = customer.ParseGender(row.get("gender")); err != nil {
 			return nil, row.errorf("%v", err)
 		}
 		if s := row.get("signed_up_at"); s != "" {

@@ -64,6 +64,9 @@ func mergeProfile(cur, in *customer.Customer) {
 	if in.Birthday != "" {
 		cur.Birthday, cur.BirthdayMD = in.Birthday, in.BirthdayMD
 	}
+	if in.Gender != "" {
+		cur.Gender = in.Gender
+	}
 	if in.Timezone != "" {
 		cur.Timezone = in.Timezone
 	}

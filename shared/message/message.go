@@ -117,6 +117,7 @@ const (
 	Clicked    Status = "clicked"
 	Replied    Status = "replied"
 	BouncedMsg Status = "bounced"
+	Dropped    Status = "dropped" // the provider refused to deliver (a suppressed address)
 )
 
 // Record is the messages-table item: the idempotency record, the audit trail
@@ -146,6 +147,10 @@ type Record struct {
 	// NotBefore and ReleaseSlot (its UTC hour, the index key) hold a deferred message.
 	NotBefore   time.Time `dynamodbav:"not_before,omitempty"`
 	ReleaseSlot string    `dynamodbav:"release_slot,omitempty"`
+	// ReplyToken is in the per-message reply address of an email, so a reply
+	// finds the message it answers (index by-reply-token).
+	ReplyToken string `dynamodbav:"reply_token,omitempty"`
+	Engagement
 }
 
 // ReleaseSlotOf names the hour a deferred message becomes due, as the index keys it.

@@ -18,6 +18,10 @@ type Shop struct {
 	SupportEmail string `yaml:"support_email"`
 	FromEmail    string `yaml:"from_email"`
 	FromName     string `yaml:"from_name"`
+	// ReplyDomain is the SendGrid Inbound Parse domain: an email's Reply-To
+	// becomes reply+<token>@ReplyDomain, so a reply finds the message it
+	// answers. "" sends replies to SupportEmail.
+	ReplyDomain string `yaml:"reply_domain"`
 }
 
 // Data is everything a template may say. Every variable is always defined

@@ -51,6 +51,16 @@ type Email struct {
 type LINE struct {
 	Text string
 	Flex json.RawMessage
+	// QuickReply are the buttons shown under the message (feedback ratings,
+	// yes/no); tapping one posts its Data back through the webhook.
+	QuickReply []QuickReply
+}
+
+// QuickReply is one postback button under a LINE message.
+type QuickReply struct {
+	Label       string // up to 20 characters
+	Data        string // postback data, up to 300 characters
+	DisplayText string // what the chat shows as the customer's answer
 }
 
 // Rendered is a message ready for one channel, and the template that made it.

@@ -218,6 +218,10 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 			CustomArgs: map[string]string{"message_key": string(job.Key), "customer_id": c.ID, "kind": string(job.Kind), "rank": rk.String()},
 			Categories: []string{string(job.Kind), rk.ID},
 		}
+		if s.Shop.ReplyDomain != "" {
+			// A per-message reply address: the reply comes back through Inbound Parse as feedback on this message.
+			env.ReplyTo = "reply+" + message.ReplyTokenOf(job.Key) + "@" + s.Shop.ReplyDomain
+		}
 		if u := s.unsubscribeURL(job, c, ch); u != "" {
 			// RFC 8058 one-click: mail clients POST to the URL; Gmail and Yahoo require it of bulk senders.
 			env.Headers = map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

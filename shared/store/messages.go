@@ -35,23 +35,29 @@ func ts(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC33
 // sender vanished mid-send is never claimed again: it may have gone out.
 // Otherwise it returns message.ErrClaimed.
 func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error {
+	set := "SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
+		"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
+		"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now)"
+	vals := map[string]types.AttributeValue{
+		":sending": str(string(message.Sending)), ":queued": str(string(message.Queued)),
+		":retry": str(string(message.Retry)), ":line": str(string(customer.LINE)), ":deferred": str(string(message.Deferred)),
+		":ch": str(string(ch)), ":lease": ts(lease), ":now": ts(now),
+		":zero": &types.AttributeValueMemberN{Value: "0"}, ":one": &types.AttributeValueMemberN{Value: "1"},
+		":kind": str(string(job.Kind)), ":cid": str(job.CustomerID), ":rank": str(job.Rank),
+	}
+	if ch == customer.Email {
+		// Index the message by its reply address, so a reply finds it.
+		set += ", reply_token = :rt"
+		vals[":rt"] = str(message.ReplyTokenOf(job.Key))
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.tables.Messages,
-		Key:       messageKey(job.Key),
-		UpdateExpression: aws.String("SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
-			"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
-			"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now) " +
-			"REMOVE reason, release_slot"),
+		TableName:        &s.tables.Messages,
+		Key:              messageKey(job.Key),
+		UpdateExpression: aws.String(set + " REMOVE reason, release_slot"),
 		ConditionExpression: aws.String("attribute_not_exists(message_key) OR #st IN (:queued, :retry, :deferred) OR " +
 			"(#st = :sending AND lease_until < :now AND channel = :line)"),
-		ExpressionAttributeNames: map[string]string{"#st": "status", "#rk": "rank"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":sending": str(string(message.Sending)), ":queued": str(string(message.Queued)),
-			":retry": str(string(message.Retry)), ":line": str(string(customer.LINE)), ":deferred": str(string(message.Deferred)),
-			":ch": str(string(ch)), ":lease": ts(lease), ":now": ts(now),
-			":zero": &types.AttributeValueMemberN{Value: "0"}, ":one": &types.AttributeValueMemberN{Value: "1"},
-			":kind": str(string(job.Kind)), ":cid": str(job.CustomerID), ":rank": str(job.Rank),
-		},
+		ExpressionAttributeNames:  map[string]string{"#st": "status", "#rk": "rank"},
+		ExpressionAttributeValues: vals,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {

@@ -22,21 +22,23 @@ type Tables struct {
 	Orders    string
 	Messages  string
 	Campaigns string
+	Inbox     string // webhook batches and processed-event markers
+	Feedback  string
 }
 
 // TablesWithPrefix names the tables as local setups create them from
 // template.yaml: prefix + logical id.
 func TablesWithPrefix(prefix string) Tables {
 	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable",
-		Campaigns: prefix + "CampaignsTable"}
+		Campaigns: prefix + "CampaignsTable", Inbox: prefix + "InboxTable", Feedback: prefix + "FeedbackTable"}
 }
 
 // TablesFromEnv reads the table names SAM passes to every function.
 func TablesFromEnv() (Tables, error) {
 	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE"),
-		Campaigns: os.Getenv("CAMPAIGNS_TABLE")}
-	if t.Customers == "" || t.Orders == "" || t.Messages == "" || t.Campaigns == "" {
-		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE, MESSAGES_TABLE and CAMPAIGNS_TABLE must be set")
+		Campaigns: os.Getenv("CAMPAIGNS_TABLE"), Inbox: os.Getenv("INBOX_TABLE"), Feedback: os.Getenv("FEEDBACK_TABLE")}
+	if t.Customers == "" || t.Orders == "" || t.Messages == "" || t.Campaigns == "" || t.Inbox == "" || t.Feedback == "" {
+		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE, MESSAGES_TABLE, CAMPAIGNS_TABLE, INBOX_TABLE and FEEDBACK_TABLE must be set")
 	}
 	return t, nil
 }

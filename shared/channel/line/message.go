@@ -27,14 +27,54 @@ func Message(msg *render.LINE) (messaging_api.MessageInterface, error) {
 		if err := ValidateFlex(msg.Flex); err != nil {
 			return nil, err
 		}
+		if len(msg.QuickReply) > 0 {
+			return nil, errors.New("quick replies go with text messages only")
+		}
 		return rawFlex(msg.Flex), nil
 	case msg.Text == "":
 		return nil, errors.New("LINE text message is empty")
 	case utf8.RuneCountInString(msg.Text) > maxText:
 		return nil, fmt.Errorf("LINE text message has %d characters (limit %d)", utf8.RuneCountInString(msg.Text), maxText)
 	}
+	qr, err := quickReply(msg.QuickReply)
+	if err != nil {
+		return nil, err
+	}
 	// A pointer: the SDK sets "type" in a pointer-receiver MarshalJSON.
-	return &messaging_api.TextMessage{Text: msg.Text}, nil
+	return &messaging_api.TextMessage{Text: msg.Text, QuickReply: qr}, nil
+}
+
+// Quick reply limits of the Messaging API.
+const (
+	maxQuickReplies  = 13
+	maxQuickLabel    = 20
+	maxPostbackData  = 300
+	maxPostbackShown = 300
+)
+
+func quickReply(items []render.QuickReply) (*messaging_api.QuickReply, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	if len(items) > maxQuickReplies {
+		return nil, fmt.Errorf("%d quick reply buttons (limit %d)", len(items), maxQuickReplies)
+	}
+	qr := &messaging_api.QuickReply{}
+	for _, it := range items {
+		switch {
+		case it.Label == "" || utf8.RuneCountInString(it.Label) > maxQuickLabel:
+			return nil, fmt.Errorf("quick reply label %q: want 1 to %d characters", it.Label, maxQuickLabel)
+		case it.Data == "" || len(it.Data) > maxPostbackData:
+			return nil, fmt.Errorf("quick reply %q: postback data must have 1 to %d bytes", it.Label, maxPostbackData)
+		case utf8.RuneCountInString(it.DisplayText) > maxPostbackShown:
+			return nil, fmt.Errorf("quick reply %q: display text too long", it.Label)
+		}
+		qr.Items = append(qr.Items, messaging_api.QuickReplyItem{
+			Type:   "action",
+			Action: &messaging_api.PostbackAction{Label: it.Label, Data: it.Data, DisplayText: it.DisplayText},
+		})
+	}
+	return qr, nil
 }
 
 // ValidateFlex checks a Flex message object with the SDK's types.

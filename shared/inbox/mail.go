@@ -1,0 +1,159 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/daifuku/daifuku/shared/channel/email"
+	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/feedback"
+	"github.com/daifuku/daifuku/shared/message"
+)
+
+// stopStatus is what an event says about the recipient's address, if it
+// stops email to it.
+func stopStatus(ev email.Event) customer.ContactStatus {
+	switch ev.Type {
+	case message.EvBounce:
+		if ev.BounceType == "blocked" {
+			return "" // a temporary block by the receiving server, not a dead address
+		}
+		return customer.Bounced
+	case message.EvSpamReport:
+		return customer.Complained
+	case message.EvUnsubscribe, message.EvGroupUnsubscribe:
+		return customer.Unsubscribed
+	}
+	return ""
+}
+
+// mailEvent applies one SendGrid event: the message's status and engagement,
+// and a stop on the address when it bounced or the customer said no.
+func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
+	ev, err := email.DecodeEvent(raw)
+	if err != nil {
+		p.log().ErrorContext(ctx, "sendgrid event unreadable; ignored", "error", err)
+		return false, nil
+	}
+	if !(&message.Record{}).Observe(ev.Type, ev.At) {
+		return false, nil // an event type daifuku does not know: accepted and ignored
+	}
+	return p.apply(ctx, func() (*Effects, error) {
+		e := &Effects{Marker: Marker(SendGrid, ev.ID)}
+		var rec *message.Record
+		if ev.MessageKey != "" {
+			r, err := p.Ledger.Message(ctx, message.Key(ev.MessageKey))
+			switch {
+			case errors.Is(err, customer.ErrNotFound):
+			case err != nil:
+				return nil, err
+			default:
+				rec = r
+			}
+		}
+		p.engage(e, rec, ev.Type, ev.At)
+		if stop := stopStatus(ev); stop != "" {
+			c, err := p.mailCustomer(ctx, rec, ev.Email)
+			if err != nil {
+				return nil, err
+			}
+			// Stop the address the event is about, not a newer one the customer gave since.
+			if c != nil && strings.EqualFold(c.Email, ev.Email) && c.Consent.EmailStatus == customer.Reachable {
+				c.Consent.EmailStatus = stop
+				if stop == customer.Unsubscribed {
+					c.Consent.Email = false
+				}
+				e.Customer = c
+			}
+		}
+		return e, nil
+	})
+}
+
+// mailCustomer finds the customer an email event is about: the message's
+// customer, or else the owner of the address.
+func (p *Processor) mailCustomer(ctx context.Context, rec *message.Record, addr string) (*customer.Customer, error) {
+	var c *customer.Customer
+	var err error
+	if rec != nil {
+		c, err = p.Ledger.Customer(ctx, rec.CustomerID)
+	} else {
+		c, err = p.Ledger.CustomerByEmail(ctx, addr)
+	}
+	if errors.Is(err, customer.ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// UnknownSender is the customer id of replies from addresses not in the
+// ledger: kept (someone wrote to the shop), linked to no one.
+const UnknownSender = "unknown"
+
+// inboundMail applies an email reply: feedback from the customer, linked to
+// the message whose reply address it was sent to (or their last email).
+func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
+	var m email.InboundMail
+	if err := json.Unmarshal(raw, &m); err != nil {
+		p.log().ErrorContext(ctx, "inbound mail unreadable; ignored")
+		return false, nil
+	}
+	sum := sha256.Sum256(raw)
+	id := hex.EncodeToString(sum[:16])
+	return p.apply(ctx, func() (*Effects, error) {
+		e := &Effects{Marker: Marker(Inbound, id)}
+		rec, err := p.repliedTo(ctx, m.To)
+		if err != nil {
+			return nil, err
+		}
+		var c *customer.Customer
+		if rec != nil {
+			c, err = p.Ledger.Customer(ctx, rec.CustomerID)
+		} else {
+			c, err = p.Ledger.CustomerByEmail(ctx, m.From)
+		}
+		switch {
+		case errors.Is(err, customer.ErrNotFound):
+			c = nil
+		case err != nil:
+			return nil, err
+		}
+		if rec == nil && c != nil {
+			if rec, err = p.lastSent(ctx, c.ID, customer.Email); err != nil {
+				return nil, err
+			}
+		}
+		p.engage(e, rec, message.EvReply, p.now())
+		fb := feedback.Feedback{ID: "email-" + id, CustomerID: UnknownSender, Channel: customer.Email, Type: feedback.Comment,
+			Text: feedback.StripQuoted(m.Text), Question: m.Subject, At: p.now()}
+		if c != nil {
+			fb.CustomerID = c.ID
+		}
+		if rec != nil {
+			fb.MessageKey, fb.Kind = rec.Key, rec.Kind
+		}
+		e.Feedback = []feedback.Feedback{fb}
+		return e, nil
+	})
+}
+
+// repliedTo finds the message whose reply address (reply+<token>@…) is among the recipients.
+func (p *Processor) repliedTo(ctx context.Context, to []string) (*message.Record, error) {
+	for _, addr := range to {
+		local, _, _ := strings.Cut(addr, "@")
+		token, ok := strings.CutPrefix(local, "reply+")
+		if !ok || !message.ValidReplyToken(token) {
+			continue
+		}
+		rec, err := p.Ledger.MessageByReplyToken(ctx, token)
+		if errors.Is(err, customer.ErrNotFound) {
+			continue
+		}
+		return rec, err
+	}
+	return nil, nil
+}
