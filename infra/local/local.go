@@ -56,6 +56,7 @@ type Env struct {
 	CaptureURL string
 	DynamoDB   string
 	stop       []func()
+	log        *slog.Logger
 }
 
 // Start brings the environment up. Close takes it down.
@@ -64,6 +65,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	e.log = o.Log
 	if o.Prefix == "" {
 		o.Prefix = TablePrefix
 	}

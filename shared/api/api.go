@@ -37,6 +37,11 @@ type Options struct {
 	OptOuts     OptOuts
 	// Webhooks serves /webhooks/…; nil: not served.
 	Webhooks *Webhooks
+	// Feedback serves the page of an email's rating links; nil: not served.
+	Feedback *FeedbackForm
+	// Voice serves GET /voice (customer voice, with the orders token); nil: not served.
+	Voice    VoiceSource
+	ShopName string
 	Log      *slog.Logger
 }
 
@@ -54,7 +59,7 @@ func New(orders Orders, o Options) http.Handler {
 		log = slog.Default()
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /orders", requireToken(o.OrdersToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /orders", requireToken(o.OrdersToken, "orders", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var o customer.Order
 		if err := decode(w, r, &o); err != nil {
 			writeError(w, err)
@@ -82,6 +87,12 @@ func New(orders Orders, o Options) http.Handler {
 	if o.Webhooks != nil {
 		o.Webhooks.routes(mux, log)
 	}
+	if o.Feedback != nil {
+		o.Feedback.routes(mux, o)
+	}
+	if o.Voice != nil {
+		mux.Handle("GET /voice", requireToken(o.OrdersToken, "customer voice", voiceHandler(o.Voice, o)))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -92,12 +103,12 @@ func New(orders Orders, o Options) http.Handler {
 }
 
 // requireToken lets through requests carrying "Authorization: Bearer <token>".
-func requireToken(token string, next http.Handler) http.Handler {
+func requireToken(token, what string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch {
 		case token == "":
-			writeError(w, &httpError{http.StatusServiceUnavailable, "orders are not accepted: ORDERS_API_TOKEN is not configured"})
+			writeError(w, &httpError{http.StatusServiceUnavailable, what + " not served: ORDERS_API_TOKEN is not configured"})
 		case !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="daifuku"`)
 			writeError(w, &httpError{http.StatusUnauthorized, "missing or wrong bearer token"})

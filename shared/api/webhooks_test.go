@@ -186,6 +186,21 @@ func TestLINEFollowCreatesAProspectFriend(t *testing.T) {
 	if c.Rank != "prospect" || !c.FriendAddedAt.Equal(sampleAt) || c.NextDue == "" {
 		t.Errorf("rank %q, friend since %v, next due %q; want a prospect friend since %v with a plan", c.Rank, c.FriendAddedAt, c.NextDue, sampleAt)
 	}
+	// The plan's day-0 welcome is decided at once, not at tomorrow's daily run.
+	if k.SendQueued(t) != 0 {
+		t.Fatal("welcome failed")
+	}
+	recs, err := k.Store.MessagesOf(context.Background(), c.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Kind != message.Step || recs[0].Step != "welcome" {
+		t.Fatalf("messages of the new friend: %+v; want the welcome step", recs)
+	}
+	// 22:57 in Tokyo: quiet hours hold it until the morning.
+	if recs[0].Status != message.Deferred && recs[0].Status != message.Sent {
+		t.Errorf("welcome status %q", recs[0].Status)
+	}
 }
 
 func TestLINEFollowRelinksAKnownCustomer(t *testing.T) {

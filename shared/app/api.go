@@ -36,5 +36,7 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 		OrdersToken: getenv("ORDERS_API_TOKEN"),
 		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Intake,
 		Webhooks: wh,
+		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Ledger: a.Store, Script: a.Content.Feedback, Now: a.Now},
+		Voice:    a.Voice, ShopName: a.Content.Shop.Name,
 	}), nil
 }

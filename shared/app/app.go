@@ -15,11 +15,13 @@ import (
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
 	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/feedback"
 	"github.com/daifuku/daifuku/shared/inbox"
 	"github.com/daifuku/daifuku/shared/intake"
 	"github.com/daifuku/daifuku/shared/sender"
 	"github.com/daifuku/daifuku/shared/store"
 	"github.com/daifuku/daifuku/shared/unsubscribe"
+	"github.com/daifuku/daifuku/shared/voice"
 )
 
 // Deps are the parts an App is built from.
@@ -49,6 +51,7 @@ type App struct {
 	// Inbox takes webhook events in; Webhooks applies them.
 	Inbox    *inbox.Acceptor
 	Webhooks *inbox.Processor
+	Voice    *voice.Voice
 	Content  *config.Content
 	Now      func() time.Time
 }
@@ -66,6 +69,8 @@ func New(d Deps) *App {
 		Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
 		Policy: d.Content.Policy, Now: d.Now, Log: d.Log, Limits: map[customer.Channel]*delivery.Limiter{},
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
+		// The same secret signs feedback links, under another label.
+		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
 	}
 	for ch, rate := range d.Content.Policy.Rates {
 		s.Limits[ch] = &delivery.Limiter{Rate: rate}
@@ -88,16 +93,19 @@ func New(d Deps) *App {
 	if d.LINE != nil {
 		wp.LINE = d.LINE
 	}
+	dr := &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+		Policy: d.Content.Policy, Log: d.Log}
+	wp.Welcome = dr.VisitNow
 	return &App{
 		Store: st,
 		Intake: &intake.Intake{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 			Now: d.Now, Log: d.Log},
-		Sender: s,
-		Daily: &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-			Policy: d.Content.Policy, Log: d.Log},
+		Sender:    s,
+		Daily:     dr,
 		Campaigns: cr,
 		Inbox:     &inbox.Acceptor{Store: st, Queue: d.Batches, Now: d.Now},
 		Webhooks:  wp,
+		Voice:     &voice.Voice{Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name},
 		Content:   d.Content,
 		Now:       d.Now,
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/message"
+	"github.com/daifuku/daifuku/shared/plan"
 )
 
 // Releaser is what the hourly release needs.
@@ -50,4 +51,16 @@ func DateAt(date string, zone *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD", date)
 	}
 	return t.Add(MorningHour * time.Hour), nil
+}
+
+// VisitNow runs today's visit for one customer at once: a new LINE friend
+// gets the day-0 welcome of their plan within seconds, as LINE users expect,
+// not at tomorrow's daily run. The visit's keys make it safe to repeat.
+func (r *Runner) VisitNow(ctx context.Context, customerID string, now time.Time) error {
+	c, err := r.Ledger.Customer(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	_, err = r.visit(ctx, c, plan.DayOf(now, r.zone()), now, false, false)
+	return err
 }

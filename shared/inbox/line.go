@@ -37,11 +37,16 @@ func (p *Processor) lineEvent(ctx context.Context, raw []byte) (bool, error) {
 	}
 	marker := Marker(LINE, ev.ID)
 	var reply []*render.LINE
+	var created string
 	applied, err := p.apply(ctx, func() (*Effects, error) {
-		reply = nil
+		reply, created = nil, ""
 		switch ev.Type {
 		case "follow":
-			return p.follow(ctx, marker, ev)
+			e, err := p.follow(ctx, marker, ev)
+			if e != nil && e.Customer != nil && e.Customer.Version == 0 {
+				created = e.Customer.ID
+			}
+			return e, err
 		case "unfollow":
 			return p.unfollow(ctx, marker, ev)
 		case "message":
@@ -59,6 +64,12 @@ func (p *Processor) lineEvent(ctx context.Context, raw []byte) (bool, error) {
 		return applied, err
 	}
 	p.log().InfoContext(ctx, "line event applied", "event_type", ev.Type, "redelivery", ev.Redelivery)
+	if created != "" && p.Welcome != nil {
+		// The prospect is stored; a failed welcome is the daily run's to send.
+		if err := p.Welcome(ctx, created, p.now()); err != nil {
+			p.log().WarnContext(ctx, "welcome for a new friend not queued; the daily run will", "customer_id", created, "error", err)
+		}
+	}
 	if len(reply) > 0 && p.LINE != nil && ev.ReplyToken != "" {
 		// After the commit, and never retried: a reply token works once.
 		if err := p.LINE.Reply(ctx, ev.ReplyToken, reply...); err != nil {

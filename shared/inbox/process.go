@@ -46,8 +46,10 @@ type Processor struct {
 	Script *feedback.Script
 	// LINE answers feedback buttons; nil: no follow-up questions.
 	LINE Replier
-	Now  func() time.Time
-	Log  *slog.Logger
+	// Welcome runs a new friend's plan at once (the day-0 welcome); nil: the daily run does.
+	Welcome func(ctx context.Context, customerID string, now time.Time) error
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // batchMessage is the queue message body: which stored batch to process.

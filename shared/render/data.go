@@ -36,6 +36,16 @@ type Data struct {
 	Coupon Coupon
 	// Unsubscribe is the one-click opt-out link of non-transactional email; "" otherwise.
 	Unsubscribe string
+	// Ratings are the links of a feedback request, one per rating (email only).
+	Ratings []RatingLink
+}
+
+// RatingLink is the link a customer follows to give a rating.
+type RatingLink struct {
+	Value int
+	Label string // e.g. "5 とても満足"
+	Stars string // e.g. "★★★★★"
+	URL   string
 }
 
 // Coupon is a gift code and what it is for.
@@ -72,6 +82,10 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 			"items":      items,
 		}
 	}
+	ratings := make([]any, 0, len(d.Ratings))
+	for _, r := range d.Ratings {
+		ratings = append(ratings, map[string]any{"value": r.Value, "label": esc(r.Label), "stars": r.Stars, "url": esc(r.URL)})
+	}
 	return liquid.Bindings{
 		"customer": map[string]any{"name": esc(c.Name), "id": esc(c.ID)},
 		"rank":     map[string]any{"id": d.RankID, "label": esc(d.RankLabel)},
@@ -79,8 +93,9 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"shop": map[string]any{
 			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
 		},
-		"coupon": map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
-		"links":  map[string]any{"unsubscribe": esc(d.Unsubscribe)},
+		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
+		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
+		"feedback": map[string]any{"ratings": ratings},
 	}
 }
 

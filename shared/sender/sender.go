@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/delivery"
+	"github.com/daifuku/daifuku/shared/feedback"
 	"github.com/daifuku/daifuku/shared/message"
 	"github.com/daifuku/daifuku/shared/rank"
 	"github.com/daifuku/daifuku/shared/render"
@@ -58,6 +60,9 @@ type Sender struct {
 	// email, served by the API at BaseURL + "/unsubscribe".
 	Unsubscribe unsubscribe.Signer
 	BaseURL     string
+	// Feedback is what a feedback request's buttons say; Links signs its email rating links.
+	Feedback *feedback.Script
+	Links    feedback.LinkSigner
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
 	Now   func() time.Time
@@ -108,6 +113,9 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
 		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
+	if job.Kind == message.Feedback && ch == customer.Email {
+		data.Ratings = s.ratingLinks(job.Key)
+	}
 	if job.OrderID != "" {
 		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
 			return fmt.Errorf("message %s: %w", job.Key, err)
@@ -122,6 +130,9 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	if err != nil {
 		// A broken template must never reach a customer half-rendered.
 		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())
+	}
+	if job.Kind == message.Feedback && ch == customer.LINE && out.LINE != nil && s.Feedback != nil {
+		out.LINE.QuickReply = s.ratingButtons(job.Key)
 	}
 
 	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
@@ -229,6 +240,33 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 		return delivery.WithRetries(ctx, s.Limits[ch], s.Sleep, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
 	}
 	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
+}
+
+// ratingButtons are the quick replies under a LINE feedback request: a tap
+// posts the rating back through the webhook, naming the message.
+func (s *Sender) ratingButtons(key message.Key) []render.QuickReply {
+	var qr []render.QuickReply
+	for n := 1; n <= 5; n++ {
+		qr = append(qr, render.QuickReply{Label: s.Feedback.RatingLabels[n-1], Data: feedback.RatingPostback(key, n).Data(),
+			DisplayText: feedback.Stars(n)})
+	}
+	return qr
+}
+
+// ratingLinks are the links of an email feedback request, one per rating.
+// They open a page that asks for a comment; nothing is recorded until the
+// customer submits it (mail scanners follow links).
+func (s *Sender) ratingLinks(key message.Key) []render.RatingLink {
+	if s.BaseURL == "" || len(s.Links.Secret) == 0 || s.Feedback == nil {
+		return nil
+	}
+	tok := url.QueryEscape(s.Links.Token(key))
+	var links []render.RatingLink
+	for n := 1; n <= 5; n++ {
+		links = append(links, render.RatingLink{Value: n, Label: s.Feedback.RatingLabels[n-1], Stars: feedback.Stars(n),
+			URL: strings.TrimSuffix(s.BaseURL, "/") + "/feedback?t=" + tok + "&r=" + strconv.Itoa(n)})
+	}
+	return links
 }
 
 // unsubscribeURL is the one-click opt-out link of a non-transactional email, or "".

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/daifuku/daifuku/shared/config"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/daily"
+	"github.com/daifuku/daifuku/shared/feedback"
 )
 
 const usage = `usage: daifuku <command> [flags]
@@ -27,6 +29,11 @@ commands:
                               sample ledger, send what it queues, print a summary
   import customers FILE.csv   add or update customers
   import orders FILE.csv      record orders (and thank them, when recent)
+  serve                       the HTTP API on localhost:3000 (as sam local start-api),
+                              webhooks included, against DynamoDB Local; -addr to move it
+  voice                       customer voice (お客様の声): comments customers agreed to
+                              publish, without names; -format markdown|csv|json, -limit N
+  voice withdraw FEEDBACK_ID  take a comment out of customer voice
   validate                    check rank rules, shop and every template
 
 flags (run, import):
@@ -62,6 +69,9 @@ func run(ctx context.Context, args []string) error {
 	cTags := fs.String("tags", "", "campaign audience: tags, comma separated")
 	cAll := fs.Bool("all", false, "campaign audience: everyone who agreed to hear from us")
 	cTemplates := fs.String("templates", "", "campaign templates: rank=folder,…, with default=")
+	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
+	format := fs.String("format", "markdown", "voice: markdown, csv or json")
+	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	content, err := config.ContentFromEnv()
 	if err != nil {
 		return err
@@ -70,7 +80,7 @@ func run(ctx context.Context, args []string) error {
 	case "validate":
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule":
+	case "run", "import", "stubs", "schedule", "serve", "voice":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -137,6 +147,14 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("campaign %s scheduled for %s\n", c.ID, c.SendAt.Format(time.RFC3339))
 		return nil
+	case "serve":
+		return env.Serve(ctx, *addr, func(url string) {
+			fmt.Printf("daifuku API: %s (POST /orders, /webhooks/line, /webhooks/sendgrid/events, /webhooks/sendgrid/inbound/…)\n"+
+				"DynamoDB Local: %s; capture server: %s → %s/outbox; logs: %s/daifuku.log\nCtrl-C stops.\n",
+				url, env.DynamoDB, env.CaptureURL, *dir, *dir)
+		})
+	case "voice":
+		return voice(ctx, env, fs.Args(), *format, *limit)
 	case "stubs":
 		fmt.Printf("DynamoDB Local: %s (tables %s*)\ncapture server: %s (LINE, SendGrid, SQS) → %s/outbox\nCtrl-C stops both.\n",
 			env.DynamoDB, local.TablePrefix, env.CaptureURL, *dir)
@@ -217,6 +235,42 @@ func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) err
 		return nil
 	}
 	return env.SendQueued(ctx)
+}
+
+// voice prints customer voice, or withdraws one comment from it.
+func voice(ctx context.Context, env *local.Env, args []string, format string, limit int) error {
+	if len(args) == 2 && args[0] == "withdraw" {
+		if err := env.Voice.Withdraw(ctx, args[1]); err != nil {
+			return err
+		}
+		fmt.Printf("%s is no longer published\n", args[1])
+		return nil
+	}
+	if len(args) != 0 {
+		return fmt.Errorf("usage: daifuku voice [-format markdown|csv|json] [-limit N] | daifuku voice withdraw FEEDBACK_ID")
+	}
+	ts, err := env.Voice.Testimonials(ctx, limit)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "markdown":
+		return feedback.WriteMarkdown(os.Stdout, env.Voice.Shop, ts)
+	case "csv":
+		return feedback.WriteCSV(os.Stdout, ts)
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ts)
+	}
+	return fmt.Errorf("-format %q: want markdown, csv or json", format)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 func list(s string) []string {
