@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-daily bench-campaign fuzz deps clean validate stubs \
+.PHONY: run test bench bench-daily bench-campaign bench-webhook fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -29,6 +29,10 @@ test: deps
 ## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/sender/ ./shared/render/
+
+## bench-webhook: POST /webhooks/line under bounded load (wrk, loopback), the worker applying events behind it
+bench-webhook: deps
+	$(GO) run ./infra/loadtest -duration 30s -connections 16
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps

@@ -38,5 +38,6 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 		Webhooks: wh,
 		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Ledger: a.Store, Script: a.Content.Feedback, Now: a.Now},
 		Voice:    a.Voice, ShopName: a.Content.Shop.Name,
+		Log: a.Log,
 	}), nil
 }

@@ -54,6 +54,7 @@ type App struct {
 	Voice    *voice.Voice
 	Content  *config.Content
 	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // New builds the flows from their parts.
@@ -108,5 +109,6 @@ func New(d Deps) *App {
 		Voice:     &voice.Voice{Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name},
 		Content:   d.Content,
 		Now:       d.Now,
+		Log:       d.Log,
 	}
 }
