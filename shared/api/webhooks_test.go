@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -348,6 +349,8 @@ func TestFeedbackConversationOnLINE(t *testing.T) {
 	specs := apispec.ForTest(t)
 	k.seed(t, &customer.Customer{ID: "C1", LINEUserID: sampleUser, Consent: customer.Consent{LINE: true}})
 	ask := k.sent(t, message.Feedback, "C1", customer.LINE, sampleAt.Add(-time.Hour))
+	var logs bytes.Buffer
+	k.Webhooks.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	event := func(id string, at time.Time, ev map[string]any) []byte {
 		ev["webhookEventId"], ev["timestamp"], ev["replyToken"], ev["mode"] = id, at.UnixMilli(), "rt-"+id, "active"
 		ev["source"] = map[string]any{"type": "user", "userId": sampleUser}
@@ -412,6 +415,17 @@ func TestFeedbackConversationOnLINE(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("withdrawn consent: %d testimonials still publishable", len(got))
+	}
+
+	// 5. A survey choice is kept as question and answer.
+	k.sendLINE(t, event("E5", sampleAt.Add(2*time.Hour), map[string]any{"type": "postback",
+		"postback": map[string]any{"data": feedback.Postback{Type: feedback.Answer, Question: "next-item", Value: "tea", Message: ask}.Data()}}))
+	if f, err := k.Store.Feedback(context.Background(), "line-E5"); err != nil || f.Question != "next-item" || f.Answer != "tea" {
+		t.Errorf("survey answer: %+v %v", f, err)
+	}
+	// The logs say what happened, never what the customer wrote or who they are on LINE.
+	if logs.Len() == 0 || strings.Contains(logs.String(), "手ざわり") || strings.Contains(logs.String(), sampleUser) {
+		t.Errorf("logs carry personal data (or nothing):\n%s", logs.String())
 	}
 }
 

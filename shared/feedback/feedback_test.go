@@ -82,9 +82,9 @@ func TestConsentNeedsAComment(t *testing.T) {
 
 func TestStripQuoted(t *testing.T) {
 	for in, want := range map[string]string{
-		"ありがとう！\r\n\r\nOn Mon, 23 Nov 2026 at 10:00, Shop <a@b.c> wrote:\r\n> hi":        "ありがとう！",
-		"届きました。\n\n2026年11月23日(月) 10:00 こもれび <a@b.c>:\n> ご注文ありがとうございます": "届きました。",
-		"> quoted\nmine\n-----Original Message-----\nFrom: x":                              "mine",
+		"ありがとう！\r\n\r\nOn Mon, 23 Nov 2026 at 10:00, Shop <a@b.c> wrote:\r\n> hi": "ありがとう！",
+		"届きました。\n\n2026年11月23日(月) 10:00 こもれび <a@b.c>:\n> ご注文ありがとうございます":           "届きました。",
+		"> quoted\nmine\n-----Original Message-----\nFrom: x":                     "mine",
 		"  just text  ": "just text",
 	} {
 		if got := feedback.StripQuoted(in); got != want {
