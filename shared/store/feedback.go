@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -100,4 +102,29 @@ func (s *Store) Customers(ctx context.Context, ids []string) (map[string]*custom
 		out[id] = c
 	}
 	return out, nil
+}
+
+// FeedbackSince lists what customers said since a time, newest first. It
+// scans the table: the shop reads it now and then, a page at a time.
+func (s *Store) FeedbackSince(ctx context.Context, since time.Time) ([]feedback.Feedback, error) {
+	var all []feedback.Feedback
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName:                 &s.tables.Feedback,
+		FilterExpression:          aws.String("#at >= :since"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":since": ts(since)},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scan feedback: %w", err)
+		}
+		var page []feedback.Feedback
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("decode feedback: %w", err)
+		}
+		all = append(all, page...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].At.After(all[j].At) })
+	return all, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -31,6 +32,8 @@ commands:
   import orders FILE.csv      record orders (and thank them, when recent)
   serve                       the HTTP API on localhost:3000 (as sam local start-api),
                               webhooks included, against DynamoDB Local; -addr to move it
+  feedback                    what customers said (replies, ratings, answers), newest
+                              first; -days N (7)
   voice                       customer voice (お客様の声): comments customers agreed to
                               publish, without names; -format markdown|csv|json, -limit N
   voice withdraw FEEDBACK_ID  take a comment out of customer voice
@@ -44,7 +47,7 @@ SENDGRID_API_KEY, SENDGRID_API_HOST, TEMPLATES_DIR.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "daifuku:", err)
@@ -72,6 +75,7 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
 	format := fs.String("format", "markdown", "voice: markdown, csv or json")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
+	days := fs.Int("days", 7, "feedback: this many days back")
 	content, err := config.ContentFromEnv()
 	if err != nil {
 		return err
@@ -80,7 +84,7 @@ func run(ctx context.Context, args []string) error {
 	case "validate":
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule", "serve", "voice":
+	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -155,6 +159,8 @@ func run(ctx context.Context, args []string) error {
 		})
 	case "voice":
 		return voice(ctx, env, fs.Args(), *format, *limit)
+	case "feedback":
+		return listFeedback(ctx, env, *days)
 	case "stubs":
 		fmt.Printf("DynamoDB Local: %s (tables %s*)\ncapture server: %s (LINE, SendGrid, SQS) → %s/outbox\nCtrl-C stops both.\n",
 			env.DynamoDB, local.TablePrefix, env.CaptureURL, *dir)
@@ -264,6 +270,38 @@ func voice(ctx context.Context, env *local.Env, args []string, format string, li
 		return enc.Encode(ts)
 	}
 	return fmt.Errorf("-format %q: want markdown, csv or json", format)
+}
+
+// listFeedback prints what customers said, for the shop to read and answer.
+func listFeedback(ctx context.Context, env *local.Env, days int) error {
+	fbs, err := env.Store.FeedbackSince(ctx, time.Now().AddDate(0, 0, -days))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d pieces of feedback in the last %d days, newest first:\n", len(fbs), days)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tCUSTOMER\tCHANNEL\tTYPE\tANSWERS\tSAYS\tPUBLISH")
+	for _, f := range fbs {
+		says := f.Text
+		switch f.Type {
+		case feedback.Rating:
+			says = feedback.Stars(f.Rating)
+		case feedback.Answer, feedback.Consent:
+			says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
+		}
+		if r := []rune(strings.ReplaceAll(says, "\n", " ")); len(r) > 50 {
+			says = string(r[:50]) + "…"
+		} else {
+			says = string(r)
+		}
+		about := string(f.Kind)
+		if about == "" {
+			about = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.At.Local().Format("2006-01-02 15:04"), f.CustomerID, f.Channel, f.Type,
+			about, says, f.Testimonial)
+	}
+	return tw.Flush()
 }
 
 func envOr(key, def string) string {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +140,40 @@ func TestMessageChecksContent(t *testing.T) {
 	m, err := line.Message(&render.LINE{Flex: []byte(`{"type":"flex","altText":"お礼","contents":{"type":"bubble","body":{"type":"box","layout":"vertical","contents":[{"type":"text","text":"ありがとう","flex":1}]}}}`)})
 	if err != nil || m.GetType() != "flex" {
 		t.Fatalf("valid flex: %v", err)
+	}
+}
+
+// Quick replies go under text and Flex messages alike, valid by LINE's spec.
+func TestQuickRepliesUnderTextAndFlex(t *testing.T) {
+	specs := apispec.ForTest(t)
+	cap := &capture.Server{}
+	srv := httptest.NewServer(cap)
+	defer srv.Close()
+	c, err := line.New("token", srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr := []render.QuickReply{{Label: "5 とても満足", Data: "fb=rating&v=5", DisplayText: "★★★★★"}, {Label: "1", Data: "fb=rating&v=1"}}
+	flex := []byte(`{"type":"flex","altText":"いかがでしたか","contents":{"type":"bubble","body":{"type":"box","layout":"vertical","contents":[{"type":"text","text":"いかがでしたか"}]}}}`)
+	for i, msg := range []*render.LINE{{Text: "いかがでしたか", QuickReply: qr}, {Flex: flex, QuickReply: qr}} {
+		if _, err := c.Push(context.Background(), user, msg, ""); err != nil {
+			t.Fatal(err)
+		}
+		body := cap.Requests("line")[i].Body
+		if err := specs.ValidateLinePush(body); err != nil {
+			t.Errorf("message %d: %v\n%s", i, err, body)
+		}
+		if !strings.Contains(string(body), `"quickReply":{"items":[`) || strings.Count(string(body), `"type":"postback"`) != 2 {
+			t.Errorf("message %d has no postback quick replies: %s", i, body)
+		}
+	}
+	for name, bad := range map[string][]render.QuickReply{
+		"label over 20": {{Label: strings.Repeat("あ", 21), Data: "x"}},
+		"no data":       {{Label: "x"}},
+		"14 buttons":    make([]render.QuickReply, 14),
+	} {
+		if _, err := line.Message(&render.LINE{Text: "x", QuickReply: bad}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

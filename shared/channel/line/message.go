@@ -27,10 +27,10 @@ func Message(msg *render.LINE) (messaging_api.MessageInterface, error) {
 		if err := ValidateFlex(msg.Flex); err != nil {
 			return nil, err
 		}
-		if len(msg.QuickReply) > 0 {
-			return nil, errors.New("quick replies go with text messages only")
+		if len(msg.QuickReply) == 0 {
+			return rawFlex(msg.Flex), nil
 		}
-		return rawFlex(msg.Flex), nil
+		return withQuickReply(msg.Flex, msg.QuickReply)
 	case msg.Text == "":
 		return nil, errors.New("LINE text message is empty")
 	case utf8.RuneCountInString(msg.Text) > maxText:
@@ -104,6 +104,28 @@ func ValidateFlex(raw []byte) error {
 		return errors.New("flex message: contents must be a bubble or a carousel")
 	}
 	return nil
+}
+
+// withQuickReply adds buttons to a Flex message, leaving the rest as written.
+func withQuickReply(flex []byte, items []render.QuickReply) (messaging_api.MessageInterface, error) {
+	qr, err := quickReply(items)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(flex, &obj); err != nil {
+		return nil, fmt.Errorf("flex message: %w", err)
+	}
+	b, err := json.Marshal(qr)
+	if err != nil {
+		return nil, err
+	}
+	obj["quickReply"] = b
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	return rawFlex(out), nil
 }
 
 // rawFlex sends the marketer's Flex JSON as written: marshalling through the
