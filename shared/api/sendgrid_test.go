@@ -355,3 +355,53 @@ func TestBadInboundRequestsChangeNothing(t *testing.T) {
 		t.Errorf("rejected requests stored feedback")
 	}
 }
+
+// Each event type carrying daifuku's message key leaves its mark on the message.
+func TestEveryEventTypeOnItsMessage(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	k.seed(t, &customer.Customer{ID: "C1", Email: "hanako@example.jp", Consent: customer.Consent{Email: true}})
+	want := map[string]func(r *message.Record) bool{
+		"processed":         func(r *message.Record) bool { return r.Status == message.Sent },
+		"deferred":          func(r *message.Record) bool { return r.Status == message.Sent && r.Deferrals == 1 },
+		"delivered":         func(r *message.Record) bool { return r.Status == message.Delivered && !r.DeliveredAt.IsZero() },
+		"open":              func(r *message.Record) bool { return r.Status == message.Opened && r.Opens == 1 },
+		"click":             func(r *message.Record) bool { return r.Status == message.Clicked && r.Clicks == 1 },
+		"bounce":            func(r *message.Record) bool { return r.Status == message.BouncedMsg },
+		"dropped":           func(r *message.Record) bool { return r.Status == message.Dropped },
+		"spamreport":        func(r *message.Record) bool { return r.Complaint == "spamreport" },
+		"unsubscribe":       func(r *message.Record) bool { return r.Complaint == "unsubscribe" },
+		"group_unsubscribe": func(r *message.Record) bool { return r.Complaint == "group_unsubscribe" },
+		"group_resubscribe": func(r *message.Record) bool { return r.Status == message.Sent },
+	}
+	var events []string
+	keys := map[string]message.Key{}
+	for typ := range want {
+		// One message per event type: each its own occasion.
+		key2 := message.NewKey(message.Newsletter, "C1", typ)
+		job := message.Job{Key: key2, Kind: message.Newsletter, CustomerID: "C1", Rank: "new"}
+		if err := k.Store.Claim(context.Background(), job, customer.Email, k.Clock.Now(), k.Clock.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Store.Settle(context.Background(), key2, message.Outcome{Status: message.Sent, At: k.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		keys[typ] = key2
+		events = append(events, fmt.Sprintf(`{"email":"other@example.jp","timestamp":%d,"event":%q,"sg_event_id":"id-%s","message_key":%q}`,
+			k.Clock.Now().Unix(), typ, typ, key2))
+	}
+	k.sendSendGrid(t, []byte("["+strings.Join(events, ",\r\n")+"]\r\n"))
+	for typ, ok := range want {
+		rec, err := k.Store.Message(context.Background(), keys[typ])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok(rec) {
+			t.Errorf("%s: message %+v", typ, rec)
+		}
+	}
+	// The events name another address than the customer's now: theirs is not stopped.
+	if c := k.customer(t, "C1"); c.Consent.EmailStatus != customer.Reachable || !c.Consent.Email {
+		t.Errorf("events about an old address stopped the current one: %+v", c.Consent)
+	}
+}

@@ -149,3 +149,28 @@ func FuzzStripQuoted(f *testing.F) {
 		}
 	})
 }
+
+func TestLinkTokens(t *testing.T) {
+	s := feedback.LinkSigner{Secret: []byte("s3cret")}
+	key := message.NewKey(message.Feedback, "C1", "plan:new:feedback:2026-11-23")
+	got, err := s.Check(s.Token(key))
+	if err != nil || got != key {
+		t.Fatalf("round trip: %q %v", got, err)
+	}
+	other := feedback.LinkSigner{Secret: []byte("other")}
+	if _, err := other.Check(s.Token(key)); err != feedback.ErrInvalidLink {
+		t.Errorf("another secret's token: %v", err)
+	}
+}
+
+func FuzzLinkCheck(f *testing.F) {
+	s := feedback.LinkSigner{Secret: []byte("s3cret")}
+	f.Add(s.Token("feedback|C1|x"))
+	f.Add("a.b")
+	f.Fuzz(func(t *testing.T, token string) {
+		key, err := s.Check(token)
+		if err == nil && s.Token(key) != token {
+			t.Fatalf("%q accepted but is not the token of %q", token, key)
+		}
+	})
+}

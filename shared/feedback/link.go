@@ -43,6 +43,10 @@ func (s LinkSigner) Check(token string) (message.Key, error) {
 	if err != nil || len(raw) == 0 {
 		return "", ErrInvalidLink
 	}
+	// Base64 decoding skips line breaks: accept only the one canonical token.
+	if s.Token(message.Key(raw)) != token {
+		return "", ErrInvalidLink
+	}
 	return message.Key(raw), nil
 }
 
