@@ -163,8 +163,10 @@ func (p *Processor) lastSent(ctx context.Context, customerID string, ch customer
 	return nil, nil
 }
 
-// lineMessage: what a customer writes is feedback on the last message they got.
-func (p *Processor) lineMessage(ctx context.Context, marker string, ev line.Event) (*Effects, []*render.LINE, error) {
+// speaker is the customer behind a message or a tap, with the effects that
+// start from them: someone who writes without having followed (the follow
+// event lost, or from before daifuku) becomes a prospect too.
+func (p *Processor) speaker(ctx context.Context, marker string, ev line.Event) (*customer.Customer, *Effects, error) {
 	c, err := p.lineCustomer(ctx, ev.UserID, ev.At)
 	if err != nil {
 		return nil, nil, err
@@ -173,6 +175,15 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev line.Even
 	if c.Version == 0 {
 		p.schedule(c)
 		e.Customer = c
+	}
+	return c, e, nil
+}
+
+// lineMessage: what a customer writes is feedback on the last message they got.
+func (p *Processor) lineMessage(ctx context.Context, marker string, ev line.Event) (*Effects, []*render.LINE, error) {
+	c, e, err := p.speaker(ctx, marker, ev)
+	if err != nil {
+		return nil, nil, err
 	}
 	last, err := p.lastSent(ctx, c.ID, customer.LINE)
 	if err != nil {
@@ -234,14 +245,9 @@ func (p *Processor) postback(ctx context.Context, marker string, ev line.Event) 
 		p.log().WarnContext(ctx, "line postback ignored", "error", err)
 		return nil, nil, nil
 	}
-	c, err := p.lineCustomer(ctx, ev.UserID, ev.At)
+	c, e, err := p.speaker(ctx, marker, ev)
 	if err != nil {
 		return nil, nil, err
-	}
-	e := &Effects{Marker: marker}
-	if c.Version == 0 {
-		p.schedule(c)
-		e.Customer = c
 	}
 	// The button names its message; trust it only if it is this customer's.
 	var rec *message.Record
