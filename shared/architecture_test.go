@@ -9,7 +9,7 @@ import (
 )
 
 func TestDomainImportsNoSDK(t *testing.T) {
-	domain := []string{"customer", "rank", "message", "delivery", "render", "feedback"}
+	domain := []string{"customer", "rank", "message", "delivery", "render", "feedback", "token"}
 	forbidden := []string{"github.com/aws/", "github.com/line/", "github.com/sendgrid/", "github.com/awslabs/"}
 	for _, pkg := range domain {
 		out, err := exec.Command("go", "list", "-deps", "github.com/daifuku/daifuku/shared/"+pkg).CombinedOutput()

@@ -48,5 +48,7 @@ func Demo(now time.Time) []*customer.Customer {
 		buy(birthday, "repeater", 4, 24800, days(300), days(20)),
 		buy(mail("DEMO-05", "清水 健太", "kenta.shimizu@example.jp"), "repeater", 3, 21600, days(500), days(122)),
 		buy(line("DEMO-06", "山口 美月", "Ud000000000000000000000000000006"), "new", 1, 3800, days(3), days(3)),
+		// Three weeks after a first purchase: the new plan asks for feedback (buttons 1–5).
+		buy(line("DEMO-07", "森 彩花", "Ud000000000000000000000000000007"), "new", 1, 5400, days(21), days(21)),
 	}
 }
