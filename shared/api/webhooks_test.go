@@ -382,7 +382,7 @@ func TestFeedbackConversationOnLINE(t *testing.T) {
 	if rating == nil || rating.Rating != 4 || rating.MessageKey != ask {
 		t.Errorf("rating: %+v", rating)
 	}
-	if comment == nil || comment.MessageKey != ask || comment.Testimonial != "yes" || comment.Voice != feedback.Publishable {
+	if comment == nil || comment.MessageKey != ask || comment.Testimonial != "yes" || comment.Voice != feedback.Publishable || comment.Rating != 4 {
 		t.Errorf("comment: %+v", comment)
 	}
 	if consent == nil || consent.Answer != "yes" {

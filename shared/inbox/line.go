@@ -199,10 +199,11 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev line.Even
 	if last != nil {
 		fb.MessageKey, fb.Kind = last.Key, last.Kind
 		if last.Kind == message.Feedback && p.Script != nil {
-			asked, err := p.askedTestimonial(ctx, c.ID, last.Key)
+			asked, rating, err := p.earlierAnswers(ctx, c.ID, last.Key)
 			if err != nil {
 				return nil, nil, err
 			}
+			fb.Rating = rating // a testimonial shows the stars its author gave
 			if !asked {
 				reply = []*render.LINE{p.consentQuestion(last.Key)}
 			}
@@ -212,19 +213,23 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev line.Even
 	return e, reply, nil
 }
 
-// askedTestimonial reports whether the customer already commented on (and so
-// was asked about publishing) a feedback request.
-func (p *Processor) askedTestimonial(ctx context.Context, customerID string, key message.Key) (bool, error) {
+// earlierAnswers reports whether the customer already commented on (and so
+// was asked about publishing) a feedback request, and the rating they gave it.
+func (p *Processor) earlierAnswers(ctx context.Context, customerID string, key message.Key) (asked bool, rating int, err error) {
 	fbs, err := p.Ledger.FeedbackOf(ctx, customerID)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	for _, f := range fbs {
-		if f.MessageKey == key && (f.Type == feedback.Comment || f.Type == feedback.Consent) {
-			return true, nil
+		switch {
+		case f.MessageKey != key:
+		case f.Type == feedback.Comment || f.Type == feedback.Consent:
+			asked = true
+		case f.Type == feedback.Rating && rating == 0:
+			rating = f.Rating // newest first: the latest rating
 		}
 	}
-	return false, nil
+	return asked, rating, nil
 }
 
 func (p *Processor) consentQuestion(key message.Key) *render.LINE {
