@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -14,13 +15,14 @@ import (
 
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/feedback"
+	"github.com/daifuku/daifuku/shared/inbox"
 	"github.com/daifuku/daifuku/shared/message"
 )
 
 // FeedbackLedger is what the feedback form reads and writes.
 type FeedbackLedger interface {
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
-	SaveFeedback(ctx context.Context, f feedback.Feedback) error
+	Apply(ctx context.Context, e inbox.Effects) error
 }
 
 // FeedbackForm serves the page an email's rating links open.
@@ -119,29 +121,44 @@ func (f *FeedbackForm) routes(mux *http.ServeMux, o Options) {
 }
 
 // save records a form: the rating, and the comment with the customer's
-// answer about publishing it. A second submission replaces the first.
+// answer about publishing it, and marks the message answered, at once. A
+// second submission replaces the first; the same one twice changes nothing.
 func (f *FeedbackForm) save(ctx context.Context, key message.Key, rating int, comment string, publish bool) error {
-	rec, err := f.Ledger.Message(ctx, key)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if f.Now != nil {
-		now = f.Now()
-	}
 	sum := sha256.Sum256([]byte(key))
 	id := "web-" + hex.EncodeToString(sum[:12])
-	base := feedback.Feedback{CustomerID: rec.CustomerID, MessageKey: key, Kind: rec.Kind, Channel: customer.Email, At: now}
-	rf := base
-	rf.ID, rf.Type, rf.Rating = id+"-rating", feedback.Rating, rating
-	if err := f.Ledger.SaveFeedback(ctx, rf); err != nil {
+	sub := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%s\x00%t", key, rating, comment, publish)))
+	for range 5 {
+		rec, err := f.Ledger.Message(ctx, key)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if f.Now != nil {
+			now = f.Now()
+		}
+		e := inbox.Effects{Marker: inbox.Marker("web", hex.EncodeToString(sub[:16])), At: now, MessageWas: rec.UpdatedAt}
+		base := feedback.Feedback{CustomerID: rec.CustomerID, MessageKey: key, Kind: rec.Kind, Channel: customer.Email, At: now}
+		rf := base
+		rf.ID, rf.Type, rf.Rating = id+"-rating", feedback.Rating, rating
+		e.Feedback = append(e.Feedback, rf)
+		if comment != "" {
+			cf := base
+			cf.ID, cf.Type, cf.Text, cf.Rating = id+"-comment", feedback.Comment, comment, rating
+			cf.SetTestimonial(publish)
+			e.Feedback = append(e.Feedback, cf)
+		}
+		if rec.Observe(message.EvReply, now) {
+			rec.UpdatedAt = now
+			e.Message = rec
+		}
+		err = f.Ledger.Apply(ctx, e)
+		switch {
+		case errors.Is(err, inbox.ErrSeen):
+			return nil
+		case errors.Is(err, customer.ErrConflict):
+			continue
+		}
 		return err
 	}
-	if comment == "" {
-		return nil
-	}
-	cf := base
-	cf.ID, cf.Type, cf.Text, cf.Rating = id+"-comment", feedback.Comment, comment, rating
-	cf.SetTestimonial(publish)
-	return f.Ledger.SaveFeedback(ctx, cf)
+	return customer.ErrConflict
 }

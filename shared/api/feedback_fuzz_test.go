@@ -9,6 +9,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/api"
 	"github.com/daifuku/daifuku/shared/feedback"
+	"github.com/daifuku/daifuku/shared/inbox"
 	"github.com/daifuku/daifuku/shared/message"
 	"github.com/daifuku/daifuku/templates"
 )
@@ -19,7 +20,7 @@ type formLedger struct{}
 func (formLedger) Message(_ context.Context, key message.Key) (*message.Record, error) {
 	return &message.Record{Key: key, CustomerID: "C1", Kind: message.Feedback}, nil
 }
-func (formLedger) SaveFeedback(context.Context, feedback.Feedback) error { return nil }
+func (formLedger) Apply(context.Context, inbox.Effects) error { return nil }
 
 // FuzzFeedbackForm: any submission gets a page of 200 or 400, never a panic or a 5xx.
 func FuzzFeedbackForm(f *testing.F) {

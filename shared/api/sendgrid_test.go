@@ -261,11 +261,14 @@ func TestInboundParseSampleIsFeedbackFromTheSender(t *testing.T) {
 			if f == "inbound-parse.txt" && fbs[0].Text != "Hello Twilio SendGrid!" {
 				t.Errorf("text %q", fbs[0].Text)
 			}
-			// Redelivered by SendGrid: still one.
+			// Redelivered by SendGrid: still one, forwarded to the shop once.
 			postInbound(k.h, "/webhooks/sendgrid/inbound/"+inboundToken, inboundType, body)
 			k.ProcessWebhooks(t)
 			if n := len(k.feedbackOf(t, "C1")); n != 1 {
 				t.Errorf("%d feedback items after a redelivery", n)
+			}
+			if n := len(k.Capture.Requests("email")); n != 1 {
+				t.Errorf("%d forwards to the shop, want 1", n)
 			}
 		})
 	}
@@ -323,6 +326,25 @@ func TestEmailReplyFindsItsMessageByReplyAddress(t *testing.T) {
 	}
 	if rec, _ := k.Store.Message(context.Background(), job.Key); rec.Status != message.Replied {
 		t.Errorf("replied message status %q", rec.Status)
+	}
+	// The shop reads it in its support inbox and answers the customer directly.
+	mails = k.Capture.Requests("email")
+	if len(mails) != 2 {
+		t.Fatalf("%d emails, want the thank-you and the forwarded reply", len(mails))
+	}
+	var fwd struct {
+		Personalizations []struct{ To []struct{ Email string } }
+		ReplyTo          struct{ Email string } `json:"reply_to"`
+	}
+	if err := json.Unmarshal(mails[1].Body, &fwd); err != nil {
+		t.Fatal(err)
+	}
+	if fwd.Personalizations[0].To[0].Email != "support@komorebi.example.jp" || fwd.ReplyTo.Email != "hanako.at.work@example.com" ||
+		!strings.Contains(string(mails[1].Body), "箱もかわいかった") {
+		t.Errorf("forward: %s", mails[1].Body)
+	}
+	if err := apispec.ForTest(t).ValidateSendGridMail(mails[1].Body); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -103,6 +103,9 @@ func TestFeedbackRequestOnBothChannels(t *testing.T) {
 	if len(fbs) != 2 {
 		t.Fatalf("%d feedback items, want the rating and the comment", len(fbs))
 	}
+	if rec, _ := k.Store.Message(ctx, message.NewKey(message.Feedback, "E1", "plan:new:feedback:2026-11-23")); rec.Status != message.Replied {
+		t.Errorf("answered request: status %q", rec.Status)
+	}
 
 	// A forged or tampered token changes nothing.
 	form.Set("t", u.Query().Get("t")+"x")

@@ -94,6 +94,9 @@ func New(d Deps) *App {
 	if d.LINE != nil {
 		wp.LINE = d.LINE
 	}
+	if d.Mail != nil {
+		wp.Forward = (&inbox.Forwarder{Mail: d.Mail, Shop: d.Content.Shop}).Forward
+	}
 	dr := &daily.Runner{Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 		Policy: d.Content.Policy, Log: d.Log}
 	wp.Welcome = dr.VisitNow

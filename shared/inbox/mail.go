@@ -104,7 +104,9 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 	}
 	sum := sha256.Sum256(raw)
 	id := hex.EncodeToString(sum[:16])
-	return p.apply(ctx, func() (*Effects, error) {
+	var fb feedback.Feedback
+	var about *message.Record
+	applied, err := p.apply(ctx, func() (*Effects, error) {
 		e := &Effects{Marker: Marker(Inbound, id)}
 		rec, err := p.repliedTo(ctx, m.To)
 		if err != nil {
@@ -128,7 +130,8 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 			}
 		}
 		p.engage(e, rec, message.EvReply, p.now())
-		fb := feedback.Feedback{ID: "email-" + id, CustomerID: UnknownSender, Channel: customer.Email, Type: feedback.Comment,
+		about = rec
+		fb = feedback.Feedback{ID: "email-" + id, CustomerID: UnknownSender, Channel: customer.Email, Type: feedback.Comment,
 			Text: feedback.StripQuoted(m.Text), Question: m.Subject, At: p.now()}
 		if c != nil {
 			fb.CustomerID = c.ID
@@ -139,6 +142,13 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 		e.Feedback = []feedback.Feedback{fb}
 		return e, nil
 	})
+	if applied && p.Forward != nil {
+		// After the commit, once: a failed forward is logged, the reply is kept.
+		if err := p.Forward(ctx, m, fb.CustomerID, about); err != nil {
+			p.log().WarnContext(ctx, "email reply not forwarded to the shop", "customer_id", fb.CustomerID, "error", err)
+		}
+	}
+	return applied, err
 }
 
 // repliedTo finds the message whose reply address (reply+<token>@…) is among the recipients.

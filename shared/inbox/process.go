@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/daifuku/daifuku/shared/channel/email"
 	"github.com/daifuku/daifuku/shared/customer"
 	"github.com/daifuku/daifuku/shared/feedback"
 	"github.com/daifuku/daifuku/shared/message"
@@ -46,6 +47,8 @@ type Processor struct {
 	Script *feedback.Script
 	// LINE answers feedback buttons; nil: no follow-up questions.
 	LINE Replier
+	// Forward passes email replies on to the shop's support inbox; nil: not forwarded.
+	Forward func(ctx context.Context, m email.InboundMail, customerID string, about *message.Record) error
 	// Welcome runs a new friend's plan at once (the day-0 welcome); nil: the daily run does.
 	Welcome func(ctx context.Context, customerID string, now time.Time) error
 	Now     func() time.Time
