@@ -75,6 +75,7 @@ func run(duration time.Duration, conns, threads, n int) error {
 	}
 	fmt.Printf("POST %s/webhooks/line: wrk -t%d -c%d -d%s --latency (distinct signed text messages from 500 LINE users)\n",
 		url, threads, conns, duration)
+	began := time.Now()
 	cmd := exec.Command("wrk", fmt.Sprintf("-t%d", threads), fmt.Sprintf("-c%d", conns), "-d"+duration.String(),
 		"--latency", "-s", script, url)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -85,7 +86,15 @@ func run(duration time.Duration, conns, threads, n int) error {
 	for env.Queue.Batches() > 0 || env.Queue.Len() > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Printf("webhook worker caught up %s after the load ended\n", time.Since(start).Round(time.Millisecond))
+	// Every request was one text message: one feedback item each.
+	fbs, err := env.Store.FeedbackSince(ctx, time.Time{})
+	if err != nil {
+		return err
+	}
+	total := time.Since(began)
+	fmt.Printf("webhook worker (one in-process worker; Lambda runs several) caught up %s after the load ended: "+
+		"%d events applied in %s, %.0f events/s\n", time.Since(start).Round(time.Millisecond), len(fbs),
+		total.Round(time.Millisecond), float64(len(fbs))/total.Seconds())
 	return nil
 }
 
