@@ -27,6 +27,10 @@ func outbox(t *testing.T, dir, provider string) []string {
 	return files
 }
 
+// morning is 10:00 in Tokyo: the demo birthday, which waits for 09:00 in the
+// customer's zone, goes out at once. The test must not read the wall clock.
+var morning = time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+
 // make run, twice: the first sends rank-specific thank-yous over both
 // channels; the second finds every order recorded and sends nothing.
 func TestRunTwiceSendsOnce(t *testing.T) {
@@ -41,7 +45,7 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	var logs bytes.Buffer
 	start := func() *local.Env {
 		env, err := local.Start(context.Background(), local.Options{Dir: dir, DynamoDB: dynamolocal.TestEndpoint(t), Prefix: prefix, Content: content,
-			Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			Now: func() time.Time { return morning }, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
