@@ -28,7 +28,7 @@ test: deps
 
 ## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/sender/ ./shared/render/
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/flows/sending/ ./shared/domain/render/
 
 ## bench-webhook: POST /webhooks/line under bounded load (wrk, loopback), the worker applying events behind it
 bench-webhook: deps
@@ -40,11 +40,11 @@ stubs: deps
 
 ## bench-daily: the daily planning pass over a generated ledger of 100,000 customers
 bench-daily: deps
-	$(GO) test -run '^$$' -bench BenchmarkDailyPlan -benchtime 3x -timeout 30m ./shared/daily/
+	$(GO) test -run '^$$' -bench BenchmarkDailyPlan -benchtime 3x -timeout 30m ./shared/flows/daily/
 
 ## bench-campaign: newsletter fan-out to a generated ledger of 100,000 customers
 bench-campaign: deps
-	$(GO) test -run '^$$' -bench BenchmarkNewsletterFanOut -benchtime 1x -timeout 30m ./shared/campaign/
+	$(GO) test -run '^$$' -bench BenchmarkNewsletterFanOut -benchtime 1x -timeout 30m ./shared/flows/campaigns/
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 15s

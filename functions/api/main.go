@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/edge/app"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/edge/app"
 )
 
 func main() {
@@ -16,5 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start((&app.Tasks{Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Now: a.Now}).Handle)
+	lambda.Start(a.Tasks().Handle)
 }

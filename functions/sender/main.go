@@ -7,7 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 func main() {
@@ -15,5 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(a.Sender.HandleSQS)
+	lambda.Start(handler.SendJobs(a.Sender))
 }

@@ -8,7 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 func main() {
@@ -16,5 +17,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(a.Webhooks.HandleSQS)
+	lambda.Start(handler.ApplyWebhooks(a.Webhooks))
 }

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/infra/local"
-	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/adapters/content"
 )
 
 func main() {
@@ -45,7 +45,7 @@ func run(duration time.Duration, conns, threads, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	content, err := config.ContentFromEnv()
+	content, err := content.ContentFromEnv()
 	if err != nil {
 		return err
 	}

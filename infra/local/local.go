@@ -17,12 +17,13 @@ import (
 
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
-	"github.com/daifuku/daifuku/shared/app"
-	"github.com/daifuku/daifuku/shared/channel/email"
-	"github.com/daifuku/daifuku/shared/channel/line"
-	"github.com/daifuku/daifuku/shared/config"
-	"github.com/daifuku/daifuku/shared/queue"
-	"github.com/daifuku/daifuku/shared/store"
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/dynamo"
+	"github.com/daifuku/daifuku/shared/adapters/line"
+	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
+	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 // LocalAPI is where `make serve` answers; local unsubscribe links point there.
@@ -43,9 +44,10 @@ type Options struct {
 	CaptureAddr string
 	// Capture runs the capture server even when real credentials are set.
 	Capture bool
-	Content *config.Content
-	Now     func() time.Time
-	Log     *slog.Logger
+	Content *content.Content
+	// Clock tells every flow the time; nil: the wall clock.
+	Clock func() time.Time
+	Log   *slog.Logger
 }
 
 // Env is a running local environment.
@@ -92,8 +94,8 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	e.App = app.New(app.Deps{
-		DB: db, Tables: store.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
-		LINE: lineClient, Mail: mail, Now: o.Now, Log: o.Log,
+		DB: db, Tables: dynamo.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
+		LINE: lineClient, Mail: mail, Clock: o.Clock, Log: o.Log,
 		BaseURL: LocalAPI, UnsubscribeSecret: localSecret,
 	})
 	return e, nil
@@ -103,12 +105,12 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 // is used for real (at its *_ENDPOINT/_HOST when set). Without credentials,
 // its endpoint variable, if set, names a stand-in of the developer's; if not,
 // the capture server takes its requests.
-func (e *Env) providers(o Options) (*line.Client, *email.Client, error) {
-	lineClient, err := config.LINE()
+func (e *Env) providers(o Options) (*line.Client, *sendgrid.Client, error) {
+	lineClient, err := app.LINE()
 	if err != nil {
 		return nil, nil, err
 	}
-	mail, err := config.SendGrid()
+	mail, err := app.SendGrid()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +132,7 @@ func (e *Env) providers(o Options) (*line.Client, *email.Client, error) {
 		}
 	}
 	if mail == nil {
-		if mail, err = email.New(captureToken, mailURL, nil); err != nil {
+		if mail, err = sendgrid.New(captureToken, mailURL, nil); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -167,7 +169,7 @@ func (e *Env) SendQueued(ctx context.Context) error {
 			return errors.New("jobs keep failing; see the messages table")
 		}
 		ev := e.Queue.Drain(10)
-		resp, err := e.Sender.HandleSQS(ctx, ev)
+		resp, err := handler.SendJobs(e.Sender)(ctx, ev)
 		if err != nil {
 			return err
 		}

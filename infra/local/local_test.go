@@ -15,7 +15,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/local"
-	"github.com/daifuku/daifuku/shared/config"
+	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/templates"
 )
 
@@ -36,7 +36,7 @@ var morning = time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
 func TestRunTwiceSendsOnce(t *testing.T) {
 	t.Setenv("LINE_CHANNEL_ACCESS_TOKEN", "")
 	t.Setenv("SENDGRID_API_KEY", "")
-	content, err := config.LoadContent(templates.FS)
+	content, err := content.LoadContent(templates.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	var logs bytes.Buffer
 	start := func() *local.Env {
 		env, err := local.Start(context.Background(), local.Options{Dir: dir, DynamoDB: dynamolocal.TestEndpoint(t), Prefix: prefix, Content: content,
-			Now: func() time.Time { return morning }, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			Clock: func() time.Time { return morning }, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/infra/seed"
-	"github.com/daifuku/daifuku/shared/campaign"
-	"github.com/daifuku/daifuku/shared/customer"
-	"github.com/daifuku/daifuku/shared/daily"
-	"github.com/daifuku/daifuku/shared/importer"
-	"github.com/daifuku/daifuku/shared/message"
+	"github.com/daifuku/daifuku/shared/adapters/spreadsheet"
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
+	"github.com/daifuku/daifuku/shared/flows/daily"
 )
 
 // Summary is what a run did.
@@ -26,7 +27,7 @@ type Summary struct {
 	Orders, DuplicateOrders            int
 	Queued                             int
 	Schedule                           *daily.Report
-	Campaigns                          []*campaign.Report
+	Campaigns                          []*campaigns.Report
 	// Messages counts this run's messages by rank, kind, channel and status.
 	Messages map[[4]string]int
 }
@@ -44,7 +45,7 @@ func (e *Env) ImportCustomers(ctx context.Context, path string, s *Summary) erro
 		return err
 	}
 	defer f.Close()
-	cs, err := importer.Customers(f, e.Intake.Now())
+	cs, err := spreadsheet.Customers(f, e.Intake.Now())
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -70,7 +71,7 @@ func (e *Env) ImportOrders(ctx context.Context, path string, s *Summary) ([]mess
 		return nil, err
 	}
 	defer f.Close()
-	orders, err := importer.Orders(f, e.Intake.Now())
+	orders, err := spreadsheet.Orders(f, e.Intake.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -99,7 +100,7 @@ func (e *Env) AddDemo(ctx context.Context, now time.Time) (added int, err error)
 	for _, c := range seed.Demo(now) {
 		c.NextDue = e.Daily.Plans.NextVisit(e.Daily.Rules, c, now)
 		err := e.Store.SaveCustomer(ctx, c)
-		if errors.Is(err, customer.ErrConflict) {
+		if errors.Is(err, domain.ErrConflict) {
 			continue // there from an earlier run
 		}
 		if err != nil {

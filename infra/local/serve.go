@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 // The local API's secrets, the same env.json gives `sam local`. Real values
@@ -70,7 +72,7 @@ func (e *Env) work(ctx context.Context) {
 		case <-t.C:
 		}
 		for e.Queue.Batches() > 0 {
-			resp, err := e.Webhooks.HandleSQS(ctx, e.Queue.DrainBatches(10))
+			resp, err := handler.ApplyWebhooks(e.Webhooks)(ctx, e.Queue.DrainBatches(10))
 			if err != nil || len(resp.BatchItemFailures) > 0 {
 				e.log.ErrorContext(ctx, "local webhook worker: batches failed; they stay in the inbox table",
 					"failed", len(resp.BatchItemFailures), "error", err)

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/daifuku/daifuku/infra/samtemplate"
-	"github.com/daifuku/daifuku/shared/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 // eventTypes maps a SAM event source type to the Go type its handler takes.
@@ -20,7 +20,7 @@ var eventTypes = map[string]func() any{
 	"SQS":             func() any { return new(events.SQSEvent) },
 	"HttpApi":         func() any { return new(events.APIGatewayV2HTTPRequest) },
 	"EventBridgeRule": func() any { return new(events.EventBridgeEvent) },
-	"ScheduleV2":      func() any { return new(app.Event) }, // the schedule's Input, delivered as is
+	"ScheduleV2":      func() any { return new(handler.Event) }, // the schedule's Input, delivered as is
 }
 
 // functionDirs maps each function to its package, as the Makefile's build targets say.

@@ -6,7 +6,7 @@ package seed
 import (
 	"time"
 
-	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/domain/customer"
 )
 
 // Demo is a cast of customers, dated relative to now, for whom today's run

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/daifuku/daifuku/shared/customer"
+	"github.com/daifuku/daifuku/shared/domain/customer"
 )
 
 // Ledger generates n customers as a shop of that size might have them, the

@@ -14,12 +14,13 @@ import (
 
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
-	"github.com/daifuku/daifuku/shared/app"
-	"github.com/daifuku/daifuku/shared/channel/email"
-	"github.com/daifuku/daifuku/shared/channel/line"
-	"github.com/daifuku/daifuku/shared/config"
-	"github.com/daifuku/daifuku/shared/queue"
-	"github.com/daifuku/daifuku/shared/store"
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/dynamo"
+	"github.com/daifuku/daifuku/shared/adapters/line"
+	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
+	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/templates"
 )
 
@@ -36,7 +37,7 @@ type Rig struct {
 func New(t testing.TB) *Rig {
 	t.Helper()
 	db, prefix := dynamolocal.NewTestDB(t)
-	content, err := config.LoadContent(templates.FS)
+	content, err := content.LoadContent(templates.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +48,15 @@ func New(t testing.TB) *Rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mail, err := email.New("SG.test", srv.URL, srv.Client())
+	mail, err := sendgrid.New("SG.test", srv.URL, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	q := &queue.Memory{}
 	a := app.New(app.Deps{
-		DB: db, Tables: store.TablesWithPrefix(prefix), Queue: q, Batches: q, Content: content,
-		LINE: lineClient, Mail: mail, Now: clock.Now, Log: slog.New(slog.DiscardHandler),
+		DB: db, Tables: dynamo.TablesWithPrefix(prefix), Queue: q, Batches: q, Content: content,
+		LINE: lineClient, Mail: mail, Clock: clock.Now, Log: slog.New(slog.DiscardHandler),
 		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
 	})
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
@@ -70,7 +71,7 @@ func (r *Rig) SendQueued(t testing.TB) int {
 	t.Helper()
 	failed := 0
 	for r.Queue.Len() > 0 {
-		resp, err := r.Sender.HandleSQS(context.Background(), r.Queue.Drain(10))
+		resp, err := handler.SendJobs(r.Sender)(context.Background(), r.Queue.Drain(10))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func (r *Rig) ProcessWebhooks(t testing.TB) int {
 	t.Helper()
 	failed := 0
 	for r.Queue.Batches() > 0 {
-		resp, err := r.Webhooks.HandleSQS(context.Background(), r.Queue.DrainBatches(10))
+		resp, err := handler.ApplyWebhooks(r.Webhooks)(context.Background(), r.Queue.DrainBatches(10))
 		if err != nil {
 			t.Fatal(err)
 		}

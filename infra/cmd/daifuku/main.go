@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/infra/local"
-	"github.com/daifuku/daifuku/shared/campaign"
-	"github.com/daifuku/daifuku/shared/config"
-	"github.com/daifuku/daifuku/shared/customer"
-	"github.com/daifuku/daifuku/shared/daily"
-	"github.com/daifuku/daifuku/shared/feedback"
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/flows/daily"
 )
 
 const usage = `usage: daifuku <command> [flags]
@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	format := fs.String("format", "markdown", "voice: markdown, csv or json")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
-	content, err := config.ContentFromEnv()
+	content, err := content.ContentFromEnv()
 	if err != nil {
 		return err
 	}

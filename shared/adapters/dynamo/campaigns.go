@@ -1,0 +1,194 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// The items of the campaigns table.
+const (
+	campaignItem = "campaign"
+	batchPrefix  = "batch#"
+)
+
+type campaignRecord struct {
+	CampaignID string             `dynamodbav:"campaign_id"`
+	Item       string             `dynamodbav:"item"`
+	Def        *campaign.Campaign `dynamodbav:"def,omitempty"` // campaigns created at run time
+	campaign.State
+}
+
+func campaignKey(id, item string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"campaign_id": str(id), "item": str(item)}
+}
+
+// CreateCampaign stores a campaign created at run time (the CLI); an id that
+// exists already is an error.
+func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
+	item, err := attributevalue.MarshalMap(campaignRecord{CampaignID: c.ID, Item: campaignItem, Def: &c,
+		State: campaign.State{Status: campaign.Scheduled}})
+	if err != nil {
+		return fmt.Errorf("encode campaign %s: %w", c.ID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Campaigns, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(campaign_id)")})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("campaign %s exists already", c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("create campaign %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Campaigns lists the campaigns created at run time and the state of every
+// campaign that started (the table holds few: a scan is the right read).
+func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states map[string]campaign.State, err error) {
+	states = map[string]campaign.State{}
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName: &s.tables.Campaigns, FilterExpression: aws.String("#i = :c"),
+		ExpressionAttributeNames:  map[string]string{"#i": "item"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(campaignItem)},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list campaigns: %w", err)
+		}
+		var recs []campaignRecord
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+			return nil, nil, fmt.Errorf("decode campaigns: %w", err)
+		}
+		for _, r := range recs {
+			states[r.CampaignID] = r.State
+			if r.Def != nil {
+				defs = append(defs, *r.Def)
+			}
+		}
+	}
+	return defs, states, nil
+}
+
+// LockCampaign marks a campaign as sending by this run until lease, unless it
+// was sent or another run holds it.
+func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:         aws.String("SET #st = :sending, lease_until = :lease, started_at = if_not_exists(started_at, :now)"),
+		ConditionExpression:      aws.String("attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until < :now)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)),
+			":lease": ts(lease), ":now": ts(now),
+		},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("campaign %s: %w", id, campaign.ErrBusy)
+	}
+	if err != nil {
+		return fmt.Errorf("lock campaign %s: %w", id, err)
+	}
+	return nil
+}
+
+// FinishCampaign records that a campaign was sent, with its counts.
+func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
+	counts, err := attributevalue.MarshalMap(st.Counts)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:          aws.String("SET #st = :sent, finished_at = :at, counts = :c REMOVE lease_until"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": str(string(campaign.Sent)), ":at": ts(st.FinishedAt), ":c": &types.AttributeValueMemberM{Value: counts}},
+	})
+	if err != nil {
+		return fmt.Errorf("finish campaign %s: %w", id, err)
+	}
+	return nil
+}
+
+// Batches lists a campaign's LINE multicast batches.
+func (s *Store) Batches(ctx context.Context, id string) ([]*campaign.Batch, error) {
+	bs, _, err := queryAll[campaign.Batch](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Campaigns, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(#i, :b)"),
+		ExpressionAttributeNames:  map[string]string{"#i": "item"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":b": str(batchPrefix)},
+	})
+	return bs, err
+}
+
+// CreateBatch records a batch before it is sent: its members and content are
+// then fixed, so a resumed run sends exactly it again under the same retry key.
+func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
+	b.Item = fmt.Sprintf("%s%06d", batchPrefix, b.Seq)
+	item, err := attributevalue.MarshalMap(b)
+	if err != nil {
+		return fmt.Errorf("encode batch %d of %s: %w", b.Seq, b.CampaignID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Campaigns, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(campaign_id)")})
+	if err != nil {
+		return fmt.Errorf("create batch %d of %s: %w", b.Seq, b.CampaignID, err)
+	}
+	return nil
+}
+
+// BatchSent marks a batch and its members' messages sent.
+func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error {
+	for _, m := range b.Members {
+		if err := s.Settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, At: at}); err != nil {
+			return err
+		}
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		UpdateExpression:          aws.String("SET #st = :sent, provider_id = :p, sent_at = :at"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": str(string(campaign.Sent)), ":p": str(providerID), ":at": ts(at)},
+	})
+	if err != nil {
+		return fmt.Errorf("mark batch %s of %s sent: %w", b.Item, b.CampaignID, err)
+	}
+	return nil
+}
+
+// ScanCustomers reads the whole ledger, page by page: for audiences that are
+// everyone (or a tag, which has no index); fn sees each page.
+func (s *Store) ScanCustomers(ctx context.Context, fn func([]*customer.Customer) error) (read int, err error) {
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: &s.tables.Customers})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return read, fmt.Errorf("scan customers: %w", err)
+		}
+		read += int(page.ScannedCount)
+		cs := make([]*customer.Customer, 0, len(page.Items))
+		for _, item := range page.Items {
+			c := new(customer.Customer)
+			if err := attributevalue.UnmarshalMap(item, c); err != nil {
+				return read, fmt.Errorf("decode customer: %w", err)
+			}
+			cs = append(cs, c)
+		}
+		if err := fn(cs); err != nil {
+			return read, err
+		}
+	}
+	return read, nil
+}

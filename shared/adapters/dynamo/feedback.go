@@ -1,0 +1,131 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+)
+
+// Feedback reads one piece of feedback.
+func (s *Store) Feedback(ctx context.Context, id string) (*feedback.Feedback, error) {
+	return get[feedback.Feedback](ctx, s.db, s.tables.Feedback, "feedback_id", id, "feedback")
+}
+
+// FeedbackOf lists a customer's feedback, newest first.
+func (s *Store) FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error) {
+	var all []feedback.Feedback
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Feedback, IndexName: aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ScanIndexForward:          aws.Bool(false),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query feedback of %s: %w", customerID, err)
+		}
+		var page []feedback.Feedback
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("decode feedback of %s: %w", customerID, err)
+		}
+		all = append(all, page...)
+	}
+	return all, nil
+}
+
+// Publishable lists the comments customers agreed to publish, newest first,
+// at most limit (0: all). It reads the sparse testimonials index only.
+func (s *Store) Publishable(ctx context.Context, limit int) ([]feedback.Feedback, error) {
+	var all []feedback.Feedback
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Feedback, IndexName: aws.String("testimonials"),
+		KeyConditionExpression:    aws.String("voice = :y"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":y": str(feedback.Publishable)},
+		ScanIndexForward:          aws.Bool(false),
+	})
+	for p.HasMorePages() && (limit == 0 || len(all) < limit) {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query testimonials: %w", err)
+		}
+		var page []feedback.Feedback
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("decode testimonials: %w", err)
+		}
+		all = append(all, page...)
+	}
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}
+
+// SaveFeedback writes feedback outside a webhook event (the email feedback
+// form, a withdrawal by the shop). Ids are deterministic, so a repeat
+// overwrites the same item.
+func (s *Store) SaveFeedback(ctx context.Context, f feedback.Feedback) error {
+	item, err := attributevalue.MarshalMap(f)
+	if err != nil {
+		return fmt.Errorf("encode feedback %s: %w", f.ID, err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Feedback, Item: item}); err != nil {
+		return fmt.Errorf("put feedback %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// Customers reads several customers; missing ones are left out.
+func (s *Store) Customers(ctx context.Context, ids []string) (map[string]*customer.Customer, error) {
+	out := make(map[string]*customer.Customer, len(ids))
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		c, err := s.Customer(ctx, id)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = c
+	}
+	return out, nil
+}
+
+// FeedbackSince lists what customers said since a time, newest first. It
+// scans the table: the shop reads it now and then, a page at a time.
+func (s *Store) FeedbackSince(ctx context.Context, since time.Time) ([]feedback.Feedback, error) {
+	var all []feedback.Feedback
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
+		TableName:                 &s.tables.Feedback,
+		FilterExpression:          aws.String("#at >= :since"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":since": ts(since)},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scan feedback: %w", err)
+		}
+		var page []feedback.Feedback
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+			return nil, fmt.Errorf("decode feedback: %w", err)
+		}
+		all = append(all, page...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].At.After(all[j].At) })
+	return all, nil
+}

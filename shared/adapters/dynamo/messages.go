@@ -1,0 +1,124 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// Message reads one message record.
+func (s *Store) Message(ctx context.Context, key message.Key) (*message.Record, error) {
+	return get[message.Record](ctx, s.db, s.tables.Messages, "message_key", string(key), "message")
+}
+
+func messageKey(key message.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"message_key": &types.AttributeValueMemberS{Value: string(key)}}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func ts(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
+
+// Claim takes a message for sending on a channel until lease ends. It succeeds
+// when the message is new, queued, or waiting for a retry; or when a LINE
+// send's lease expired (LINE's retry key makes resending safe). An email whose
+// sender vanished mid-send is never claimed again: it may have gone out.
+// Otherwise it returns message.ErrClaimed.
+func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error {
+	set := "SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
+		"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
+		"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now)"
+	vals := map[string]types.AttributeValue{
+		":sending": str(string(message.Sending)), ":queued": str(string(message.Queued)),
+		":retry": str(string(message.Retry)), ":line": str(string(customer.LINE)), ":deferred": str(string(message.Deferred)),
+		":ch": str(string(ch)), ":lease": ts(lease), ":now": ts(now),
+		":zero": &types.AttributeValueMemberN{Value: "0"}, ":one": &types.AttributeValueMemberN{Value: "1"},
+		":kind": str(string(job.Kind)), ":cid": str(job.CustomerID), ":rank": str(job.Rank),
+	}
+	if ch == customer.Email {
+		// Index the message by its reply address, so a reply finds it.
+		set += ", reply_token = :rt"
+		vals[":rt"] = str(message.ReplyTokenOf(job.Key))
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &s.tables.Messages,
+		Key:              messageKey(job.Key),
+		UpdateExpression: aws.String(set + " REMOVE reason, release_slot"),
+		ConditionExpression: aws.String("attribute_not_exists(message_key) OR #st IN (:queued, :retry, :deferred) OR " +
+			"(#st = :sending AND lease_until < :now AND channel = :line)"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status", "#rk": "rank"},
+		ExpressionAttributeValues: vals,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("claim message %s: %w", job.Key, message.ErrClaimed)
+	}
+	if err != nil {
+		return fmt.Errorf("claim message %s: %w", job.Key, err)
+	}
+	return nil
+}
+
+// Settle records the outcome of the attempt that holds the claim.
+func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) error {
+	sets := []string{"#st = :st", "updated_at = :at"}
+	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
+	for _, f := range []struct{ field, value string }{
+		{"reason", o.Reason}, {"provider_id", o.ProviderID}, {"template", o.Template},
+	} {
+		if f.value != "" {
+			sets = append(sets, f.field+" = :"+f.field)
+			vals[":"+f.field] = str(f.value)
+		}
+	}
+	if o.Status == message.Sent {
+		sets = append(sets, "sent_at = :at")
+	}
+	if o.Status == message.Deferred {
+		sets = append(sets, "not_before = :nb", "release_slot = :slot")
+		vals[":nb"], vals[":slot"] = ts(o.NotBefore), str(message.ReleaseSlotOf(o.NotBefore))
+	}
+	expr := "SET " + strings.Join(sets, ", ") + " REMOVE lease_until"
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.tables.Messages,
+		Key:                       messageKey(key),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("attribute_exists(message_key)"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
+	})
+	if err != nil {
+		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
+	}
+	return nil
+}
+
+// MessagesOf lists a customer's messages, newest first.
+func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) ([]message.Record, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.tables.Messages,
+		IndexName:                 aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query messages of %s: %w", customerID, err)
+	}
+	var recs []message.Record
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+		return nil, fmt.Errorf("decode messages of %s: %w", customerID, err)
+	}
+	return recs, nil
+}

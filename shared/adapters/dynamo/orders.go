@@ -1,0 +1,66 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// CommitOrder records an order, the customer as it stands after it (read at
+// version c.Version) and the queued thank-you, all or nothing. An order id seen
+// before gives domain.ErrDuplicate and changes nothing; a customer changed since
+// it was read gives domain.ErrConflict.
+func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error {
+	orderItem, err := attributevalue.MarshalMap(o)
+	if err != nil {
+		return fmt.Errorf("encode order %s: %w", o.ID, err)
+	}
+	custPut, err := s.customerPut(c)
+	if err != nil {
+		return err
+	}
+	msgItem, err := attributevalue.MarshalMap(thanks)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", thanks.Key, err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
+			{Put: custPut},
+			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
+		},
+	})
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		reasons := canceled.CancellationReasons
+		switch {
+		case failedCheck(reasons, 0), failedCheck(reasons, 2):
+			return fmt.Errorf("record order %s: %w", o.ID, domain.ErrDuplicate)
+		case failedCheck(reasons, 1):
+			return fmt.Errorf("record order %s: %w", o.ID, domain.ErrConflict)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record order %s: %w", o.ID, err)
+	}
+	c.Version++
+	return nil
+}
+
+func failedCheck(reasons []types.CancellationReason, i int) bool {
+	return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
+}
+
+// Order reads one order.
+func (s *Store) Order(ctx context.Context, id string) (*customer.Order, error) {
+	return get[customer.Order](ctx, s.db, s.tables.Orders, "order_id", id, "order")
+}

@@ -1,0 +1,141 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// CustomersDue reads the customers whose next due date is day (YYYY-MM-DD),
+// through the by-next-due index, and says how many items it read.
+func (s *Store) CustomersDue(ctx context.Context, day string) ([]*customer.Customer, int, error) {
+	return queryAll[customer.Customer](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Customers, IndexName: aws.String("by-next-due"),
+		KeyConditionExpression:    aws.String("next_due = :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": str(day)},
+	})
+}
+
+// CustomersBornOn reads the customers whose birthday is md (MM-DD), through
+// the by-birthday index, and says how many items it read.
+func (s *Store) CustomersBornOn(ctx context.Context, md string) ([]*customer.Customer, int, error) {
+	return queryAll[customer.Customer](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Customers, IndexName: aws.String("by-birthday"),
+		KeyConditionExpression:    aws.String("birthday_md = :md"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":md": str(md)},
+	})
+}
+
+// MessagesSince lists a customer's messages created since a time.
+func (s *Store) MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error) {
+	recs, _, err := queryAll[message.Record](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Messages, IndexName: aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c AND created_at >= :since"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID), ":since": ts(since)},
+	})
+	return recs, err
+}
+
+// DeferredIn lists the messages deferred to a release slot (a UTC hour, see message.ReleaseSlotOf).
+func (s *Store) DeferredIn(ctx context.Context, slot string) ([]*message.Record, error) {
+	recs, _, err := queryAll[message.Record](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Messages, IndexName: aws.String("by-release"),
+		KeyConditionExpression:    aws.String("release_slot = :s"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(slot)},
+	})
+	return recs, err
+}
+
+// CreateMessage records a message decided on (queued or suppressed) unless its
+// key exists: a second run of the same day finds it and creates nothing.
+func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bool, err error) {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return false, fmt.Errorf("encode message %s: %w", r.Key, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)"),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create message %s: %w", r.Key, err)
+	}
+	return true, nil
+}
+
+// queryAll runs a query to its last page and counts the items it read.
+func queryAll[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.QueryInput) ([]*T, int, error) {
+	var out []*T
+	read := 0
+	p := dynamodb.NewQueryPaginator(db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, read, fmt.Errorf("query %s/%s: %w", aws.ToString(in.TableName), aws.ToString(in.IndexName), err)
+		}
+		read += int(page.ScannedCount)
+		for _, item := range page.Items {
+			v := new(T)
+			if err := attributevalue.UnmarshalMap(item, v); err != nil {
+				return nil, read, fmt.Errorf("decode %s item: %w", aws.ToString(in.TableName), err)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, read, nil
+}
+
+// PutCustomers writes new customers in batches of 25 (bulk loads: generated
+// ledgers, first imports). It does not check versions: use it on empty tables.
+func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error {
+	for start := 0; start < len(cs); start += 25 {
+		var reqs []types.WriteRequest
+		for _, c := range cs[start:min(start+25, len(cs))] {
+			next := *c
+			next.Version = c.Version + 1
+			item, err := attributevalue.MarshalMap(&next)
+			if err != nil {
+				return fmt.Errorf("encode customer %s: %w", c.ID, err)
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+		pending := map[string][]types.WriteRequest{s.tables.Customers: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == 10 {
+				return fmt.Errorf("put customers: %d items unprocessed after 10 attempts", len(pending[s.tables.Customers]))
+			}
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond) // DynamoDB's advice: back off on unprocessed items
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("put customers: %w", err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// CustomersOfRank reads the customers of a rank (e.g. "royal" or
+// "royal:lapsed") through the by-rank index, and says how many items it read.
+func (s *Store) CustomersOfRank(ctx context.Context, rank string) ([]*customer.Customer, int, error) {
+	return queryAll[customer.Customer](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Customers, IndexName: aws.String("by-rank"),
+		KeyConditionExpression:    aws.String("#r = :r"),
+		ExpressionAttributeNames:  map[string]string{"#r": "rank"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(rank)},
+	})
+}

@@ -1,0 +1,123 @@
+// Package dynamo keeps the ledger in DynamoDB: customers, orders and the
+// messages table that is daifuku's idempotency record and audit trail.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+)
+
+// Tables names the tables the store uses.
+type Tables struct {
+	Customers string
+	Orders    string
+	Messages  string
+	Campaigns string
+	Inbox     string // webhook batches and processed-event markers
+	Feedback  string
+}
+
+// TablesWithPrefix names the tables as local setups create them from
+// template.yaml: prefix + logical id.
+func TablesWithPrefix(prefix string) Tables {
+	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable",
+		Campaigns: prefix + "CampaignsTable", Inbox: prefix + "InboxTable", Feedback: prefix + "FeedbackTable"}
+}
+
+// TablesFromEnv reads the table names SAM passes to every function.
+func TablesFromEnv() (Tables, error) {
+	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE"),
+		Campaigns: os.Getenv("CAMPAIGNS_TABLE"), Inbox: os.Getenv("INBOX_TABLE"), Feedback: os.Getenv("FEEDBACK_TABLE")}
+	if t.Customers == "" || t.Orders == "" || t.Messages == "" || t.Campaigns == "" || t.Inbox == "" || t.Feedback == "" {
+		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE, MESSAGES_TABLE, CAMPAIGNS_TABLE, INBOX_TABLE and FEEDBACK_TABLE must be set")
+	}
+	return t, nil
+}
+
+// Store is the DynamoDB ledger. It is safe for concurrent use.
+type Store struct {
+	db     *dynamodb.Client
+	tables Tables
+}
+
+// New returns a store on the given tables.
+func New(db *dynamodb.Client, tables Tables) *Store {
+	return &Store{db: db, tables: tables}
+}
+
+// Customer reads one customer.
+func (s *Store) Customer(ctx context.Context, id string) (*customer.Customer, error) {
+	return get[customer.Customer](ctx, s.db, s.tables.Customers, "customer_id", id, "customer")
+}
+
+// get reads one item by its partition key, strongly consistent: callers
+// decide on what they read (claims, versions), so stale reads would cost sends.
+func get[T any](ctx context.Context, db *dynamodb.Client, table, keyName, key, what string) (*T, error) {
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &table,
+		Key:            map[string]types.AttributeValue{keyName: &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", what, key, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("%s %s: %w", what, key, domain.ErrNotFound)
+	}
+	var v T
+	if err := attributevalue.UnmarshalMap(out.Item, &v); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", what, key, err)
+	}
+	return &v, nil
+}
+
+// SaveCustomer writes a customer if nobody changed it since it was read at
+// version c.Version, and bumps the version. A new customer has version 0.
+func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
+	put, err := s.customerPut(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("save customer %s: %w", c.ID, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("save customer %s: %w", c.ID, err)
+	}
+	c.Version++
+	return nil
+}
+
+// customerPut builds the versioned put of a customer (version c.Version+1).
+func (s *Store) customerPut(c *customer.Customer) (*types.Put, error) {
+	next := *c
+	next.Version = c.Version + 1
+	item, err := attributevalue.MarshalMap(&next)
+	if err != nil {
+		return nil, fmt.Errorf("encode customer %s: %w", c.ID, err)
+	}
+	put := &types.Put{TableName: &s.tables.Customers, Item: item}
+	if c.Version == 0 {
+		put.ConditionExpression = aws.String("attribute_not_exists(customer_id)")
+	} else {
+		put.ConditionExpression = aws.String("#v = :v")
+		put.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(c.Version)}}
+	}
+	return put, nil
+}

@@ -1,0 +1,63 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/daifuku/daifuku/infra/capture"
+	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// The SQS adapter, through the real SDK client, against the capture server's SQS stand-in.
+func TestSQSEnqueuesInBatchesOfTen(t *testing.T) {
+	cap := &capture.Server{}
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		cap.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	client := sqs.New(sqs.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	q := &queue.SQS{Client: client, URL: srv.URL + "/000000000000/daifuku-send"}
+
+	var jobs []message.Job
+	for i := range 23 {
+		jobs = append(jobs, message.Job{Key: message.NewKey(message.ThankYou, "C1", fmt.Sprint("order:", i)), Kind: message.ThankYou, CustomerID: "C1"})
+	}
+	if err := q.Enqueue(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+	reqs := cap.Requests("sqs")
+	if len(reqs) != 23 {
+		t.Fatalf("%d jobs on the queue, want 23", len(reqs))
+	}
+	if calls.Load() != 3 {
+		t.Errorf("%d SendMessageBatch calls, want 3 (10 + 10 + 3)", calls.Load())
+	}
+	for i, r := range reqs {
+		var j message.Job
+		if err := json.Unmarshal(r.Body, &j); err != nil || j.Key != jobs[i].Key {
+			t.Errorf("job %d = %s (%v), want %s", i, r.Body, err, jobs[i].Key)
+		}
+	}
+}
+
+func TestMemoryDrainsAsSQSEvents(t *testing.T) {
+	q := &queue.Memory{}
+	_ = q.Enqueue(context.Background(), message.Job{Key: "a"}, message.Job{Key: "b"}, message.Job{Key: "c"})
+	ev := q.Drain(2)
+	if len(ev.Records) != 2 || q.Len() != 1 || ev.Records[0].MessageId == ev.Records[1].MessageId {
+		t.Errorf("drain: %d records, %d left", len(ev.Records), q.Len())
+	}
+}

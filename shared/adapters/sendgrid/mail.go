@@ -1,0 +1,121 @@
+// Package sendgrid sends messages through SendGrid's v3 mail send API with the
+// official sendgrid-go library.
+package sendgrid
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sendgrid/rest"
+	"github.com/sendgrid/sendgrid-go"
+	"github.com/sendgrid/sendgrid-go/helpers/mail"
+
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/render"
+)
+
+// DefaultHost is SendGrid's API host.
+const DefaultHost = "https://api.sendgrid.com"
+
+// Client sends mail. It is safe for concurrent use: each send builds its own
+// request rather than sharing sendgrid.Client, which writes the body onto itself.
+type Client struct {
+	key  string
+	host string
+	rest *rest.Client
+}
+
+// New returns a client for an API key. host "" means SendGrid itself.
+func New(key, host string, hc *http.Client) (*Client, error) {
+	if key == "" {
+		return nil, errors.New("sendgrid: no API key")
+	}
+	if host == "" {
+		host = DefaultHost
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Client{key: key, host: host, rest: &rest.Client{HTTPClient: hc}}, nil
+}
+
+// Build makes the SendGrid mail object.
+func Build(env delivery.Envelope, msg *render.Email) *mail.SGMailV3 {
+	m := mail.NewV3Mail()
+	m.SetFrom(mail.NewEmail(env.FromName, env.FromEmail))
+	m.Subject = msg.Subject
+	p := mail.NewPersonalization()
+	p.AddTos(mail.NewEmail(env.ToName, env.ToEmail))
+	m.AddPersonalizations(p)
+	if env.ReplyTo != "" {
+		m.SetReplyTo(mail.NewEmail("", env.ReplyTo))
+	}
+	// text/plain must come before text/html.
+	m.AddContent(mail.NewContent("text/plain", msg.Text), mail.NewContent("text/html", msg.HTML))
+	for k, v := range env.CustomArgs {
+		m.SetCustomArg(k, v)
+	}
+	m.AddCategories(env.Categories...)
+	for k, v := range env.Headers {
+		m.SetHeader(k, v)
+	}
+	return m
+}
+
+// Send sends one mail. SendGrid answers 202 when it accepted it; the library
+// returns no error for other statuses, so they are checked here.
+func (c *Client) Send(ctx context.Context, env delivery.Envelope, msg *render.Email) (delivery.Receipt, error) {
+	req := sendgrid.GetRequest(c.key, "/v3/mail/send", c.host)
+	req.Method = http.MethodPost
+	req.Body = mail.GetRequestBody(Build(env, msg))
+	res, err := c.rest.SendWithContext(ctx, req)
+	if err != nil {
+		f := &delivery.Failure{Provider: "sendgrid", Reason: "no response: " + err.Error()}
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			f.Retryable = true // never reached SendGrid
+		} else {
+			f.Ambiguous = true // may have been accepted; email has no retry key
+		}
+		return delivery.Receipt{}, f
+	}
+	if res.StatusCode/100 == 2 {
+		return delivery.Receipt{ProviderID: header(res.Headers, "X-Message-Id")}, nil
+	}
+	f := &delivery.Failure{Provider: "sendgrid", Status: res.StatusCode, Reason: reason(res)}
+	switch {
+	case res.StatusCode == http.StatusTooManyRequests:
+		f.Retryable = true
+		if reset, err := strconv.ParseInt(header(res.Headers, "X-RateLimit-Reset"), 10, 64); err == nil {
+			f.RetryAfter = time.Until(time.Unix(reset, 0))
+		}
+	case res.StatusCode >= 500:
+		f.Retryable = true
+	}
+	return delivery.Receipt{}, f
+}
+
+func header(h map[string][]string, name string) string { return http.Header(h).Get(name) }
+
+// reason extracts SendGrid's error messages (they name fields, not recipients).
+func reason(res *rest.Response) string {
+	var body struct {
+		Errors []struct {
+			Message string `json:"message"`
+			Field   string `json:"field"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(res.Body), &body) == nil && len(body.Errors) > 0 {
+		e := body.Errors[0]
+		if e.Field != "" {
+			return e.Field + ": " + e.Message
+		}
+		return e.Message
+	}
+	return http.StatusText(res.StatusCode)
+}

@@ -1,0 +1,148 @@
+// Package campaign defines newsletters (メールマガジン): a campaign has a send
+// time, an audience (ranks, tags, or everyone who agreed to hear from us) and
+// a template per rank; its state and LINE multicast batches are kept in the
+// ledger while the campaigns flow sends it.
+package campaign
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/yamlfile"
+)
+
+// Campaign is one newsletter.
+type Campaign struct {
+	ID        string            `yaml:"id" dynamodbav:"id"`
+	Title     string            `yaml:"title" dynamodbav:"title"`
+	SendAt    time.Time         `yaml:"send_at" dynamodbav:"send_at"`
+	Audience  Audience          `yaml:"audience" dynamodbav:"audience"`
+	Templates map[string]string `yaml:"templates" dynamodbav:"templates"`
+	Line      int               `yaml:"-" dynamodbav:"-"`
+}
+
+// Audience says who gets a campaign: exactly one of the three.
+type Audience struct {
+	Ranks []string `yaml:"ranks,omitempty" dynamodbav:"ranks,omitempty"`
+	Tags  []string `yaml:"tags,omitempty" dynamodbav:"tags,omitempty"`
+	All   bool     `yaml:"all,omitempty" dynamodbav:"all,omitempty"`
+}
+
+// DefaultTemplate names the template of every rank a campaign does not name.
+const DefaultTemplate = "default"
+
+// TemplateFor is the template folder for a customer of a rank.
+func (c *Campaign) TemplateFor(rk rank.Rank) string {
+	if t, ok := c.Templates[rk.String()]; ok {
+		return t
+	}
+	if t, ok := c.Templates[rk.ID]; ok {
+		return t
+	}
+	return c.Templates[DefaultTemplate]
+}
+
+// Known checks names against the rest of the configuration.
+type Known struct {
+	Rank     func(id string) bool
+	Template func(dir string) bool
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// Validate reports what is wrong with a campaign.
+func (c *Campaign) Validate(known Known) error {
+	n := 0
+	if len(c.Audience.Ranks) > 0 {
+		n++
+	}
+	if len(c.Audience.Tags) > 0 {
+		n++
+	}
+	if c.Audience.All {
+		n++
+	}
+	switch {
+	case !idRE.MatchString(c.ID):
+		return fmt.Errorf("campaign id %q: use lower-case letters, digits and '-'", c.ID)
+	case c.SendAt.IsZero():
+		return fmt.Errorf("campaign %s: send_at is required (RFC 3339, e.g. 2026-12-05T10:00:00+09:00)", c.ID)
+	case n != 1:
+		return fmt.Errorf("campaign %s: audience: give exactly one of ranks, tags or all", c.ID)
+	case c.Templates[DefaultTemplate] == "":
+		return fmt.Errorf("campaign %s: templates: a default template is required", c.ID)
+	}
+	for _, r := range c.Audience.Ranks {
+		if known.Rank != nil && !known.Rank(rank.Parse(r).ID) {
+			return fmt.Errorf("campaign %s: audience: no rank %q in ranks.yaml", c.ID, r)
+		}
+	}
+	for r, dir := range c.Templates {
+		if r != DefaultTemplate && known.Rank != nil && !known.Rank(rank.Parse(r).ID) {
+			return fmt.Errorf("campaign %s: templates: no rank %q in ranks.yaml", c.ID, r)
+		}
+		if known.Template != nil && !known.Template(dir) {
+			return fmt.Errorf("campaign %s: templates: no template folder templates/%s", c.ID, dir)
+		}
+	}
+	return nil
+}
+
+// ValidationError points at the line of campaigns.yaml that is wrong.
+type ValidationError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ValidationError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse reads campaigns.yaml.
+func Parse(name string, src []byte, known Known) ([]Campaign, error) {
+	var doc struct {
+		Campaigns []yaml.Node `yaml:"campaigns"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		line, msg := 1, err.Error()
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		return nil, &ValidationError{File: name, Line: line, Msg: msg}
+	}
+	var out []Campaign
+	seen := map[string]bool{}
+	for _, n := range doc.Campaigns {
+		var c Campaign
+		if err := yamlfile.Decode(&n, &c); err != nil {
+			line, msg := n.Line, err.Error()
+			if m := lineRE.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = m[2]
+			}
+			return nil, &ValidationError{File: name, Line: line, Msg: msg}
+		}
+		c.Line = n.Line
+		if err := c.Validate(known); err != nil {
+			return nil, &ValidationError{File: name, Line: n.Line, Msg: err.Error()}
+		}
+		if seen[c.ID] {
+			return nil, &ValidationError{File: name, Line: n.Line, Msg: fmt.Sprintf("campaign %q is defined twice", c.ID)}
+		}
+		seen[c.ID] = true
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,48 @@
+package campaign
+
+import (
+	"errors"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// Status is where a campaign's fan-out is.
+type Status string
+
+// Campaign statuses.
+const (
+	Scheduled Status = "scheduled"
+	Sending   Status = "sending"
+	Sent      Status = "sent"
+)
+
+// ErrBusy means another run is sending the campaign (or it was sent).
+var ErrBusy = errors.New("campaign is being sent by another run")
+
+// State is a campaign's progress, kept in the ledger.
+type State struct {
+	Status     Status         `dynamodbav:"status,omitempty"`
+	StartedAt  time.Time      `dynamodbav:"started_at,omitempty"`
+	FinishedAt time.Time      `dynamodbav:"finished_at,omitempty"`
+	Counts     map[string]int `dynamodbav:"counts,omitempty"`
+}
+
+// Member is one recipient of a LINE multicast batch.
+type Member struct {
+	CustomerID string      `dynamodbav:"customer_id"`
+	Key        message.Key `dynamodbav:"key"`
+	LINEUserID string      `dynamodbav:"line_user_id"`
+}
+
+// Batch is one LINE multicast request: up to 500 friends, one content.
+type Batch struct {
+	CampaignID string   `dynamodbav:"campaign_id"`
+	Item       string   `dynamodbav:"item"`
+	Seq        int      `dynamodbav:"seq"`
+	Template   string   `dynamodbav:"template"`
+	Text       string   `dynamodbav:"text,omitempty"` // the rendered LINE message, sent as is:
+	Flex       []byte   `dynamodbav:"flex,omitempty"` // text, or a Flex message object
+	Members    []Member `dynamodbav:"members"`
+	Status     Status   `dynamodbav:"status"` // sending until LINE took it, then sent
+}

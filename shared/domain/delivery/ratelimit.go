@@ -1,0 +1,94 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter keeps a steady request rate to one provider: a token bucket
+// (golang.org/x/time/rate) refilled at the configured rate, holding at least
+// one request, so that rates below one a second are served too.
+type Limiter struct{ bucket *rate.Limiter }
+
+// Rates a limiter serves, in requests per second: slower than one a minute
+// would hold a send past any function's timeout; faster than MaxRate is no
+// limit any provider sets.
+const (
+	MinRate = 1.0 / 60
+	MaxRate = 100_000
+)
+
+// NewLimiter returns a limiter of perSecond requests per second, or nil (no
+// limit) for 0. ParsePolicy refuses rates it cannot serve.
+func NewLimiter(perSecond float64) *Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return &Limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(1, int(math.Ceil(perSecond))))}
+}
+
+// Wait blocks until a request may go. A nil limiter never waits.
+func (l *Limiter) Wait(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	return l.bucket.Wait(ctx)
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Retries sent inline, before the job goes back to SQS.
+const (
+	inlineAttempts = 3
+	maxInlineWait  = 5 * time.Second // a longer Retry-After goes back to SQS instead
+	backoffBase    = 200 * time.Millisecond
+)
+
+// Sleeper waits; tests replace it to see the waits without waiting.
+type Sleeper func(context.Context, time.Duration) error
+
+// WithRetries sends through a provider's limiter, retrying inline what is
+// safe to retry (the provider did not take it, or LINE's retry key guards
+// it) with exponential backoff and jitter, honouring Retry-After. What still
+// fails, or asks for a longer wait, is returned for the queue to retry later.
+func WithRetries(ctx context.Context, l *Limiter, sleepFn Sleeper, send func() (Receipt, error)) (Receipt, error) {
+	if sleepFn == nil {
+		sleepFn = sleep
+	}
+	for attempt := 1; ; attempt++ {
+		if err := l.Wait(ctx); err != nil {
+			return Receipt{}, err
+		}
+		receipt, err := send()
+		var f *Failure
+		if err == nil || !errors.As(err, &f) || !f.Retryable || attempt == inlineAttempts {
+			return receipt, err
+		}
+		wait := backoffBase << (attempt - 1)
+		wait += time.Duration(rand.Int64N(int64(wait))) // jitter: spread retries of a busy batch
+		if f.RetryAfter > wait {
+			wait = f.RetryAfter
+		}
+		if wait > maxInlineWait {
+			return receipt, err
+		}
+		if err := sleepFn(ctx, wait); err != nil {
+			return receipt, err
+		}
+	}
+}

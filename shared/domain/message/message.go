@@ -1,0 +1,197 @@
+// Package message names what daifuku sends: the kinds of message, the
+// deterministic key that makes every message unique, the job that asks the
+// sender to deliver one, and the record that tracks it.
+package message
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+)
+
+// Kind is what a message is for. It names its templates and its email category.
+type Kind string
+
+// The kinds of message. This list is the one source of truth.
+const (
+	ThankYou   Kind = "thank-you"
+	Newsletter Kind = "newsletter"
+	Birthday   Kind = "birthday"
+	Step       Kind = "step"
+	Lapsed     Kind = "lapsed"
+	Surprise   Kind = "surprise"
+	Feedback   Kind = "feedback"
+)
+
+// Kinds lists every kind, in priority order (most important first).
+var Kinds = []Kind{ThankYou, Birthday, Step, Feedback, Lapsed, Newsletter, Surprise}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, known := range Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Key identifies one message to one customer for one occasion, whatever the
+// channel: the same occasion always yields the same key, so a retry, a
+// redelivery or a second run finds the message already claimed.
+type Key string
+
+// NewKey builds the key of the message of a kind to a customer for an
+// occasion (an order id, a date, a campaign id, a plan step…).
+func NewKey(kind Kind, customerID, occasion string) Key {
+	return Key(strings.Join([]string{string(kind), customerID, occasion}, "|"))
+}
+
+// keyNamespace seeds the retry keys derived from message keys.
+var keyNamespace = uuid.MustParse("5d1f0e1c-8a3b-4c1e-9f0a-da1f0c0da1f0")
+
+// RetryKey is the UUID sent as LINE's X-Line-Retry-Key: the same message key
+// always gives the same UUID, so LINE delivers a retried request only once.
+func (k Key) RetryKey() string {
+	return uuid.NewSHA1(keyNamespace, []byte(k)).String()
+}
+
+// Job asks the sender to deliver one message. It travels on the send queue.
+type Job struct {
+	Key        Key       `json:"key"`
+	Kind       Kind      `json:"kind"`
+	CustomerID string    `json:"customer_id"`
+	Rank       string    `json:"rank"`               // the rank whose template to use
+	OrderID    string    `json:"order_id,omitempty"` // thank-you: the order thanked for
+	QueuedAt   time.Time `json:"queued_at"`
+	// Template is the template folder of a plan step (e.g. "step/new-arrival");
+	// "" picks <kind>/<rank>, falling back to <kind>/default.
+	Template string `json:"template,omitempty"`
+	// Channel is the channel the plan prefers; "" follows the customer.
+	Channel customer.Channel `json:"channel,omitempty"`
+	// Plan, PlanVersion and Step say which plan step produced the message.
+	Plan        string `json:"plan,omitempty"`
+	PlanVersion int    `json:"plan_version,omitempty"`
+	Step        string `json:"step,omitempty"`
+	// NotBefore holds the message until then (a birthday waits for the customer's morning).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Coupon travels with birthday and surprise messages.
+	CouponCode string `json:"coupon_code,omitempty"`
+	CouponNote string `json:"coupon_note,omitempty"`
+}
+
+// Validate reports what is missing from a job.
+func (j Job) Validate() error {
+	switch {
+	case j.Key == "":
+		return fmt.Errorf("job: no key")
+	case !j.Kind.Valid():
+		return fmt.Errorf("job %s: unknown kind %q", j.Key, j.Kind)
+	case j.CustomerID == "":
+		return fmt.Errorf("job %s: no customer id", j.Key)
+	}
+	return nil
+}
+
+// Status is where a message is in its life.
+type Status string
+
+// Message statuses, from queued to the provider's last word.
+const (
+	Queued     Status = "queued"
+	Sending    Status = "sending"    // claimed by a sender; the provider may or may not have it
+	Retry      Status = "retry"      // a send failed before the provider accepted it; try again
+	Sent       Status = "sent"       // the provider accepted it
+	Failed     Status = "failed"     // the provider refused it for good
+	Skipped    Status = "skipped"    // no channel may be used (opt-out, blocked, bounced)
+	Suppressed Status = "suppressed" // held back by a delivery policy (frequency cap); never sent
+	Deferred   Status = "deferred"   // waiting for quiet hours to end; released hourly
+	Ambiguous  Status = "ambiguous"  // email whose send outcome is unknown; never re-sent
+	Delivered  Status = "delivered"
+	Opened     Status = "opened"
+	Clicked    Status = "clicked"
+	Replied    Status = "replied"
+	BouncedMsg Status = "bounced"
+	Dropped    Status = "dropped" // the provider refused to deliver (a suppressed address)
+)
+
+// Record is the messages-table item: the idempotency record, the audit trail
+// and the source of reporting.
+type Record struct {
+	Key        Key              `dynamodbav:"message_key"`
+	Kind       Kind             `dynamodbav:"kind"`
+	CustomerID string           `dynamodbav:"customer_id"`
+	Rank       string           `dynamodbav:"rank"`
+	OrderID    string           `dynamodbav:"order_id,omitempty"`
+	Channel    customer.Channel `dynamodbav:"channel,omitempty"`
+	Template   string           `dynamodbav:"template,omitempty"` // e.g. thank-you/royal/email
+	Status     Status           `dynamodbav:"status"`
+	Reason     string           `dynamodbav:"reason,omitempty"` // why skipped or failed
+	ProviderID string           `dynamodbav:"provider_id,omitempty"`
+	Attempts   int              `dynamodbav:"attempts"`
+	CreatedAt  time.Time        `dynamodbav:"created_at"`
+	UpdatedAt  time.Time        `dynamodbav:"updated_at"`
+	SentAt     time.Time        `dynamodbav:"sent_at,omitempty"`
+	LeaseUntil time.Time        `dynamodbav:"lease_until,omitempty"`
+	// The plan step that produced it, for measuring plans.
+	Plan        string `dynamodbav:"plan,omitempty"`
+	PlanVersion int    `dynamodbav:"plan_version,omitempty"`
+	Step        string `dynamodbav:"step,omitempty"`
+	// Job is the job as queued, so a deferred message can be released as it was.
+	Job *Job `dynamodbav:"job,omitempty"`
+	// NotBefore and ReleaseSlot (its UTC hour, the index key) hold a deferred message.
+	NotBefore   time.Time `dynamodbav:"not_before,omitempty"`
+	ReleaseSlot string    `dynamodbav:"release_slot,omitempty"`
+	// ReplyToken is in the per-message reply address of an email, so a reply
+	// finds the message it answers (index by-reply-token).
+	ReplyToken string `dynamodbav:"reply_token,omitempty"`
+	Engagement
+}
+
+// ReleaseSlotOf names the hour a deferred message becomes due, as the index keys it.
+func ReleaseSlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
+
+// ErrClaimed means a message is not free to send: it was sent or settled
+// already, or another sender holds it now.
+var ErrClaimed = errors.New("message already claimed")
+
+// Outcome is how a send attempt ended, as the message record keeps it.
+type Outcome struct {
+	Status     Status
+	Reason     string // never personal data
+	ProviderID string
+	Template   string
+	At         time.Time
+	NotBefore  time.Time // Deferred: when it may go
+}
+
+// Settled reports whether a status is final for sending: the message went
+// out, or must never go out, or its fate is the provider's now.
+func (s Status) Settled() bool {
+	switch s {
+	case Queued, Sending, Retry, Deferred, "":
+		return false
+	}
+	return true
+}
+
+// Pending returns the job of a message decided and still queued: it may
+// never have reached the send queue (the run that decided it stopped in
+// between), so whoever finds it queues it again; the sender's claim makes
+// that safe. Records from before jobs were kept on them are rebuilt from
+// their fields.
+func (r *Record) Pending() (Job, bool) {
+	if r == nil || r.Status != Queued {
+		return Job{}, false
+	}
+	if r.Job != nil {
+		return *r.Job, true
+	}
+	return Job{Key: r.Key, Kind: r.Kind, CustomerID: r.CustomerID, Rank: r.Rank, OrderID: r.OrderID, Template: r.Template,
+		Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, QueuedAt: r.CreatedAt}, true
+}

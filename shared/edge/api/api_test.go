@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/edge/api"
+	"github.com/daifuku/daifuku/shared/flows/orders"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
+
+const token = "s3cret-orders-token"
+
+func post(body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/orders", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+func TestOrdersNeedTheShopsToken(t *testing.T) {
+	body := []byte(`{"order_id":"O1","customer_id":"C1","total":1,"ordered_at":"2026-11-23T00:00:00Z"}`)
+	tests := []struct {
+		name, configured, header string
+		status                   int
+	}{
+		{"no header", token, "", http.StatusUnauthorized},
+		{"wrong token", token, "Bearer nope", http.StatusUnauthorized},
+		{"basic auth", token, "Basic " + token, http.StatusUnauthorized},
+		{"no token configured", "", "Bearer ", http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			h := api.New(countingOrders{&calls}, api.Options{OrdersToken: tt.configured})
+			r := httptest.NewRequest(http.MethodPost, "/orders", bytes.NewReader(body))
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status || calls != 0 {
+				t.Errorf("status %d (%s), %d orders recorded; want %d and none", w.Code, w.Body, calls, tt.status)
+			}
+		})
+	}
+}
+
+type countingOrders struct{ n *int }
+
+func (c countingOrders) RecordOrder(context.Context, customer.Order) (orders.Result, error) {
+	*c.n++
+	return orders.Result{}, nil
+}
+
+func TestBadOrdersGetClearErrorsAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	h := api.New(r.Intake, api.Options{OrdersToken: token})
+	tests := []struct {
+		name, body string
+		status     int
+		msg        string
+	}{
+		{"malformed JSON", `{"order_id":`, 400, "malformed JSON"},
+		{"unknown field", `{"order_id":"O1","customer_id":"C1","total":1,"ordered_at":"2026-11-23T00:00:00Z","colour":"red"}`, 400, "unknown field"},
+		{"missing customer", `{"order_id":"O1","total":1,"ordered_at":"2026-11-23T00:00:00Z"}`, 400, "customer_id is required"},
+		{"oversized", `{"order_id":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, post([]byte(tt.body)))
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.msg) || w.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("got %d %s, want %d with %q", w.Code, w.Body, tt.status, tt.msg)
+			}
+		})
+	}
+	if _, err := r.Store.Customer(context.Background(), "C1"); err == nil {
+		t.Error("a rejected order created a customer")
+	} else if !strings.Contains(err.Error(), domain.ErrNotFound.Error()) {
+		t.Error(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/nope", nil))
+	if w.Code != 404 {
+		t.Errorf("unknown path: %d", w.Code)
+	}
+}

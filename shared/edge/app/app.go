@@ -1,0 +1,123 @@
+// Package app wires daifuku together once, for the Lambda functions, the CLI
+// and the tests alike: store, queue, content, provider clients, flows.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/dynamo"
+	"github.com/daifuku/daifuku/shared/adapters/line"
+	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/unsubscribe"
+	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
+	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/sending"
+	"github.com/daifuku/daifuku/shared/flows/voice"
+	"github.com/daifuku/daifuku/shared/flows/webhooks"
+)
+
+// Deps are the parts an App is built from.
+type Deps struct {
+	DB     *dynamodb.Client
+	Tables dynamo.Tables
+	Queue  orders.Queue
+	// Batches carries stored webhook batches to the webhook worker.
+	Batches webhooks.Queue
+	Content *content.Content
+	LINE    *line.Client     // nil: LINE is not configured
+	Mail    *sendgrid.Client // nil: SendGrid is not configured
+	// Clock tells every flow the time; nil: the wall clock.
+	Clock func() time.Time
+	Log   *slog.Logger
+	// BaseURL is where the API answers (unsubscribe links); UnsubscribeSecret signs them.
+	BaseURL           string
+	UnsubscribeSecret string
+}
+
+// App holds the flows.
+type App struct {
+	flow.Env
+	Store     *dynamo.Store
+	Intake    *orders.Intake
+	Sender    *sending.Sender
+	Daily     *daily.Runner
+	Campaigns *campaigns.Runner
+	// Inbox takes webhook events in; Webhooks applies them.
+	Inbox    *webhooks.Acceptor
+	Webhooks *webhooks.Processor
+	Voice    *voice.Voice
+	Content  *content.Content
+}
+
+// New builds the flows from their parts. Every flow gets the same clock and logger.
+func New(d Deps) *App {
+	env := flow.Env{Clock: d.Clock, Log: d.Log}
+	if env.Clock == nil {
+		env.Clock = time.Now
+	}
+	if env.Log == nil {
+		env.Log = slog.Default()
+	}
+	st := dynamo.New(d.DB, d.Tables)
+	s := &sending.Sender{
+		Env: env, Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
+		Policy: d.Content.Policy, Limits: map[customer.Channel]*delivery.Limiter{},
+		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
+		// The same secret signs feedback links, under another label.
+		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
+	}
+	for ch, rate := range d.Content.Policy.Rates {
+		s.Limits[ch] = delivery.NewLimiter(rate)
+	}
+	// Assign only real clients: a nil pointer in an interface is not a nil interface.
+	if d.LINE != nil {
+		s.LINE = d.LINE
+	}
+	if d.Mail != nil {
+		s.Mail = d.Mail
+	}
+	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Templates: d.Content.Templates, Rules: d.Content.Rules,
+		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil}
+	if d.LINE != nil {
+		cr.LINE = d.LINE
+	}
+	wp := &webhooks.Processor{Env: env, Ledger: st, Rules: d.Content.Rules, Plans: d.Content.Plans, Script: d.Content.Feedback,
+		DecodeLINE: line.DecodeEvent, DecodeMail: sendgrid.DecodeEvent}
+	if d.LINE != nil {
+		wp.LINE = d.LINE
+	}
+	if d.Mail != nil {
+		wp.Forward = (&webhooks.Forwarder{Mail: d.Mail, Shop: d.Content.Shop}).Forward
+	}
+	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+		Policy: d.Content.Policy}
+	wp.Welcome = dr.VisitNow
+	return &App{
+		Env:       env,
+		Store:     st,
+		Intake:    &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans},
+		Sender:    s,
+		Daily:     dr,
+		Campaigns: cr,
+		Inbox:     &webhooks.Acceptor{Env: env, Store: st, Queue: d.Batches},
+		Webhooks:  wp,
+		Voice:     &voice.Voice{Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name},
+		Content:   d.Content,
+	}
+}
+
+// Tasks answers the scheduler's events (the daily run, the hourly release).
+func (a *App) Tasks() *handler.Tasks {
+	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns}
+}

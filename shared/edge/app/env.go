@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/dynamo"
+	"github.com/daifuku/daifuku/shared/adapters/queue"
+)
+
+// Logger is the JSON logger every function uses.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// FromEnv builds the App a Lambda function runs on, from the variables
+// template.yaml sets. Call it once, at init.
+func FromEnv(ctx context.Context) (*App, error) {
+	log := Logger()
+	slog.SetDefault(log)
+	content, err := content.ContentFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	tables, err := dynamo.TablesFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	db, err := DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sqsClient, err := SQS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	url := os.Getenv("SEND_QUEUE_URL")
+	if url == "" {
+		return nil, errors.New("SEND_QUEUE_URL must be set")
+	}
+	// Only the API and the webhook worker use the webhook queue.
+	batches := &queue.SQS{Client: sqsClient, URL: os.Getenv("WEBHOOK_QUEUE_URL")}
+	lineClient, err := LINE()
+	if err != nil {
+		return nil, err
+	}
+	mail, err := SendGrid()
+	if err != nil {
+		return nil, err
+	}
+	return New(Deps{
+		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url}, Batches: batches,
+		Content: content, LINE: lineClient, Mail: mail, Log: log,
+		BaseURL: os.Getenv("API_BASE_URL"), UnsubscribeSecret: os.Getenv("UNSUBSCRIBE_SECRET"),
+	}), nil
+}

@@ -1,0 +1,84 @@
+// Package handler adapts AWS Lambda events to daifuku's flows: SQS batches of
+// send jobs and of webhook batches (reporting partial batch failures),
+// EventBridge orders, and the scheduler's tasks. Each function's main hands
+// one of these to lambda.Start; tests, `make run` and `make serve` call the
+// same ones.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/webhook"
+	"github.com/daifuku/daifuku/shared/flows/sending"
+	"github.com/daifuku/daifuku/shared/flows/webhooks"
+)
+
+// SQSHandler handles one SQS event, reporting the records to retry.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// sendWorkers bounds how many jobs of one SQS batch are sent at once: a slow
+// answer for one customer must not hold up the other nine.
+const sendWorkers = 10
+
+// SendJobs delivers a batch of send jobs, several at once, and reports the
+// ones to retry as SQS partial batch failures, so one failure does not
+// resend the whole batch.
+func SendJobs(s *sending.Sender) SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var (
+			mu   sync.Mutex
+			resp events.SQSEventResponse
+			wg   sync.WaitGroup
+			sem  = make(chan struct{}, sendWorkers)
+		)
+		for _, rec := range ev.Records {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				var job message.Job
+				err := json.Unmarshal([]byte(rec.Body), &job)
+				if err == nil {
+					err = s.Send(ctx, job)
+				}
+				// A malformed job goes to the DLQ after its retries, where people can see it.
+				if err != nil {
+					s.Logger().WarnContext(ctx, "job failed; SQS will retry it", "sqs_message_id", rec.MessageId, "error", err)
+					mu.Lock()
+					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return resp, nil
+	}
+}
+
+// ApplyWebhooks processes queued webhook batches, reporting the ones that
+// failed so SQS retries only those (and, after five failures, parks them in
+// the DLQ).
+func ApplyWebhooks(p *webhooks.Processor) SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			id, err := webhook.ParseBatchBody(rec.Body)
+			if err != nil {
+				// Not ours and never will be: retrying cannot help; the DLQ keeps it.
+				p.Logger().ErrorContext(ctx, "webhook queue: unreadable message", "sqs_message_id", rec.MessageId)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				continue
+			}
+			if err := p.Process(ctx, id); err != nil {
+				p.Logger().ErrorContext(ctx, "webhook batch failed; SQS will retry", "batch_id", id, "error", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+		return resp, nil
+	}
+}

@@ -1,0 +1,415 @@
+// Package campaigns sends newsletters (メールマガジン): it fans a campaign out
+// to its audience in parallel, records each customer's decision, multicasts
+// identical LINE content 500 friends a request, and queues the rest for the
+// sender. A crash half-way and a re-run finish the campaign without sending
+// anyone a second copy.
+package campaigns
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/render"
+	"github.com/daifuku/daifuku/shared/flows/flow"
+)
+
+// Ledger is what a fan-out reads and writes.
+type Ledger interface {
+	CustomersOfRank(ctx context.Context, rank string) ([]*customer.Customer, int, error)
+	ScanCustomers(ctx context.Context, fn func([]*customer.Customer) error) (int, error)
+	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
+	CreateMessage(ctx context.Context, r message.Record) (bool, error)
+	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	Campaigns(ctx context.Context) ([]campaign.Campaign, map[string]campaign.State, error)
+	LockCampaign(ctx context.Context, id string, now, lease time.Time) error
+	FinishCampaign(ctx context.Context, id string, st campaign.State) error
+	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
+	CreateBatch(ctx context.Context, b *campaign.Batch) error
+	BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error
+}
+
+// Multicaster sends one LINE message to many friends in one request.
+type Multicaster interface {
+	Multicast(ctx context.Context, to []string, msg *render.LINE, retryKey string) (delivery.Receipt, error)
+}
+
+// Queue hands per-customer jobs (email, personalised LINE) to the sender.
+type Queue interface {
+	Enqueue(ctx context.Context, jobs ...message.Job) error
+}
+
+// Runner sends campaigns.
+type Runner struct {
+	flow.Env
+	Ledger    Ledger
+	Queue     Queue
+	LINE      Multicaster // nil: every LINE message goes through the sender, one push each
+	Templates *render.Library
+	Rules     *rank.Rules
+	Policy    delivery.Policy
+	Shop      render.Shop
+	Defined   []campaign.Campaign // from templates/campaigns.yaml
+	Limit     *delivery.Limiter
+	Sleep     delivery.Sleeper
+	Workers   int
+	// HasLINE and HasEmail say which providers are configured.
+	HasLINE, HasEmail bool
+}
+
+// Lease is how long a run holds a campaign; a run that dies is taken over after it.
+const Lease = 15 * time.Minute
+
+// batchSize is LINE's multicast limit.
+const batchSize = 500
+
+// Report is what sending a campaign did.
+type Report struct {
+	Campaign     string
+	Audience     int // customers considered
+	Email        int // email jobs queued for the sender
+	Push         int // personalised LINE messages queued for the sender
+	Multicast    int // LINE friends reached by multicast
+	Batches      int // multicast requests sent by this run
+	Skipped      int // no usable channel (opt-out, blocked, bounced)
+	Suppressed   int // frequency cap
+	Earlier      int // decided by an earlier run
+	ItemsRead    int
+	LINERequests int      // multicast requests plus pushes
+	Recipients   []string // customer ids decided by this run
+}
+
+// SendDue sends every campaign whose time has come and that was not sent.
+func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) {
+	stored, states, err := r.Ledger.Campaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var reps []*Report
+	var errs []error
+	for _, c := range append(slices.Clone(r.Defined), stored...) {
+		if c.SendAt.After(now) || states[c.ID].Status == campaign.Sent {
+			continue
+		}
+		rep, err := r.Send(ctx, c, now)
+		if errors.Is(err, campaign.ErrBusy) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reps = append(reps, rep)
+	}
+	return reps, errors.Join(errs...)
+}
+
+// pending is a LINE recipient waiting for a multicast batch.
+type pending struct {
+	member  campaign.Member
+	content render.LINE
+	tpl     string      // the rendered template, e.g. newsletter/2026-winter-default/line
+	job     message.Job // how the sender would send it alone
+}
+
+// Send fans a campaign out. It can be run again after a crash: customers
+// decided before are not decided again, batches recorded before are sent
+// again as they were (LINE's retry key makes that safe), and the rest goes on.
+func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (*Report, error) {
+	if err := r.Ledger.LockCampaign(ctx, c.ID, now, now.Add(Lease)); err != nil {
+		return nil, err
+	}
+	rep := &Report{Campaign: c.ID}
+	audience, err := r.audience(ctx, c, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Audience = len(audience)
+
+	var (
+		mu      sync.Mutex
+		jobs    []message.Job
+		waiting []pending
+		errs    []error
+		wg      sync.WaitGroup
+		next    = make(chan *customer.Customer)
+	)
+	for range r.workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cust := range next {
+				job, p, err := r.decide(ctx, c, cust, now, rep, &mu)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, fmt.Errorf("customer %s: %w", cust.ID, err))
+				case p != nil:
+					waiting = append(waiting, *p)
+				case job != nil:
+					jobs = append(jobs, *job)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, cust := range audience {
+		next <- cust
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return rep, err // the lease runs out; the next run takes over where this stopped
+	}
+
+	batches, singles, err := r.batch(ctx, c, waiting)
+	if err != nil {
+		return rep, err
+	}
+	jobs = append(jobs, singles...)
+	for _, j := range jobs {
+		if j.Channel == customer.Email {
+			rep.Email++
+		} else {
+			rep.Push++
+		}
+	}
+	if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
+		return rep, err
+	}
+	if err := r.sendBatches(ctx, batches, now, rep); err != nil {
+		return rep, err
+	}
+	rep.LINERequests = rep.Batches + rep.Push
+	st := campaign.State{FinishedAt: now, Counts: map[string]int{
+		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
+		"skipped": rep.Skipped, "suppressed": rep.Suppressed,
+	}}
+	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
+		return rep, err
+	}
+	r.Logger().InfoContext(ctx, "campaign sent", "campaign", c.ID, "audience", rep.Audience, "email", rep.Email,
+		"line_push", rep.Push, "line_multicast", rep.Multicast, "batches", rep.Batches, "skipped", rep.Skipped, "suppressed", rep.Suppressed)
+	return rep, nil
+}
+
+// audience reads the campaign's customers, in id order.
+func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report) ([]*customer.Customer, error) {
+	var out []*customer.Customer
+	if len(c.Audience.Ranks) > 0 {
+		for _, rk := range c.Audience.Ranks {
+			cs, read, err := r.Ledger.CustomersOfRank(ctx, rk)
+			if err != nil {
+				return nil, err
+			}
+			rep.ItemsRead += read
+			out = append(out, cs...)
+		}
+	} else {
+		read, err := r.Ledger.ScanCustomers(ctx, func(cs []*customer.Customer) error {
+			for _, cust := range cs {
+				if c.Audience.All || slices.ContainsFunc(c.Audience.Tags, func(t string) bool { return slices.Contains(cust.Tags, t) }) {
+					out = append(out, cust)
+				}
+			}
+			return nil
+		})
+		rep.ItemsRead += read
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// decide records one customer's newsletter (queued, skipped or suppressed)
+// and returns the sender job or the multicast candidate it needs.
+func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
+	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
+	defer func() {
+		mu.Lock()
+		rep.Recipients = append(rep.Recipients, cust.ID)
+		mu.Unlock()
+	}()
+	rk := rank.Parse(cust.Rank)
+	tpl := c.TemplateFor(rk)
+	key := message.NewKey(message.Newsletter, cust.ID, "campaign:"+c.ID)
+	ch, why := delivery.Choose(cust, "", func(ch customer.Channel) bool {
+		if (ch == customer.LINE && !r.HasLINE) || (ch == customer.Email && !r.HasEmail) {
+			return false
+		}
+		return r.Templates.HasIn(tpl, ch)
+	})
+	job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, QueuedAt: now,
+		Template: tpl, Channel: ch, Plan: "campaign:" + c.ID}
+	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
+		Template: tpl, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}
+	if ch == "" {
+		rec.Status, rec.Reason = message.Skipped, why
+	} else {
+		recs, err := r.Ledger.MessagesSince(ctx, cust.ID, now.AddDate(0, 0, -r.Policy.Cap.Days))
+		if err != nil {
+			return nil, nil, err
+		}
+		recent := delivery.RecentSends(recs, func(k message.Key) bool { return k == key })
+		if d := r.Policy.ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
+			rec.Status, rec.Reason = message.Suppressed, d.Reason
+		}
+	}
+	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !created {
+		count(&rep.Earlier)
+		if _, ok := onRecord.Pending(); !ok {
+			return nil, nil, nil
+		}
+		// Decided by a run that stopped before sending: carry on with its decision.
+		rec, job.Channel = *onRecord, onRecord.Channel
+	}
+	switch {
+	case rec.Status == message.Skipped:
+		count(&rep.Skipped)
+		return nil, nil, nil
+	case rec.Status == message.Suppressed:
+		count(&rep.Suppressed)
+		return nil, nil, nil
+	case job.Channel == customer.LINE && r.LINE != nil && !r.Policy.NotBefore(message.Newsletter, customer.LINE, cust.Location(), now).After(now):
+		// Outside the customer's quiet hours: a multicast candidate. (In them,
+		// the sender's push waits for the morning.)
+		out, err := r.Templates.RenderIn(tpl, customer.LINE, render.Data{Customer: cust, RankID: rk.ID,
+			RankLabel: r.Rules.Label(rk), Shop: r.Shop})
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, &pending{member: campaign.Member{CustomerID: cust.ID, Key: key, LINEUserID: cust.LINEUserID}, content: *out.LINE,
+			tpl: out.Template, job: job}, nil
+	}
+	return &job, nil, nil
+}
+
+// batch groups LINE recipients of identical content into multicast batches of
+// up to 500, recorded before they are sent; a recipient alone with their
+// content (personalised) goes through the sender as a push instead. Batches an
+// earlier run recorded come back as they were.
+func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pending) ([]*campaign.Batch, []message.Job, error) {
+	earlier, err := r.Ledger.Batches(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inBatch := map[message.Key]bool{}
+	seq := 0
+	var todo []*campaign.Batch
+	for _, b := range earlier {
+		for _, m := range b.Members {
+			inBatch[m.Key] = true
+		}
+		seq = max(seq, b.Seq)
+		if b.Status != campaign.Sent {
+			todo = append(todo, b)
+		}
+	}
+	groups := map[[32]byte][]pending{}
+	var order [][32]byte
+	for _, p := range waiting {
+		if inBatch[p.member.Key] {
+			continue
+		}
+		h := sha256.Sum256(append([]byte(p.content.Text+"\x00"+p.tpl+"\x00"), p.content.Flex...))
+		if _, ok := groups[h]; !ok {
+			order = append(order, h)
+		}
+		groups[h] = append(groups[h], p)
+	}
+	var singles []message.Job
+	for _, h := range order {
+		g := groups[h]
+		sort.Slice(g, func(i, j int) bool { return g[i].member.CustomerID < g[j].member.CustomerID })
+		if len(g) == 1 {
+			singles = append(singles, g[0].job)
+			continue
+		}
+		for start := 0; start < len(g); start += batchSize {
+			seq++
+			b := &campaign.Batch{CampaignID: c.ID, Seq: seq, Template: g[0].tpl, Text: g[0].content.Text, Flex: g[0].content.Flex, Status: campaign.Sending}
+			for _, p := range g[start:min(start+batchSize, len(g))] {
+				b.Members = append(b.Members, p.member)
+			}
+			if err := r.Ledger.CreateBatch(ctx, b); err != nil {
+				return nil, nil, err
+			}
+			todo = append(todo, b)
+		}
+	}
+	return todo, singles, nil
+}
+
+// sendBatches sends the batches in parallel, each under its own retry key.
+func (r *Runner) sendBatches(ctx context.Context, batches []*campaign.Batch, now time.Time, rep *Report) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan *campaign.Batch)
+	)
+	for range r.workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range next {
+				to := make([]string, len(b.Members))
+				for i, m := range b.Members {
+					to[i] = m.LINEUserID
+				}
+				receipt, err := delivery.WithRetries(ctx, r.Limit, r.Sleep, func() (delivery.Receipt, error) {
+					return r.LINE.Multicast(ctx, to, &render.LINE{Text: b.Text, Flex: b.Flex}, batchRetryKey(b))
+				})
+				if err == nil {
+					err = r.Ledger.BatchSent(ctx, b, receipt.ProviderID, now)
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("batch %d: %w", b.Seq, err))
+				} else {
+					rep.Batches++
+					rep.Multicast += len(b.Members)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, b := range batches {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// batchRetryKey is the X-Line-Retry-Key of a batch: the same batch, the same key.
+func batchRetryKey(b *campaign.Batch) string {
+	return uuid.NewSHA1(batchNamespace, fmt.Appendf(nil, "%s|%d", b.CampaignID, b.Seq)).String()
+}
+
+var batchNamespace = uuid.MustParse("b1a7c4f0-5e1d-4c2a-9b0e-da1f0c0da1f1")
+
+func (r *Runner) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	return 8
+}

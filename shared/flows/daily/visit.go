@@ -1,0 +1,196 @@
+package daily
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/flows/flow"
+)
+
+type visitResult struct {
+	decisions   []Decision
+	rankChanges int
+	lapsed      int
+}
+
+// visit decides today's messages for one customer and moves their next due
+// date; a customer changed since it was read (an order, a webhook) is read
+// again and visited afresh.
+func (r *Runner) visit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun, surprise bool) (res visitResult, err error) {
+	first := true
+	err = flow.RetryConflicts(ctx, func() error {
+		if !first {
+			if c, err = r.Ledger.Customer(ctx, c.ID); err != nil {
+				return err
+			}
+		}
+		first = false
+		res, err = r.tryVisit(ctx, c, today, now, dryRun, surprise)
+		return err
+	})
+	return res, err
+}
+
+// candidate is a message due for a customer today.
+type candidate struct {
+	job    message.Job
+	record message.Record
+}
+
+func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.Day, now time.Time, dryRun, surprise bool) (visitResult, error) {
+	var res visitResult
+	c = clone(c)
+	before := *c
+
+	// 1. Lapse (and any other rank change the rules now see).
+	if next := rank.Evaluate(r.Rules, c, now); next.String() != c.Rank {
+		cause := "daily re-evaluation"
+		if next.Lapsed && !rank.Parse(c.Rank).Lapsed {
+			cause = "lapse"
+			res.lapsed++
+		}
+		c.RankHistory = append(c.RankHistory, customer.RankChange{From: c.Rank, To: next.String(), At: now, Cause: cause})
+		c.Rank, c.RankSince = next.String(), now
+		res.rankChanges++
+	}
+
+	// 2. What is due: plan steps on the customer's own date, and the birthday.
+	loc := c.Location()
+	local := plan.DayOf(now, loc)
+	rk := rank.Parse(c.Rank)
+	var cands []candidate
+	for _, d := range r.Plans.DueOn(c, r.dueFrom(before.NextDue, local), local) {
+		cands = append(cands, r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{}))
+	}
+	if r.Plans.Birthday.Enabled && slices.Contains(BirthdayKeys(today), c.BirthdayMD) {
+		key := message.NewKey(message.Birthday, c.ID, "birthday:"+today.String()[:4])
+		cd := r.candidate(c, rk, message.Birthday, key, now, "", "", "", "", today.At(MorningHour, loc))
+		cd.job.CouponCode, cd.job.CouponNote = r.Plans.Birthday.CouponCode, r.Plans.Birthday.CouponNote
+		cands = append(cands, cd)
+	}
+
+	if surprise {
+		key := message.NewKey(message.Surprise, c.ID, "surprise:"+today.String()[:7])
+		cd := r.candidate(c, rk, message.Surprise, key, now, "", "", "", "", time.Time{})
+		cd.job.CouponCode, cd.job.CouponNote = r.Plans.Surprise.CouponCode, r.Plans.Surprise.CouponNote
+		cands = append(cands, cd)
+	}
+
+	// 3. The frequency cap, most important first.
+	if len(cands) > 0 {
+		decided, err := r.applyCap(ctx, c, cands, now)
+		if err != nil {
+			return res, err
+		}
+		for i := range cands {
+			if !decided[i].Allowed {
+				cands[i].record.Status, cands[i].record.Reason = message.Suppressed, decided[i].Reason
+			}
+		}
+	}
+
+	// 4. Record and queue.
+	for _, cd := range cands {
+		d := Decision{CustomerID: c.ID, Kind: cd.job.Kind, Plan: cd.job.Plan, Step: cd.job.Step, Template: cd.job.Template,
+			Key: cd.job.Key, Status: cd.record.Status, Reason: cd.record.Reason, NotBefore: cd.job.NotBefore}
+		if !dryRun {
+			status, err := r.record(ctx, cd)
+			if err != nil {
+				return res, err
+			}
+			d.Status = status
+			if status == message.Queued && d.Kind == message.Surprise {
+				c.LastSurpriseAt = now
+			}
+		}
+		res.decisions = append(res.decisions, d)
+	}
+
+	// 5. When to look again.
+	c.NextDue = r.Plans.NextVisit(r.Rules, c, now.Add(24*time.Hour))
+	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue && c.LastSurpriseAt.Equal(before.LastSurpriseAt)) {
+		return res, nil
+	}
+	return res, r.Ledger.SaveCustomer(ctx, c)
+}
+
+// dueFrom is the first date whose steps this visit decides: the day the
+// customer was due (steps before it were decided by earlier visits), but no
+// further back than the catch-up window. A customer here only for their
+// birthday has no steps due but today's.
+func (r *Runner) dueFrom(nextDue string, local plan.Day) plan.Day {
+	due, err := plan.ParseDay(nextDue)
+	if err != nil {
+		return local
+	}
+	if oldest := local.AddDays(-r.catchUp()); due.Before(oldest) {
+		return oldest
+	}
+	return due
+}
+
+func (r *Runner) candidate(c *customer.Customer, rk rank.Rank, kind message.Kind, key message.Key, now time.Time,
+	template, planName, step string, ch customer.Channel, notBefore time.Time) candidate {
+	if notBefore.Before(now) {
+		notBefore = time.Time{}
+	}
+	job := message.Job{Key: key, Kind: kind, CustomerID: c.ID, Rank: rk.String(), QueuedAt: now, Template: template,
+		Channel: ch, Plan: planName, Step: step, NotBefore: notBefore}
+	if planName != "" {
+		job.PlanVersion = r.Plans.Version
+	}
+	rec := message.Record{Key: key, Kind: kind, CustomerID: c.ID, Rank: rk.String(), Template: template,
+		Plan: planName, PlanVersion: job.PlanVersion, Step: step, Status: message.Queued,
+		CreatedAt: now, UpdatedAt: now, NotBefore: notBefore, Job: &job}
+	return candidate{job: job, record: rec}
+}
+
+// applyCap weighs today's candidates against what the customer received in
+// the cap's window (messages decided by an earlier run of today excluded, so a
+// re-run decides the same).
+func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []candidate, now time.Time) ([]delivery.Decision, error) {
+	recs, err := r.Ledger.MessagesSince(ctx, c.ID, now.AddDate(0, 0, -r.Policy.Cap.Days))
+	if err != nil {
+		return nil, err
+	}
+	deciding := map[message.Key]bool{}
+	kinds := make([]message.Kind, len(cands))
+	for i, cd := range cands {
+		deciding[cd.job.Key] = true
+		kinds[i] = cd.job.Kind
+	}
+	recent := delivery.RecentSends(recs, func(k message.Key) bool { return deciding[k] })
+	return r.Policy.ApplyCap(recent, kinds, now), nil
+}
+
+// record writes the decision unless a previous run made it, and queues it
+// while it is pending. It returns the new decision's status, or "" when an
+// earlier run decided.
+func (r *Runner) record(ctx context.Context, cd candidate) (message.Status, error) {
+	cd.record.Job = &cd.job // as finally decided (with its coupon), so a release sends the same
+	onRecord, created, err := flow.Decide(ctx, r.Ledger, cd.record)
+	if err != nil {
+		return "", err
+	}
+	if job, ok := onRecord.Pending(); ok {
+		if err := r.Queue.Enqueue(ctx, job); err != nil {
+			return "", err
+		}
+	}
+	if !created {
+		return "", nil
+	}
+	return onRecord.Status, nil
+}
+
+func clone(c *customer.Customer) *customer.Customer {
+	cp := *c
+	cp.RankHistory = slices.Clone(c.RankHistory)
+	return &cp
+}

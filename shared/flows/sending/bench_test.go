@@ -1,0 +1,72 @@
+package sending_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// BenchmarkSend measures the sender path for one message: read the message
+// record and the customer, render the rank's template, claim the key in
+// DynamoDB Local, send to the capture server through the real SDK client,
+// and record the outcome. Run with `make bench`.
+func BenchmarkSend(b *testing.B) {
+	for _, ch := range []customer.Channel{customer.LINE, customer.Email} {
+		b.Run(string(ch), func(b *testing.B) { benchSend(b, ch, 1) })
+		b.Run(string(ch)+"/10-workers", func(b *testing.B) { benchSend(b, ch, 10) })
+	}
+}
+
+// benchSend sends b.N messages with the given number of concurrent workers
+// (an SQS batch of ten is sent ten at a time).
+func benchSend(b *testing.B, ch customer.Channel, workers int) {
+	r := testrig.New(b)
+	ctx := context.Background()
+	c := lineCustomer("C1")
+	if ch == customer.Email {
+		c = emailCustomer("C1")
+	}
+	c.Rank = "royal"
+	if err := r.Store.SaveCustomer(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	o := customer.Order{ID: "O1", CustomerID: "C1", Total: 8800, OrderedAt: r.Clock.Now(),
+		Items: []customer.Item{{Name: "益子焼 ピッチャー", Quantity: 1, Price: 8800}}}
+	if _, err := r.Intake.RecordOrder(ctx, o); err != nil {
+		b.Fatal(err)
+	}
+	jobs := make(chan int)
+	errs := make(chan error, workers)
+	b.ResetTimer()
+	for range workers {
+		go func() {
+			var err error
+			for i := range jobs {
+				job := message.Job{Key: message.NewKey(message.ThankYou, "C1", fmt.Sprint("bench:", i)),
+					Kind: message.ThankYou, CustomerID: "C1", Rank: "royal", OrderID: "O1"}
+				if e := r.Sender.Send(ctx, job); e != nil && err == nil {
+					err = e
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := range b.N {
+		jobs <- i
+	}
+	close(jobs)
+	for range workers {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+	if got := len(r.Capture.Requests(string(ch))); got != b.N {
+		b.Fatalf("%d requests for %d messages", got, b.N)
+	}
+}

@@ -1,0 +1,323 @@
+// Package sending delivers queued messages: it chooses the channel the customer
+// may be reached on, renders the rank's template, claims the message key, sends
+// through LINE or SendGrid and records the outcome, so that no retry,
+// redelivery or re-run ever sends the same message twice.
+package sending
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/render"
+	"github.com/daifuku/daifuku/shared/domain/unsubscribe"
+	"github.com/daifuku/daifuku/shared/flows/flow"
+)
+
+// Ledger is what the sender reads and writes.
+type Ledger interface {
+	Customer(ctx context.Context, id string) (*customer.Customer, error)
+	Order(ctx context.Context, id string) (*customer.Order, error)
+	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error
+	Settle(ctx context.Context, key message.Key, o message.Outcome) error
+}
+
+// LINE pushes a message to one LINE user.
+type LINE interface {
+	Push(ctx context.Context, to string, msg *render.LINE, retryKey string) (delivery.Receipt, error)
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, env delivery.Envelope, msg *render.Email) (delivery.Receipt, error)
+}
+
+// DefaultLease is how long a claim keeps other senders off a message.
+const DefaultLease = 2 * time.Minute
+
+// Sender delivers message jobs.
+type Sender struct {
+	flow.Env
+	Ledger    Ledger
+	LINE      LINE
+	Mail      Mailer
+	Templates *render.Library
+	Rules     *rank.Rules
+	Shop      render.Shop
+	Policy    delivery.Policy
+	// Limits keep each provider's request rate (LINE push: 2,000/s per channel).
+	Limits map[customer.Channel]*delivery.Limiter
+	// Unsubscribe signs the one-click unsubscribe links of non-transactional
+	// email, served by the API at BaseURL + "/unsubscribe".
+	Unsubscribe unsubscribe.Signer
+	BaseURL     string
+	// Feedback is what a feedback request's buttons say; Links signs its email rating links.
+	Feedback *feedback.Script
+	Links    feedback.LinkSigner
+	// Sleep waits between inline retries; tests replace it.
+	Sleep delivery.Sleeper
+	Lease time.Duration
+}
+
+// ErrBusy means another sender holds the message now; try again later.
+var ErrBusy = errors.New("message is being sent by another worker")
+
+// Send delivers one job. It returns nil once the message is settled (sent,
+// skipped, failed for good, or settled before), and an error when the job
+// should be tried again.
+func (s *Sender) Send(ctx context.Context, job message.Job) error {
+	if err := job.Validate(); err != nil {
+		return err
+	}
+	log := s.Logger().With("message_key", job.Key, "kind", job.Kind)
+	prev, err := s.Ledger.Message(ctx, job.Key)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		prev = nil
+	case err != nil:
+		return err
+	case prev.Status.Settled():
+		log.InfoContext(ctx, "message already settled", "status", prev.Status)
+		return nil
+	}
+
+	c, err := s.Ledger.Customer(ctx, job.CustomerID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return s.skip(ctx, job, "customer not in the ledger")
+	}
+	if err != nil {
+		return err
+	}
+	rk := rank.Parse(job.Rank)
+	if job.Rank == "" {
+		rk = rank.Parse(c.Rank)
+	}
+	ch, why := s.choose(c, job, rk, prev)
+	if ch == "" {
+		return s.skip(ctx, job, why)
+	}
+	now := s.Now()
+	if at := s.notBefore(job, ch, c, now); at.After(now) {
+		return s.hold(ctx, job, ch, at)
+	}
+	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
+		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
+	if job.Kind == message.Feedback && ch == customer.Email {
+		data.Ratings = s.ratingLinks(job.Key)
+	}
+	if job.OrderID != "" {
+		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
+			return fmt.Errorf("message %s: %w", job.Key, err)
+		}
+	}
+	var out *render.Rendered
+	if job.Template != "" {
+		out, err = s.Templates.RenderIn(job.Template, ch, data)
+	} else {
+		out, err = s.Templates.Render(job.Kind, rk, ch, data)
+	}
+	if err != nil {
+		// A broken template must never reach a customer half-rendered.
+		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())
+	}
+	if job.Kind == message.Feedback && ch == customer.LINE && out.LINE != nil && s.Feedback != nil {
+		out.LINE.QuickReply = s.ratingButtons(job.Key)
+	}
+
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	receipt, err := s.deliver(ctx, job, c, ch, out)
+	outcome := message.Outcome{Template: out.Template, At: s.Now()}
+	var f *delivery.Failure
+	switch {
+	case err == nil:
+		outcome.Status, outcome.ProviderID = message.Sent, receipt.ProviderID
+	case errors.As(err, &f) && f.Ambiguous:
+		outcome.Status, outcome.Reason = message.Ambiguous, f.Error()
+	case errors.As(err, &f) && f.Retryable:
+		outcome.Status, outcome.Reason = message.Retry, f.Error()
+	default:
+		outcome.Status, outcome.Reason = message.Failed, err.Error()
+	}
+	if serr := s.Ledger.Settle(ctx, job.Key, outcome); serr != nil {
+		// The claim's lease expires and a redelivery settles it (LINE: the
+		// retry key answers 409; email: recorded as ambiguous, never resent).
+		return serr
+	}
+	log.InfoContext(ctx, "message settled", "channel", ch, "status", outcome.Status,
+		"template", out.Template, "repeated", receipt.Repeated)
+	if outcome.Status == message.Retry {
+		return err
+	}
+	return nil
+}
+
+// choose picks the channel. A message already attempted on a channel stays on
+// it while that channel may be used: switching after an attempt LINE may have
+// taken could deliver it twice.
+func (s *Sender) choose(c *customer.Customer, job message.Job, rk rank.Rank, prev *message.Record) (customer.Channel, string) {
+	if prev != nil && prev.Channel != "" && prev.Attempts > 0 && prev.Status != message.Deferred {
+		if ok, why := delivery.Usable(c, prev.Channel); !ok {
+			return "", why
+		}
+		return prev.Channel, ""
+	}
+	return delivery.Choose(c, job.Channel, func(ch customer.Channel) bool {
+		if ch == customer.LINE && s.LINE == nil || ch == customer.Email && s.Mail == nil {
+			return false
+		}
+		if job.Template != "" {
+			return s.Templates.HasIn(job.Template, ch)
+		}
+		return s.Templates.Has(job.Kind, rk, ch)
+	})
+}
+
+// notBefore is when the message may go: after the channel's quiet hours in
+// the customer's zone, and not before the time the job asks for.
+func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Customer, now time.Time) time.Time {
+	at := s.Policy.NotBefore(job.Kind, ch, c.Location(), now)
+	if job.NotBefore.After(at) {
+		at = job.NotBefore
+	}
+	return at
+}
+
+// hold defers a message until at; the hourly release queues it again then.
+func (s *Sender) hold(ctx context.Context, job message.Job, ch customer.Channel, at time.Time) error {
+	now := s.Now()
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: at, At: now,
+		Reason: "quiet hours or the customer's morning"}); err != nil {
+		return err
+	}
+	s.Logger().InfoContext(ctx, "message deferred", "message_key", job.Key, "kind", job.Kind, "channel", ch, "not_before", at)
+	return nil
+}
+
+func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Customer, ch customer.Channel, out *render.Rendered) (delivery.Receipt, error) {
+	switch ch {
+	case customer.LINE:
+		return delivery.WithRetries(ctx, s.Limits[ch], s.Sleep, func() (delivery.Receipt, error) {
+			return s.LINE.Push(ctx, c.LINEUserID, out.LINE, job.Key.RetryKey())
+		})
+	case customer.Email:
+		rk := rank.Parse(job.Rank)
+		env := delivery.Envelope{
+			FromEmail: s.Shop.FromEmail, FromName: s.Shop.FromName, ReplyTo: s.Shop.SupportEmail,
+			ToEmail: c.Email, ToName: c.Name,
+			CustomArgs: map[string]string{"message_key": string(job.Key), "customer_id": c.ID, "kind": string(job.Kind), "rank": rk.String()},
+			Categories: []string{string(job.Kind), rk.ID},
+		}
+		if s.Shop.ReplyDomain != "" {
+			// A per-message reply address: the reply comes back through Inbound Parse as feedback on this message.
+			env.ReplyTo = "reply+" + message.ReplyTokenOf(job.Key) + "@" + s.Shop.ReplyDomain
+		}
+		if u := s.unsubscribeURL(job, c, ch); u != "" {
+			// RFC 8058 one-click: mail clients POST to the URL; Gmail and Yahoo require it of bulk senders.
+			env.Headers = map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+		}
+		return delivery.WithRetries(ctx, s.Limits[ch], s.Sleep, func() (delivery.Receipt, error) { return s.Mail.Send(ctx, env, out.Email) })
+	}
+	return delivery.Receipt{}, fmt.Errorf("unknown channel %q", ch)
+}
+
+// ratingButtons are the quick replies under a LINE feedback request: a tap
+// posts the rating back through the webhook, naming the message.
+func (s *Sender) ratingButtons(key message.Key) []render.QuickReply {
+	var qr []render.QuickReply
+	for n := 1; n <= 5; n++ {
+		qr = append(qr, render.QuickReply{Label: s.Feedback.RatingLabels[n-1], Data: feedback.RatingPostback(key, n).Data(),
+			DisplayText: feedback.Stars(n)})
+	}
+	return qr
+}
+
+// ratingLinks are the links of an email feedback request, one per rating.
+// They open a page that asks for a comment; nothing is recorded until the
+// customer submits it (mail scanners follow links).
+func (s *Sender) ratingLinks(key message.Key) []render.RatingLink {
+	if s.BaseURL == "" || len(s.Links.Secret) == 0 || s.Feedback == nil {
+		return nil
+	}
+	tok := url.QueryEscape(s.Links.Token(key))
+	var links []render.RatingLink
+	for n := 1; n <= 5; n++ {
+		links = append(links, render.RatingLink{Value: n, Label: s.Feedback.RatingLabels[n-1], Stars: feedback.Stars(n),
+			URL: strings.TrimSuffix(s.BaseURL, "/") + "/feedback?t=" + tok + "&r=" + strconv.Itoa(n)})
+	}
+	return links
+}
+
+// unsubscribeURL is the one-click opt-out link of a non-transactional email, or "".
+func (s *Sender) unsubscribeURL(job message.Job, c *customer.Customer, ch customer.Channel) string {
+	if ch != customer.Email || delivery.Transactional(job.Kind) || s.BaseURL == "" || len(s.Unsubscribe.Secret) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(s.BaseURL, "/") + "/unsubscribe?t=" + url.QueryEscape(s.Unsubscribe.Token(c.ID, ch))
+}
+
+// skip records that a message was not sent and why.
+func (s *Sender) skip(ctx context.Context, job message.Job, why string) error {
+	return s.settleWithoutSending(ctx, job, "", message.Skipped, why)
+}
+
+func (s *Sender) settleWithoutSending(ctx context.Context, job message.Job, ch customer.Channel, st message.Status, why string) error {
+	now := s.Now()
+	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+		if errors.Is(err, message.ErrClaimed) {
+			return s.claimedElsewhere(ctx, job)
+		}
+		return err
+	}
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: st, Reason: why, At: now}); err != nil {
+		return err
+	}
+	s.Logger().InfoContext(ctx, "message not sent", "message_key", job.Key, "kind", job.Kind, "status", st, "reason", why)
+	return nil
+}
+
+// claimedElsewhere decides what a lost claim means: settled (done), or held by
+// a live sender (try later), or an email whose sender died mid-send (its fate
+// is unknown: record it as ambiguous rather than risk a second copy).
+func (s *Sender) claimedElsewhere(ctx context.Context, job message.Job) error {
+	rec, err := s.Ledger.Message(ctx, job.Key)
+	if err != nil {
+		return err
+	}
+	if rec.Status.Settled() {
+		return nil
+	}
+	if rec.Status == message.Sending && rec.Channel == customer.Email && s.Now().After(rec.LeaseUntil) {
+		return s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Ambiguous,
+			Reason: "sender stopped mid-send; email may have gone out", At: s.Now()})
+	}
+	return fmt.Errorf("message %s: %w", job.Key, ErrBusy)
+}
+
+func (s *Sender) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
+}

@@ -1,0 +1,61 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/webhook"
+	"github.com/daifuku/daifuku/shared/flows/flow"
+)
+
+// FormAnswer is what a customer sent from the feedback page an email's
+// rating links open.
+type FormAnswer struct {
+	Message message.Key // from the link's signed token
+	Rating  int         // 1–5
+	Comment string
+	Publish bool // the customer agreed to publish the comment without their name
+}
+
+// AnswerForm records a feedback form: the rating, and the comment with the
+// customer's answer about publishing it, and marks the message answered, at
+// once. A second submission replaces the first; the same one twice changes
+// nothing.
+func (p *Processor) AnswerForm(ctx context.Context, a FormAnswer) error {
+	sum := sha256.Sum256([]byte(a.Message))
+	id := "web-" + hex.EncodeToString(sum[:12])
+	sub := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s\x00%t", a.Message, a.Rating, a.Comment, a.Publish))
+	err := flow.RetryConflicts(ctx, func() error {
+		rec, err := p.Ledger.Message(ctx, a.Message)
+		if err != nil {
+			return err
+		}
+		now := p.Now()
+		e := webhook.Effects{Marker: webhook.Marker(webhook.Web, hex.EncodeToString(sub[:16])), At: now, MessageWas: rec.UpdatedAt}
+		base := feedback.Feedback{CustomerID: rec.CustomerID, MessageKey: a.Message, Kind: rec.Kind, Channel: customer.Email, At: now}
+		rf := base
+		rf.ID, rf.Type, rf.Rating = id+"-rating", feedback.Rating, a.Rating
+		e.Feedback = append(e.Feedback, rf)
+		if a.Comment != "" {
+			cf := base
+			cf.ID, cf.Type, cf.Text, cf.Rating = id+"-comment", feedback.Comment, a.Comment, a.Rating
+			cf.SetTestimonial(a.Publish)
+			e.Feedback = append(e.Feedback, cf)
+		}
+		if rec.Observe(message.EvReply, now) {
+			rec.UpdatedAt = now
+			e.Message = rec
+		}
+		return p.Ledger.Apply(ctx, e)
+	})
+	if errors.Is(err, webhook.ErrSeen) {
+		return nil
+	}
+	return err
+}
