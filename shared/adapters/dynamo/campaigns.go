@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -36,7 +35,7 @@ func campaignKey(id, item string) map[string]types.AttributeValue {
 // CreateCampaign stores a campaign created at run time (the CLI); an id that
 // exists already is an error.
 func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
-	item, err := attributevalue.MarshalMap(campaignRecord{CampaignID: c.ID, Item: campaignItem, Def: &c,
+	item, err := marshal(campaignRecord{CampaignID: c.ID, Item: campaignItem, Def: &c,
 		State: campaign.State{Status: campaign.Scheduled}})
 	if err != nil {
 		return fmt.Errorf("encode campaign %s: %w", c.ID, err)
@@ -68,7 +67,7 @@ func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states
 			return nil, nil, fmt.Errorf("list campaigns: %w", err)
 		}
 		var recs []campaignRecord
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+		if err := unmarshalList(page.Items, &recs); err != nil {
 			return nil, nil, fmt.Errorf("decode campaigns: %w", err)
 		}
 		for _, r := range recs {
@@ -106,7 +105,7 @@ func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Tim
 
 // FinishCampaign records that a campaign was sent, with its counts.
 func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
-	counts, err := attributevalue.MarshalMap(st.Counts)
+	counts, err := marshal(st.Counts)
 	if err != nil {
 		return err
 	}
@@ -137,7 +136,7 @@ func (s *Store) Batches(ctx context.Context, id string) ([]*campaign.Batch, erro
 // then fixed, so a resumed run sends exactly it again under the same retry key.
 func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 	b.Item = fmt.Sprintf("%s%06d", batchPrefix, b.Seq)
-	item, err := attributevalue.MarshalMap(b)
+	item, err := marshal(b)
 	if err != nil {
 		return fmt.Errorf("encode batch %d of %s: %w", b.Seq, b.CampaignID, err)
 	}
@@ -181,7 +180,7 @@ func (s *Store) ScanCustomers(ctx context.Context, fn func([]*customer.Customer)
 		cs := make([]*customer.Customer, 0, len(page.Items))
 		for _, item := range page.Items {
 			c := new(customer.Customer)
-			if err := attributevalue.UnmarshalMap(item, c); err != nil {
+			if err := unmarshal(item, c); err != nil {
 				return read, fmt.Errorf("decode customer: %w", err)
 			}
 			cs = append(cs, c)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -22,27 +22,24 @@ func (s *Store) Feedback(ctx context.Context, id string) (*feedback.Feedback, er
 	return get[feedback.Feedback](ctx, s.db, s.tables.Feedback, "feedback_id", id, "feedback")
 }
 
-// FeedbackOf lists a customer's feedback, newest first.
+// FeedbackOf lists a customer's feedback, newest first (sorted by instant:
+// items stored before times had one form may be out of key order).
 func (s *Store) FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error) {
-	var all []feedback.Feedback
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	all, _, err := queryAll[feedback.Feedback](ctx, s.db, &dynamodb.QueryInput{
 		TableName: &s.tables.Feedback, IndexName: aws.String("by-customer"),
 		KeyConditionExpression:    aws.String("customer_id = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
 		ScanIndexForward:          aws.Bool(false),
 	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query feedback of %s: %w", customerID, err)
-		}
-		var page []feedback.Feedback
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
-			return nil, fmt.Errorf("decode feedback of %s: %w", customerID, err)
-		}
-		all = append(all, page...)
+	if err != nil {
+		return nil, fmt.Errorf("feedback of %s: %w", customerID, err)
 	}
-	return all, nil
+	out := make([]feedback.Feedback, len(all))
+	for i, f := range all {
+		out[i] = *f
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	return out, nil
 }
 
 // Publishable lists the comments customers agreed to publish, newest first,
@@ -61,7 +58,7 @@ func (s *Store) Publishable(ctx context.Context, limit int) ([]feedback.Feedback
 			return nil, fmt.Errorf("query testimonials: %w", err)
 		}
 		var page []feedback.Feedback
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+		if err := unmarshalList(out.Items, &page); err != nil {
 			return nil, fmt.Errorf("decode testimonials: %w", err)
 		}
 		all = append(all, page...)
@@ -76,7 +73,7 @@ func (s *Store) Publishable(ctx context.Context, limit int) ([]feedback.Feedback
 // form, a withdrawal by the shop). Ids are deterministic, so a repeat
 // overwrites the same item.
 func (s *Store) SaveFeedback(ctx context.Context, f feedback.Feedback) error {
-	item, err := attributevalue.MarshalMap(f)
+	item, err := marshal(f)
 	if err != nil {
 		return fmt.Errorf("encode feedback %s: %w", f.ID, err)
 	}
@@ -106,14 +103,16 @@ func (s *Store) Customers(ctx context.Context, ids []string) (map[string]*custom
 }
 
 // FeedbackSince lists what customers said since a time, newest first. It
-// scans the table: the shop reads it now and then, a page at a time.
+// scans the table: the shop reads it now and then, a page at a time. The
+// filter is widened by legacySlack for items stored before times had one
+// form, and what it reads is filtered by instant.
 func (s *Store) FeedbackSince(ctx context.Context, since time.Time) ([]feedback.Feedback, error) {
 	var all []feedback.Feedback
 	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
 		TableName:                 &s.tables.Feedback,
 		FilterExpression:          aws.String("#at >= :since"),
 		ExpressionAttributeNames:  map[string]string{"#at": "at"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":since": ts(since)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":since": ts(since.Add(-legacySlack))},
 	})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
@@ -121,11 +120,12 @@ func (s *Store) FeedbackSince(ctx context.Context, since time.Time) ([]feedback.
 			return nil, fmt.Errorf("scan feedback: %w", err)
 		}
 		var page []feedback.Feedback
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &page); err != nil {
+		if err := unmarshalList(out.Items, &page); err != nil {
 			return nil, fmt.Errorf("decode feedback: %w", err)
 		}
 		all = append(all, page...)
 	}
+	all = slices.DeleteFunc(all, func(f feedback.Feedback) bool { return f.At.Before(since) })
 	sort.Slice(all, func(i, j int) bool { return all[i].At.After(all[j].At) })
 	return all, nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -19,7 +18,7 @@ import (
 // PutBatch stores a webhook batch unless a batch with its id is stored
 // already. It reports whether it was new and, if not, the stored status.
 func (s *Store) PutBatch(ctx context.Context, b webhook.Batch) (isNew bool, status string, err error) {
-	item, err := attributevalue.MarshalMap(b)
+	item, err := marshal(b)
 	if err != nil {
 		return false, "", fmt.Errorf("encode batch %s: %w", b.ID, err)
 	}
@@ -89,18 +88,19 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
 	if e.Message != nil {
-		item, err := attributevalue.MarshalMap(e.Message)
+		item, err := marshal(e.Message)
 		if err != nil {
 			return fmt.Errorf("encode message %s: %w", e.Message.Key, err)
 		}
+		vals := map[string]types.AttributeValue{}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.tables.Messages, Item: item,
-			ConditionExpression:       aws.String("updated_at = :was"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":was": ts(e.MessageWas)},
+			ConditionExpression:       aws.String(sameTime("updated_at", ":was", e.MessageWas, vals)),
+			ExpressionAttributeValues: vals,
 		}})
 	}
 	for _, f := range e.Feedback {
-		item, err := attributevalue.MarshalMap(f)
+		item, err := marshal(f)
 		if err != nil {
 			return fmt.Errorf("encode feedback %s: %w", f.ID, err)
 		}

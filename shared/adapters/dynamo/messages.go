@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -24,10 +23,6 @@ func (s *Store) Message(ctx context.Context, key message.Key) (*message.Record, 
 func messageKey(key message.Key) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"message_key": &types.AttributeValueMemberS{Value: string(key)}}
 }
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func ts(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
 
 // Claim takes a message for sending on a channel until lease ends. It succeeds
 // when the message is new, queued, or waiting for a retry; or when a LINE
@@ -117,7 +112,7 @@ func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) 
 		return nil, fmt.Errorf("query messages of %s: %w", customerID, err)
 	}
 	var recs []message.Record
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+	if err := unmarshalList(out.Items, &recs); err != nil {
 		return nil, fmt.Errorf("decode messages of %s: %w", customerID, err)
 	}
 	return recs, nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -20,7 +19,7 @@ import (
 // before gives domain.ErrDuplicate and changes nothing; a customer changed since
 // it was read gives domain.ErrConflict.
 func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error {
-	orderItem, err := attributevalue.MarshalMap(o)
+	orderItem, err := marshal(o)
 	if err != nil {
 		return fmt.Errorf("encode order %s: %w", o.ID, err)
 	}
@@ -28,7 +27,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	if err != nil {
 		return err
 	}
-	msgItem, err := attributevalue.MarshalMap(thanks)
+	msgItem, err := marshal(thanks)
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", thanks.Key, err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -35,14 +35,19 @@ func (s *Store) CustomersBornOn(ctx context.Context, md string) ([]*customer.Cus
 	})
 }
 
-// MessagesSince lists a customer's messages created since a time.
+// MessagesSince lists a customer's messages created since a time. The key
+// range is widened by legacySlack for items stored before times had one form,
+// and what it reads is filtered by instant.
 func (s *Store) MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error) {
 	recs, _, err := queryAll[message.Record](ctx, s.db, &dynamodb.QueryInput{
 		TableName: &s.tables.Messages, IndexName: aws.String("by-customer"),
 		KeyConditionExpression:    aws.String("customer_id = :c AND created_at >= :since"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID), ":since": ts(since)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID), ":since": ts(since.Add(-legacySlack))},
 	})
-	return recs, err
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(recs, func(r *message.Record) bool { return r.CreatedAt.Before(since) }), nil
 }
 
 // DeferredIn lists the messages deferred to a release slot (a UTC hour, see message.ReleaseSlotOf).
@@ -58,7 +63,7 @@ func (s *Store) DeferredIn(ctx context.Context, slot string) ([]*message.Record,
 // CreateMessage records a message decided on (queued or suppressed) unless its
 // key exists: a second run of the same day finds it and creates nothing.
 func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bool, err error) {
-	item, err := attributevalue.MarshalMap(r)
+	item, err := marshal(r)
 	if err != nil {
 		return false, fmt.Errorf("encode message %s: %w", r.Key, err)
 	}
@@ -88,7 +93,7 @@ func queryAll[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.Quer
 		read += int(page.ScannedCount)
 		for _, item := range page.Items {
 			v := new(T)
-			if err := attributevalue.UnmarshalMap(item, v); err != nil {
+			if err := unmarshal(item, v); err != nil {
 				return nil, read, fmt.Errorf("decode %s item: %w", aws.ToString(in.TableName), err)
 			}
 			out = append(out, v)
@@ -105,7 +110,7 @@ func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error
 		for _, c := range cs[start:min(start+25, len(cs))] {
 			next := *c
 			next.Version = c.Version + 1
-			item, err := attributevalue.MarshalMap(&next)
+			item, err := marshal(&next)
 			if err != nil {
 				return fmt.Errorf("encode customer %s: %w", c.ID, err)
 			}

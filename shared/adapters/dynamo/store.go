@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -75,7 +74,7 @@ func get[T any](ctx context.Context, db *dynamodb.Client, table, keyName, key, w
 		return nil, fmt.Errorf("%s %s: %w", what, key, domain.ErrNotFound)
 	}
 	var v T
-	if err := attributevalue.UnmarshalMap(out.Item, &v); err != nil {
+	if err := unmarshal(out.Item, &v); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", what, key, err)
 	}
 	return &v, nil
@@ -107,7 +106,7 @@ func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
 func (s *Store) customerPut(c *customer.Customer) (*types.Put, error) {
 	next := *c
 	next.Version = c.Version + 1
-	item, err := attributevalue.MarshalMap(&next)
+	item, err := marshal(&next)
 	if err != nil {
 		return nil, fmt.Errorf("encode customer %s: %w", c.ID, err)
 	}

@@ -89,10 +89,26 @@ func TestSendGridAllSamplesInOneBatchOnce(t *testing.T) {
 	}
 }
 
-// Events carrying daifuku's message key (custom_args) move that message along.
+// Events carrying daifuku's message key (custom_args) move that message along,
+// whatever zone the clock is in: each event rewrites the message under the
+// condition that its stored updated_at is the one read.
 func TestSendGridEventsUpdateTheirMessage(t *testing.T) {
 	t.Parallel()
-	k := newHook(t)
+	for _, zone := range []string{"UTC", "Asia/Tokyo", "America/Los_Angeles"} {
+		t.Run(zone, func(t *testing.T) {
+			t.Parallel()
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := newHook(t)
+			k.Clock.Set(k.Clock.Now().In(loc))
+			sendGridEventsUpdateTheirMessage(t, k)
+		})
+	}
+}
+
+func sendGridEventsUpdateTheirMessage(t *testing.T, k *hook) {
 	k.seed(t, &customer.Customer{ID: "C1", Email: "hanako@example.jp", Consent: customer.Consent{Email: true}})
 	key := k.sent(t, message.Newsletter, "C1", customer.Email, k.Clock.Now().Add(-time.Hour))
 	at := k.Clock.Now().Add(-30 * time.Minute).Unix()
