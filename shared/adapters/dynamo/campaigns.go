@@ -167,6 +167,21 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 	return nil
 }
 
+// HandBatchOver marks a batch handed to the sender member by member: a
+// resumed run does not multicast it again.
+func (s *Store) HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		UpdateExpression:          aws.String("SET #st = :handed, handed_at = :at"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":handed": str(string(campaign.Handed)), ":at": ts(at)},
+	})
+	if err != nil {
+		return fmt.Errorf("hand batch %s of %s over: %w", b.Item, b.CampaignID, err)
+	}
+	return nil
+}
+
 // ScanCustomers reads the whole ledger, page by page: for audiences that are
 // everyone (or a tag, which has no index); fn sees each page.
 func (s *Store) ScanCustomers(ctx context.Context, fn func([]*customer.Customer) error) (read int, err error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,21 +25,47 @@ type Tables struct {
 	Campaigns string
 	Inbox     string // webhook batches and processed-event markers
 	Feedback  string
+	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
+}
+
+// each lists the tables with their logical ids in template.yaml and the
+// variables template.yaml sets to their names.
+func (t *Tables) each() []struct {
+	id, env string
+	name    *string
+} {
+	return []struct {
+		id, env string
+		name    *string
+	}{
+		{"CustomersTable", "CUSTOMERS_TABLE", &t.Customers}, {"OrdersTable", "ORDERS_TABLE", &t.Orders},
+		{"MessagesTable", "MESSAGES_TABLE", &t.Messages}, {"CampaignsTable", "CAMPAIGNS_TABLE", &t.Campaigns},
+		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
+		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels},
+	}
 }
 
 // TablesWithPrefix names the tables as local setups create them from
 // template.yaml: prefix + logical id.
 func TablesWithPrefix(prefix string) Tables {
-	return Tables{Customers: prefix + "CustomersTable", Orders: prefix + "OrdersTable", Messages: prefix + "MessagesTable",
-		Campaigns: prefix + "CampaignsTable", Inbox: prefix + "InboxTable", Feedback: prefix + "FeedbackTable"}
+	var t Tables
+	for _, e := range t.each() {
+		*e.name = prefix + e.id
+	}
+	return t
 }
 
 // TablesFromEnv reads the table names SAM passes to every function.
 func TablesFromEnv() (Tables, error) {
-	t := Tables{Customers: os.Getenv("CUSTOMERS_TABLE"), Orders: os.Getenv("ORDERS_TABLE"), Messages: os.Getenv("MESSAGES_TABLE"),
-		Campaigns: os.Getenv("CAMPAIGNS_TABLE"), Inbox: os.Getenv("INBOX_TABLE"), Feedback: os.Getenv("FEEDBACK_TABLE")}
-	if t.Customers == "" || t.Orders == "" || t.Messages == "" || t.Campaigns == "" || t.Inbox == "" || t.Feedback == "" {
-		return t, errors.New("CUSTOMERS_TABLE, ORDERS_TABLE, MESSAGES_TABLE, CAMPAIGNS_TABLE, INBOX_TABLE and FEEDBACK_TABLE must be set")
+	var t Tables
+	var missing []string
+	for _, e := range t.each() {
+		if *e.name = os.Getenv(e.env); *e.name == "" {
+			missing = append(missing, e.env)
+		}
+	}
+	if len(missing) > 0 {
+		return t, fmt.Errorf("%s must be set (template.yaml sets them)", strings.Join(missing, ", "))
 	}
 	return t, nil
 }

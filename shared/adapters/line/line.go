@@ -112,7 +112,7 @@ func classify(res *http.Response) *delivery.Failure {
 	switch {
 	case res.StatusCode == http.StatusTooManyRequests && strings.Contains(strings.ToLower(e.Message), "monthly limit"):
 		// The channel's monthly message quota is used up: retrying cannot help this month.
-		f.Reason = "monthly message quota used up: " + e.Message
+		f.Reason, f.QuotaUsedUp = "monthly message quota used up: "+e.Message, true
 	case res.StatusCode == http.StatusTooManyRequests:
 		f.Retryable = true
 		f.RetryAfter = retryAfter(res.Header.Get("Retry-After"))

@@ -55,7 +55,8 @@ func TestPushAnswers(t *testing.T) {
 			if !errors.As(err, &f) {
 				t.Fatalf("err = %v, want a *delivery.Failure", err)
 			}
-			if f.Status != tt.status || f.Retryable != tt.retryable || f.RetryAfter != tt.after || f.Ambiguous || f.Reason == "" {
+			quota := tt.name == "monthly quota used up"
+			if f.Status != tt.status || f.Retryable != tt.retryable || f.RetryAfter != tt.after || f.Ambiguous || f.Reason == "" || f.QuotaUsedUp != quota {
 				t.Errorf("failure = %+v", f)
 			}
 		})

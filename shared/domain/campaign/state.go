@@ -15,6 +15,10 @@ const (
 	Scheduled Status = "scheduled"
 	Sending   Status = "sending"
 	Sent      Status = "sent"
+	// Handed: a batch LINE refused whole (its monthly quota used up); its
+	// members went to the sender one by one, which sends them around the
+	// pause (by email where they agreed to it) or defers them.
+	Handed Status = "handed"
 )
 
 // ErrBusy means another run is sending the campaign (or it was sent).

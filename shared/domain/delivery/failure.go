@@ -13,7 +13,11 @@ type Failure struct {
 	Retryable  bool   // the provider did not take it; trying again is safe
 	Ambiguous  bool   // the provider may have taken it; do not send again without a retry key
 	RetryAfter time.Duration
-	Reason     string // never personal data
+	// QuotaUsedUp: the provider refuses every message until its quota comes
+	// back (LINE's monthly limit); nothing was delivered, so another channel
+	// is safe.
+	QuotaUsedUp bool
+	Reason      string // never personal data
 }
 
 func (f *Failure) Error() string {

@@ -69,8 +69,9 @@ func New(d Deps) *App {
 		env.Log = slog.Default()
 	}
 	st := dynamo.New(d.DB, d.Tables)
+	pauses := &flow.Pauses{Store: st} // one per process: a pause met by one flow holds for the others at once
 	s := &sending.Sender{
-		Env: env, Ledger: st, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
+		Env: env, Ledger: st, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
 		Policy: d.Content.Policy, Limits: map[customer.Channel]*delivery.Limiter{},
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
 		// The same secret signs feedback links, under another label.
@@ -86,7 +87,7 @@ func New(d Deps) *App {
 	if d.Mail != nil {
 		s.Mail = d.Mail
 	}
-	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Templates: d.Content.Templates, Rules: d.Content.Rules,
+	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
 		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil}
 	if d.LINE != nil {

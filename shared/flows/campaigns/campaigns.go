@@ -39,6 +39,7 @@ type Ledger interface {
 	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
 	CreateBatch(ctx context.Context, b *campaign.Batch) error
 	BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error
+	HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error
 }
 
 // Multicaster sends one LINE message to many friends in one request.
@@ -63,8 +64,11 @@ type Runner struct {
 	Shop      render.Shop
 	Defined   []campaign.Campaign // from templates/campaigns.yaml
 	Limit     *delivery.Limiter
-	Sleep     delivery.Sleeper
-	Workers   int
+	// Pauses are the channels paused for everyone (LINE's monthly quota):
+	// no multicast goes out while LINE is paused.
+	Pauses  *flow.Pauses
+	Sleep   delivery.Sleeper
+	Workers int
 	// HasLINE and HasEmail say which providers are configured.
 	HasLINE, HasEmail bool
 }
@@ -86,6 +90,7 @@ type Report struct {
 	Skipped      int // no usable channel (opt-out, blocked, bounced)
 	Suppressed   int // frequency cap
 	Earlier      int // decided by an earlier run
+	Handed       int // LINE friends whose batch LINE refused whole (quota): sent one by one by the sender, or deferred
 	ItemsRead    int
 	LINERequests int      // multicast requests plus pushes
 	Recipients   []string // customer ids decided by this run
@@ -137,6 +142,11 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		return nil, err
 	}
 	rep.Audience = len(audience)
+	pause, err := r.Pauses.Of(ctx, customer.LINE, now)
+	if err != nil {
+		return nil, err
+	}
+	linePaused := pause.Active(now)
 
 	var (
 		mu      sync.Mutex
@@ -151,7 +161,7 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		go func() {
 			defer wg.Done()
 			for cust := range next {
-				job, p, err := r.decide(ctx, c, cust, now, rep, &mu)
+				job, p, err := r.decide(ctx, c, cust, now, linePaused, rep, &mu)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -195,7 +205,7 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 	rep.LINERequests = rep.Batches + rep.Push
 	st := campaign.State{FinishedAt: now, Counts: map[string]int{
 		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
-		"skipped": rep.Skipped, "suppressed": rep.Suppressed,
+		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "line_handed_to_sender": rep.Handed,
 	}}
 	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
 		return rep, err
@@ -237,7 +247,8 @@ func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report)
 
 // decide records one customer's newsletter (queued, skipped or suppressed)
 // and returns the sender job or the multicast candidate it needs.
-func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
+func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, linePaused bool,
+	rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
 	defer func() {
 		mu.Lock()
@@ -288,9 +299,11 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	case rec.Status == message.Suppressed:
 		count(&rep.Suppressed)
 		return nil, nil, nil
-	case job.Channel == customer.LINE && r.LINE != nil && !r.Policy.NotBefore(message.Newsletter, customer.LINE, cust.Location(), now).After(now):
+	case job.Channel == customer.LINE && r.LINE != nil && !linePaused &&
+		!r.Policy.NotBefore(message.Newsletter, customer.LINE, cust.Location(), now).After(now):
 		// Outside the customer's quiet hours: a multicast candidate. (In them,
-		// the sender's push waits for the morning.)
+		// the sender's push waits for the morning; while LINE is paused, the
+		// sender sends around the pause or defers.)
 		out, err := r.Templates.RenderIn(tpl, customer.LINE, render.Data{Customer: cust, RankID: rk.ID,
 			RankLabel: r.Rules.Label(rk), Shop: r.Shop})
 		if err != nil {
@@ -319,7 +332,7 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 			inBatch[m.Key] = true
 		}
 		seq = max(seq, b.Seq)
-		if b.Status != campaign.Sent {
+		if b.Status == campaign.Sending { // recorded, not yet taken by LINE nor handed over
 			todo = append(todo, b)
 		}
 	}
@@ -359,6 +372,9 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 }
 
 // sendBatches sends the batches in parallel, each under its own retry key.
+// When LINE refuses a batch because the month's quota is used up, LINE is
+// paused for every sender and that batch, like every batch after it, is
+// handed to the sender member by member.
 func (r *Runner) sendBatches(ctx context.Context, batches []*campaign.Batch, now time.Time, rep *Report) error {
 	var (
 		mu   sync.Mutex
@@ -371,22 +387,16 @@ func (r *Runner) sendBatches(ctx context.Context, batches []*campaign.Batch, now
 		go func() {
 			defer wg.Done()
 			for b := range next {
-				to := make([]string, len(b.Members))
-				for i, m := range b.Members {
-					to[i] = m.LINEUserID
-				}
-				receipt, err := delivery.WithRetries(ctx, r.Limit, r.Sleep, func() (delivery.Receipt, error) {
-					return r.LINE.Multicast(ctx, to, &render.LINE{Text: b.Text, Flex: b.Flex}, batchRetryKey(b))
-				})
-				if err == nil {
-					err = r.Ledger.BatchSent(ctx, b, receipt.ProviderID, now)
-				}
+				sent, err := r.sendBatch(ctx, b, now)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil:
 					errs = append(errs, fmt.Errorf("batch %d: %w", b.Seq, err))
-				} else {
+				case sent:
 					rep.Batches++
 					rep.Multicast += len(b.Members)
+				default:
+					rep.Handed += len(b.Members)
 				}
 				mu.Unlock()
 			}
@@ -398,6 +408,55 @@ func (r *Runner) sendBatches(ctx context.Context, batches []*campaign.Batch, now
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// sendBatch multicasts one batch, or hands it over while LINE is paused.
+func (r *Runner) sendBatch(ctx context.Context, b *campaign.Batch, now time.Time) (sent bool, err error) {
+	pause, err := r.Pauses.Of(ctx, customer.LINE, now)
+	if err != nil {
+		return false, err
+	}
+	if !pause.Active(now) {
+		to := make([]string, len(b.Members))
+		for i, m := range b.Members {
+			to[i] = m.LINEUserID
+		}
+		receipt, err := delivery.WithRetries(ctx, r.Limit, r.Sleep, func() (delivery.Receipt, error) {
+			return r.LINE.Multicast(ctx, to, &render.LINE{Text: b.Text, Flex: b.Flex}, batchRetryKey(b))
+		})
+		var f *delivery.Failure
+		switch {
+		case err == nil:
+			return true, r.Ledger.BatchSent(ctx, b, receipt.ProviderID, now)
+		case !errors.As(err, &f) || !f.QuotaUsedUp:
+			return false, err
+		}
+		p := delivery.LINEQuotaPause(now)
+		if err := r.Pauses.Set(ctx, p); err != nil {
+			return false, err
+		}
+		r.Logger().WarnContext(ctx, "channel paused: monthly quota used up", "channel", customer.LINE, "until", p.Until, "campaign", b.CampaignID)
+	}
+	return false, r.handOver(ctx, b, now)
+}
+
+// handOver queues the members of a batch LINE refused whole for the sender,
+// one job each; nothing of the batch was delivered.
+func (r *Runner) handOver(ctx context.Context, b *campaign.Batch, now time.Time) error {
+	var jobs []message.Job
+	for _, m := range b.Members {
+		rec, err := r.Ledger.Message(ctx, m.Key)
+		if err != nil {
+			return err
+		}
+		if job, ok := rec.Pending(); ok {
+			jobs = append(jobs, job)
+		}
+	}
+	if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
+		return err
+	}
+	return r.Ledger.HandBatchOver(ctx, b, now)
 }
 
 // batchRetryKey is the X-Line-Retry-Key of a batch: the same batch, the same key.

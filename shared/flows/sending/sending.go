@@ -65,6 +65,8 @@ type Sender struct {
 	// Feedback is what a feedback request's buttons say; Links signs its email rating links.
 	Feedback *feedback.Script
 	Links    feedback.LinkSigner
+	// Pauses are the channels paused for everyone (LINE's monthly quota).
+	Pauses *flow.Pauses
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
 	Lease time.Duration
@@ -103,13 +105,18 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	if job.Rank == "" {
 		rk = rank.Parse(c.Rank)
 	}
-	ch, why := s.choose(c, job, rk, prev)
-	if ch == "" {
+	now := s.Now()
+	ch, wait, why, err := s.choose(ctx, c, job, rk, prev, now)
+	switch {
+	case err != nil:
+		return err
+	case wait != nil:
+		return s.hold(ctx, job, ch, wait.Until, wait.Reason)
+	case ch == "":
 		return s.skip(ctx, job, why)
 	}
-	now := s.Now()
 	if at := s.notBefore(job, ch, c, now); at.After(now) {
-		return s.hold(ctx, job, ch, at)
+		return s.hold(ctx, job, ch, at, "quiet hours or the customer's morning")
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
 		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
@@ -147,6 +154,8 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	switch {
 	case err == nil:
 		outcome.Status, outcome.ProviderID = message.Sent, receipt.ProviderID
+	case errors.As(err, &f) && f.QuotaUsedUp:
+		return s.quotaUsedUp(ctx, job, ch, outcome.At)
 	case errors.As(err, &f) && f.Ambiguous:
 		outcome.Status, outcome.Reason = message.Ambiguous, f.Error()
 	case errors.As(err, &f) && f.Retryable:
@@ -167,17 +176,27 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	return nil
 }
 
-// choose picks the channel. A message already attempted on a channel stays on
-// it while that channel may be used: switching after an attempt LINE may have
-// taken could deliver it twice.
-func (s *Sender) choose(c *customer.Customer, job message.Job, rk rank.Rank, prev *message.Record) (customer.Channel, string) {
+// choose picks the channel, around channels paused for everyone (LINE's
+// monthly quota used up): the other channel if the customer may be reached
+// on it, or else the pause to wait for. A message already attempted on a
+// channel stays on it while that channel may be used: switching after an
+// attempt LINE may have taken could deliver it twice.
+func (s *Sender) choose(ctx context.Context, c *customer.Customer, job message.Job, rk rank.Rank, prev *message.Record,
+	now time.Time) (ch customer.Channel, wait *delivery.Pause, why string, err error) {
+	pauseOf, err := s.Pauses.Lookup(ctx, now)
+	if err != nil {
+		return "", nil, "", err
+	}
 	if prev != nil && prev.Channel != "" && prev.Attempts > 0 && prev.Status != message.Deferred {
 		if ok, why := delivery.Usable(c, prev.Channel); !ok {
-			return "", why
+			return "", nil, why, nil
 		}
-		return prev.Channel, ""
+		if p := pauseOf(prev.Channel); p.Active(now) {
+			return prev.Channel, &p, p.Reason, nil
+		}
+		return prev.Channel, nil, "", nil
 	}
-	return delivery.Choose(c, job.Channel, func(ch customer.Channel) bool {
+	ch, wait, why = delivery.Around(c, job.Channel, func(ch customer.Channel) bool {
 		if ch == customer.LINE && s.LINE == nil || ch == customer.Email && s.Mail == nil {
 			return false
 		}
@@ -185,7 +204,25 @@ func (s *Sender) choose(c *customer.Customer, job message.Job, rk rank.Rank, pre
 			return s.Templates.HasIn(job.Template, ch)
 		}
 		return s.Templates.Has(job.Kind, rk, ch)
-	})
+	}, pauseOf, now)
+	return ch, wait, why, nil
+}
+
+// quotaUsedUp answers a provider's refusal of every message until its quota
+// comes back: the channel is paused for every sender, this message is
+// deferred until then, and it is tried again at once around the pause (by
+// email, where the customer agreed to it). Nothing was delivered, so the
+// other channel cannot make a second copy.
+func (s *Sender) quotaUsedUp(ctx context.Context, job message.Job, ch customer.Channel, now time.Time) error {
+	p := delivery.LINEQuotaPause(now)
+	if err := s.Pauses.Set(ctx, p); err != nil {
+		return err
+	}
+	s.Logger().WarnContext(ctx, "channel paused: monthly quota used up", "channel", ch, "until", p.Until)
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: p.Until, At: now, Reason: p.Reason}); err != nil {
+		return err
+	}
+	return s.Send(ctx, job)
 }
 
 // notBefore is when the message may go: after the channel's quiet hours in
@@ -198,8 +235,9 @@ func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Cus
 	return at
 }
 
-// hold defers a message until at; the hourly release queues it again then.
-func (s *Sender) hold(ctx context.Context, job message.Job, ch customer.Channel, at time.Time) error {
+// hold defers a message until at, and says why; the hourly release queues
+// it again then.
+func (s *Sender) hold(ctx context.Context, job message.Job, ch customer.Channel, at time.Time, why string) error {
 	now := s.Now()
 	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
 		if errors.Is(err, message.ErrClaimed) {
@@ -207,11 +245,10 @@ func (s *Sender) hold(ctx context.Context, job message.Job, ch customer.Channel,
 		}
 		return err
 	}
-	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: at, At: now,
-		Reason: "quiet hours or the customer's morning"}); err != nil {
+	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: at, At: now, Reason: why}); err != nil {
 		return err
 	}
-	s.Logger().InfoContext(ctx, "message deferred", "message_key", job.Key, "kind", job.Kind, "channel", ch, "not_before", at)
+	s.Logger().InfoContext(ctx, "message deferred", "message_key", job.Key, "kind", job.Kind, "channel", ch, "not_before", at, "reason", why)
 	return nil
 }
 
