@@ -57,8 +57,10 @@ type Env struct {
 	Capture    *capture.Server // nil when real credentials are used for both providers
 	CaptureURL string
 	DynamoDB   string
-	stop       []func()
-	log        *slog.Logger
+	// Timeouts bound the connections of Serve; zero: DefaultTimeouts.
+	Timeouts Timeouts
+	stop     []func()
+	log      *slog.Logger
 }
 
 // Start brings the environment up. Close takes it down.

@@ -32,6 +32,13 @@ func LocalEnv(key string) string {
 	return localSecrets[key]
 }
 
+// Timeouts bound the local API server's connections.
+type Timeouts struct{ ReadHeader, Read, Write, Idle time.Duration }
+
+// DefaultTimeouts are API Gateway's: 30 seconds for a request, whole; an
+// idle keep-alive connection is closed after a minute.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: time.Minute}
+
 // Serve answers the HTTP API on addr until ctx ends, and meanwhile works the
 // queues as the webhook and sender functions would: webhook events reach the
 // ledger, and the messages they cause are sent, within a moment.
@@ -44,7 +51,13 @@ func (e *Env) Serve(ctx context.Context, addr string, ready func(url string)) er
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	t := e.Timeouts
+	if t == (Timeouts{}) {
+		t = DefaultTimeouts
+	}
+	// Bounded at every step: a client that sends its body a byte a second, or
+	// keeps an idle connection, must not hold the server.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sendgrid/rest"
 	"github.com/sendgrid/sendgrid-go"
@@ -44,27 +47,55 @@ func New(key, host string, hc *http.Client) (*Client, error) {
 	return &Client{key: key, host: host, rest: &rest.Client{HTTPClient: hc}}, nil
 }
 
-// Build makes the SendGrid mail object.
+// Build makes the SendGrid mail object. Every value that becomes a mail
+// header (subject, names, addresses, custom headers, categories) is cleared
+// of control characters: a customer's name or a reply's subject with CR LF in
+// it must not add headers or recipients.
 func Build(env delivery.Envelope, msg *render.Email) *mail.SGMailV3 {
 	m := mail.NewV3Mail()
-	m.SetFrom(mail.NewEmail(env.FromName, env.FromEmail))
-	m.Subject = msg.Subject
+	m.SetFrom(mail.NewEmail(HeaderSafe(env.FromName), HeaderSafe(env.FromEmail)))
+	m.Subject = HeaderSafe(msg.Subject)
 	p := mail.NewPersonalization()
-	p.AddTos(mail.NewEmail(env.ToName, env.ToEmail))
+	p.AddTos(mail.NewEmail(HeaderSafe(env.ToName), HeaderSafe(env.ToEmail)))
 	m.AddPersonalizations(p)
-	if env.ReplyTo != "" {
-		m.SetReplyTo(mail.NewEmail("", env.ReplyTo))
+	if addr := bareAddress(env.ReplyTo); addr != "" {
+		m.SetReplyTo(mail.NewEmail("", addr)) // a reply address that is no address is left out
 	}
 	// text/plain must come before text/html.
 	m.AddContent(mail.NewContent("text/plain", msg.Text), mail.NewContent("text/html", msg.HTML))
 	for k, v := range env.CustomArgs {
-		m.SetCustomArg(k, v)
+		m.SetCustomArg(HeaderSafe(k), HeaderSafe(v))
 	}
-	m.AddCategories(env.Categories...)
+	for _, c := range env.Categories {
+		m.AddCategories(HeaderSafe(c))
+	}
 	for k, v := range env.Headers {
-		m.SetHeader(k, v)
+		m.SetHeader(HeaderSafe(k), HeaderSafe(v))
 	}
 	return m
+}
+
+// bareAddress is s if it is one plain address (no name, no line break), or "".
+func bareAddress(s string) string {
+	a, err := netmail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return ""
+	}
+	return s
+}
+
+// HeaderSafe makes a value fit for one mail header line: line breaks and
+// tabs become spaces, other control characters go.
+func HeaderSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r' || r == '\n' || r == '\t' || r == '\u2028' || r == '\u2029' || r == '\u0085':
+			return ' '
+		case unicode.IsControl(r):
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // Send sends one mail. SendGrid answers 202 when it accepted it; the library

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +122,52 @@ func TestSendOutcomeUnknown(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// A name, subject or reply address with CR LF in it (a customer's name, a
+// forwarded reply's subject) must not add headers or recipients.
+func TestHeaderValuesCarryNoLineBreaks(t *testing.T) {
+	specs := apispec.ForTest(t)
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	c, _ := sendgrid.New("SG.key", srv.URL, srv.Client())
+	hostile := env
+	hostile.ToName = "佐藤 花子\r\nBcc: everyone@evil.example"
+	hostile.ReplyTo = "hanako@example.jp\r\nX-Injected: 1"
+	hostile.Headers = map[string]string{"List-Unsubscribe": "<https://a.example/u>\r\nBcc: x@evil.example"}
+	m := *msg
+	m.Subject = "お誕生日おめでとうございます\r\nBcc: everyone@evil.example\u0000"
+	if _, err := c.Send(context.Background(), hostile, &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := specs.ValidateSendGridMail(body); err != nil {
+		t.Errorf("body invalid against the SendGrid spec: %v", err)
+	}
+	var got struct {
+		Subject          string
+		ReplyTo          struct{ Email string } `json:"reply_to"`
+		Headers          map[string]string
+		Personalizations []struct {
+			To []struct{ Name, Email string }
+		}
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ReplyTo.Email != "" {
+		t.Errorf("reply_to %q: a reply address that is no address is left out", got.ReplyTo.Email)
+	}
+	for what, v := range map[string]string{"subject": got.Subject,
+		"to name": got.Personalizations[0].To[0].Name, "List-Unsubscribe": got.Headers["List-Unsubscribe"]} {
+		if strings.ContainsAny(v, "\r\n\x00") {
+			t.Errorf("%s %q keeps a control character", what, v)
+		}
+	}
+	if got.Subject != "お誕生日おめでとうございます  Bcc: everyone@evil.example" {
+		t.Errorf("subject %q: the words stay, on one line", got.Subject)
+	}
 }

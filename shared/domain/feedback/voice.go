@@ -60,11 +60,14 @@ func AgeBand(birthday string, on time.Time) string {
 	return strconv.Itoa(age/10*10) + "代"
 }
 
-// WriteMarkdown writes testimonials as a shop's web page or flyer would quote them.
+// WriteMarkdown writes testimonials as a shop's web page or flyer would
+// quote them. Customers' words are text, never markup: HTML and Markdown
+// syntax in them is escaped, so a comment cannot become a script or a
+// javascript: link on the shop's page.
 func WriteMarkdown(w io.Writer, shop string, ts []Testimonial) error {
 	title := "お客様の声"
 	if shop != "" {
-		title = shop + " " + title
+		title = MarkdownText(shop) + " " + title
 	}
 	if _, err := fmt.Fprintf(w, "# %s\n\n", title); err != nil {
 		return err
@@ -76,9 +79,9 @@ func WriteMarkdown(w io.Writer, shop string, ts []Testimonial) error {
 	for _, t := range ts {
 		var b strings.Builder
 		for _, line := range strings.Split(strings.TrimSpace(t.Text), "\n") {
-			b.WriteString("> " + strings.TrimRight(line, "\r") + "\n")
+			b.WriteString("> " + MarkdownText(strings.TrimRight(line, "\r")) + "\n")
 		}
-		meta := t.Profile
+		meta := MarkdownText(t.Profile)
 		if t.Rating > 0 {
 			meta = Stars(t.Rating) + " " + meta
 		}
@@ -89,7 +92,33 @@ func WriteMarkdown(w io.Writer, shop string, ts []Testimonial) error {
 	return nil
 }
 
-// WriteCSV writes testimonials as a spreadsheet, newest first, with a header row.
+// markdownEscaper turns HTML into entities and backslash-escapes the
+// characters Markdown gives meaning to (links, images, emphasis, code,
+// headings, tables), so the text renders as written.
+var markdownEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`,
+	"#", `\#`, "!", `\!`, "|", `\|`, "~", `\~`,
+)
+
+// MarkdownText escapes one line of text for Markdown. A leading "-", "+" or
+// "1." would start a list, and is escaped too.
+func MarkdownText(s string) string {
+	s = markdownEscaper.Replace(s)
+	trimmed := strings.TrimLeft(s, " ")
+	lead := s[:len(s)-len(trimmed)]
+	switch {
+	case strings.HasPrefix(trimmed, "-"), strings.HasPrefix(trimmed, "+"), strings.HasPrefix(trimmed, "="):
+		return lead + `\` + trimmed
+	}
+	if i := strings.IndexFunc(trimmed, func(r rune) bool { return r < '0' || r > '9' }); i > 0 && trimmed[i] == '.' {
+		return lead + trimmed[:i] + `\.` + trimmed[i+1:]
+	}
+	return s
+}
+
+// WriteCSV writes testimonials as a spreadsheet, newest first, with a header
+// row. No cell runs as a formula in Excel or Google Sheets (see SpreadsheetCell).
 func WriteCSV(w io.Writer, ts []Testimonial) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "date", "profile", "rating", "comment"})
@@ -98,8 +127,19 @@ func WriteCSV(w io.Writer, ts []Testimonial) error {
 		if t.Rating > 0 {
 			rating = strconv.Itoa(t.Rating)
 		}
-		_ = cw.Write([]string{t.ID, t.At.Format(time.DateOnly), t.Profile, rating, t.Text})
+		_ = cw.Write([]string{SpreadsheetCell(t.ID), t.At.Format(time.DateOnly), SpreadsheetCell(t.Profile), rating, SpreadsheetCell(t.Text)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// SpreadsheetCell keeps a value from running as a formula: a cell starting
+// with = + - @, a tab or a carriage return is one in Excel and Google Sheets
+// (=HYPERLINK(…) turns a comment into a link, =IMPORTXML(…) into a request),
+// so it gets a leading apostrophe, which both show as text.
+func SpreadsheetCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

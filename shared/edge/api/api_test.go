@@ -96,3 +96,30 @@ func TestBadOrdersGetClearErrorsAndChangeNothing(t *testing.T) {
 		t.Errorf("unknown path: %d", w.Code)
 	}
 }
+
+// A path served for other methods answers 405 with Allow; an unknown path 404.
+// Both in JSON, like every other error.
+func TestWrongMethodsGet405WithAllow(t *testing.T) {
+	h := api.New(countingOrders{new(int)}, api.Options{OrdersToken: token})
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/orders", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodDelete, "/orders", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodGet, "/nothing-here", http.StatusNotFound, ""},
+		{http.MethodHead, "/healthz", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
+		if w.Code != tt.status || w.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d Allow %q", tt.method, tt.path, w.Code, w.Header().Get("Allow"), tt.status, tt.allow)
+		}
+		if tt.status >= 400 && (!strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") || !strings.Contains(w.Body.String(), `"error"`)) {
+			t.Errorf("%s %s: body %q is not a JSON error", tt.method, tt.path, w.Body)
+		}
+	}
+}

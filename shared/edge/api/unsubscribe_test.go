@@ -72,6 +72,14 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if w := do(http.MethodGet, u.RequestURI()); w.Code != 200 || !strings.Contains(w.Body.String(), "<form method=\"post\"") || !consent().Email {
 		t.Errorf("GET: %d; it must only ask, never unsubscribe (link scanners fetch links)", w.Code)
 	}
+	if w := do(http.MethodHead, u.RequestURI()); w.Code != 200 || !consent().Email {
+		t.Errorf("HEAD: %d, consent %+v; link scanners send HEAD too: it must change nothing", w.Code, consent())
+	}
+	for _, m := range []string{http.MethodPut, http.MethodDelete} {
+		if w := do(m, u.RequestURI()); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD, POST" || !consent().Email {
+			t.Errorf("%s: %d Allow %q, consent %+v; want 405 and nothing changed", m, w.Code, w.Header().Get("Allow"), consent())
+		}
+	}
 	if w := do(http.MethodPost, "/unsubscribe?t=forged.token"); w.Code != 400 || !consent().Email {
 		t.Errorf("forged token: %d, consent %v", w.Code, consent())
 	}

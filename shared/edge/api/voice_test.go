@@ -87,6 +87,12 @@ func TestFeedbackRequestOnBothChannels(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `value="4" checked`) {
 		t.Fatalf("form: %d %s", w.Code, w.Body)
 	}
+	// Link scanners send HEAD too: only POST records anything.
+	w = httptest.NewRecorder()
+	k.h.ServeHTTP(w, httptest.NewRequest(http.MethodHead, u.RequestURI()+"&comment=x&testimonial=yes", nil))
+	if w.Code != 200 {
+		t.Errorf("HEAD: %d", w.Code)
+	}
 	if fbs := k.feedbackOf(t, "E1"); len(fbs) != 0 {
 		t.Fatal("opening the link recorded feedback")
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -415,6 +416,22 @@ func TestFeedbackConversationOnLINE(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("withdrawn consent: %d testimonials still publishable", len(got))
+	}
+	// A "yes" naming another customer's message, or none we know, changes
+	// nothing: it must not widen to every comment and undo the "no".
+	k.seed(t, &customer.Customer{ID: "C2", LINEUserID: "U" + strings.Repeat("b", 32), Consent: customer.Consent{LINE: true}})
+	theirs := k.sent(t, message.Feedback, "C2", customer.LINE, sampleAt.Add(-time.Hour))
+	for i, key := range []message.Key{theirs, "feedback|C1|no-such-message"} {
+		k.sendLINE(t, event(fmt.Sprintf("E4-%d", i), sampleAt.Add(90*time.Minute), map[string]any{"type": "postback",
+			"postback": map[string]any{"data": feedback.ConsentPostback(key, true).Data()}}))
+	}
+	if got, _ := k.Store.Publishable(context.Background(), 0); len(got) != 0 {
+		t.Errorf("a forged consent made %d comments publishable", len(got))
+	}
+	for _, f := range k.feedbackOf(t, "C1") {
+		if f.Type == feedback.Comment && f.Testimonial != "no" {
+			t.Errorf("comment %s: testimonial %q after forged consents, want no", f.ID, f.Testimonial)
+		}
 	}
 
 	// 5. A survey choice is kept as question and answer.
