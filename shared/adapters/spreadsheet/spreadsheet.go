@@ -30,8 +30,8 @@ func Customers(r io.Reader, now time.Time) ([]*customer.Customer, error) {
 			LINEUserID: row.get("line_user_id"), PreferredChannel: customer.Channel(row.get("preferred_channel")),
 			Timezone: row.get("timezone"), SignedUpAt: now,
 		}
-		if c.ID == "" {
-			return nil, row.errorf("customer_id is empty")
+		if err := customer.ValidID("customer_id", c.ID); err != nil {
+			return nil, row.errorf("%v", err)
 		}
 		switch c.PreferredChannel {
 		case "", customer.LINE, customer.Email:
@@ -105,7 +105,10 @@ func Orders(r io.Reader, now time.Time) ([]customer.Order, error) {
 		}
 		o := &out[i]
 		o.Items = append(o.Items, customer.Item{SKU: row.get("sku"), Name: row.get("item_name"), Quantity: int(qty), Price: price})
-		o.Total += qty * price
+		if qty < 0 || qty > customer.MaxQuantity || price < 0 || price > customer.MaxOrderTotal {
+			return nil, row.errorf("quantity must be 0 to %d and price 0 to %d yen", customer.MaxQuantity, int64(customer.MaxOrderTotal))
+		}
+		o.Total += qty * price // bounded: Validate refuses an order whose lines add up past MaxOrderTotal
 	}
 	for _, o := range out {
 		if err := o.Validate(); err != nil {

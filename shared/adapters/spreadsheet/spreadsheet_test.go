@@ -98,3 +98,20 @@ func TestBadSpreadsheetsNameTheLine(t *testing.T) {
 		})
 	}
 }
+
+// Rows that would overflow a total, or ids that would collide in message
+// keys, are refused with their line.
+func TestHostileRowsAreRefused(t *testing.T) {
+	for _, src := range []string{
+		"order_id,customer_id,quantity,price\nO1,C1,9223372036854775807,9223372036854775807\n",
+		"order_id,customer_id,quantity,price\nO1,C1,2,5000000000\nO1,C1,2,5000000000\n",
+		"order_id,customer_id,price\nO|1,C1,100\n",
+	} {
+		if _, err := spreadsheet.Orders(strings.NewReader(src), time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)); err == nil {
+			t.Errorf("orders accepted:\n%s", src)
+		}
+	}
+	if _, err := spreadsheet.Customers(strings.NewReader("customer_id,name\n\"C\r\n1\",a\n"), time.Now()); err == nil {
+		t.Error("a customer id with a line break was accepted")
+	}
+}

@@ -16,6 +16,9 @@ import (
 // the ledger has them, and an import never re-grants consent the ledger says
 // was withdrawn: a stale spreadsheet must not undo an opt-out.
 func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (created bool, err error) {
+	if err := customer.ValidID("customer_id", c.ID); err != nil {
+		return false, err
+	}
 	err = flow.RetryConflicts(ctx, func() error {
 		cur, err := in.Ledger.Customer(ctx, c.ID)
 		now := in.Now()
