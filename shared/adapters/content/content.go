@@ -106,9 +106,10 @@ func (c *Content) Known() campaign.Known {
 	}
 }
 
-// check renders every template with sample data, and checks LINE messages
-// with the LINE SDK's own types, so a typo in a variable or a Flex message LINE
-// would refuse is caught when the templates load, not when a customer is due one.
+// check renders every template with sample data, with and without customer
+// voice to quote, and checks LINE messages with the LINE SDK's own types, so
+// a typo in a variable or a Flex message LINE would refuse is caught when the
+// templates load, not when a customer is due one.
 func (c *Content) check() error {
 	sample := render.Data{
 		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`},
@@ -116,22 +117,32 @@ func (c *Content) check() error {
 			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
 		Shop: c.Shop,
 	}
+	voices := []render.Voice{
+		{Text: "見本のお声 <b>\"&\"</b>", Profile: "30代・女性・リピーター", Rating: 5, Date: "2026年1月"},
+		{Text: "二件目の見本", Profile: "お客様", Date: "2025年12月"},
+	}
 	for _, ref := range c.Templates.Refs() {
 		rk := rank.Parse(ref.Rank)
+		if ref.Rank == render.LapsedRank {
+			rk = rank.Rank{ID: c.Rules.Ranks[0].ID, Lapsed: true}
+		}
 		sample.RankID, sample.RankLabel = rk.ID, c.Rules.Label(rk)
 		for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
 			if !c.Templates.Has(ref.Kind, rk, ch) {
 				continue
 			}
-			out, err := c.Templates.Render(ref.Kind, rk, ch, sample)
-			if err != nil {
-				return err
-			}
-			if ch != customer.LINE {
-				continue
-			}
-			if _, err := line.Message(out.LINE); err != nil {
-				return fmt.Errorf("%s: %w", out.Template, err)
+			for _, vs := range [][]render.Voice{voices, nil} {
+				sample.Voices = vs
+				out, err := c.Templates.Render(ref.Kind, rk, ch, sample)
+				if err != nil {
+					return err
+				}
+				if ch != customer.LINE {
+					continue
+				}
+				if _, err := line.Message(out.LINE); err != nil {
+					return fmt.Errorf("%s: %w", out.Template, err)
+				}
 			}
 		}
 	}

@@ -65,6 +65,10 @@ func TestBrokenContentIsRejectedWithFileAndLine(t *testing.T) {
 		{"template syntax", "thank-you/new/email.txt.liquid", "ok\n{% for x in order.items %}\n", "thank-you/new/email.txt.liquid:2"},
 		{"unknown variable in LINE text", "thank-you/new/line.txt.liquid", "{{ custmer.name }}", "thank-you/new/line.txt.liquid"},
 		{"unknown variable in an email", "thank-you/early/email.html.liquid", "<p>\n{{ order.totl }}</p>", "thank-you/early/email.html.liquid:2"},
+		{"an invented testimonial", "step/prospect-stories/line.txt.liquid",
+			"{{ shop.name }}です。\n{% if voices.size > 0 %}{% endif %}\n「毎朝使っています」（30代・女性）\n", "step/prospect-stories/line.txt.liquid:3: \"30代・女性\" reads as a customer's testimonial"},
+		{"an invented testimonial, the other way round", "newsletter/2026-winter-default/email.txt.liquid",
+			"お客様の声\n\n【女性／60代】とても良い品でした", "newsletter/2026-winter-default/email.txt.liquid:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

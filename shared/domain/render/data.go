@@ -38,6 +38,22 @@ type Data struct {
 	Unsubscribe string
 	// Ratings are the links of a feedback request, one per rating (email only).
 	Ratings []RatingLink
+	// Voices are the comments customers agreed to publish, newest first, at
+	// most MaxVoices, without their names: the only customer words a
+	// template may quote. Empty when there are none: templates say so, and
+	// quote nobody.
+	Voices []Voice
+}
+
+// MaxVoices is how many comments a message may quote at most.
+const MaxVoices = 5
+
+// Voice is one published comment, as a template may quote it.
+type Voice struct {
+	Text    string
+	Profile string // e.g. "30代・女性・リピーター": never a name
+	Rating  int    // 0 when not given
+	Date    string // e.g. "2026年11月"
 }
 
 // RatingLink is the link a customer follows to give a rating.
@@ -86,7 +102,16 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 	for _, r := range d.Ratings {
 		ratings = append(ratings, map[string]any{"value": r.Value, "label": esc(r.Label), "stars": r.Stars, "url": esc(r.URL)})
 	}
+	voices := make([]any, 0, len(d.Voices))
+	for _, v := range d.Voices[:min(len(d.Voices), MaxVoices)] {
+		stars := ""
+		if n := min(v.Rating, 5); n > 0 {
+			stars = strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
+		}
+		voices = append(voices, map[string]any{"text": esc(v.Text), "profile": esc(v.Profile), "rating": v.Rating, "stars": stars, "date": esc(v.Date)})
+	}
 	return liquid.Bindings{
+		"voices":   voices,
 		"customer": map[string]any{"name": esc(c.Name), "id": esc(c.ID)},
 		"rank":     map[string]any{"id": d.RankID, "label": esc(d.RankLabel)},
 		"order":    order,

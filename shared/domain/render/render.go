@@ -30,6 +30,10 @@ import (
 // DefaultRank names the folder used when a rank has no templates of its own.
 const DefaultRank = "default"
 
+// LapsedRank names the folder of a kind's words for every lapsed customer
+// whose rank has no lapsed folder of its own (<rank>-lapsed).
+const LapsedRank = "lapsed"
+
 // The files of a template set.
 const (
 	fileSubject = "email.subject.liquid"
@@ -75,6 +79,9 @@ type set struct {
 	dir                 string
 	subject, html, text *liquid.Template
 	line, flex          *liquid.Template
+	// usesVoices: some file of the set quotes customer voice, which the
+	// sender then reads for it.
+	usesVoices bool
 }
 
 // Library holds every parsed template.
@@ -140,6 +147,10 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 		if serr != nil {
 			return nil, &Error{File: file, Line: serr.LineNumber(), Msg: causeOf(serr)}
 		}
+		if err := checkHonest(file, src); err != nil {
+			return nil, err
+		}
+		s.usesVoices = s.usesVoices || voicesRE.Match(src)
 		*dst = t
 	}
 	hasEmail := s.subject != nil || s.html != nil || s.text != nil
@@ -177,11 +188,14 @@ func (lib *Library) Has(kind message.Kind, rk rank.Rank, ch customer.Channel) bo
 	return ok
 }
 
-// find picks the most specific set that has the channel: <rank>:lapsed, <rank>, default.
+// find picks the most specific set that has the channel: for a lapsed
+// customer <rank>-lapsed, then the kind's lapsed words (LapsedRank), then
+// <rank>, then default. A lapsed customer must not be greeted as a new or a
+// regular one.
 func (lib *Library) find(kind message.Kind, rk rank.Rank, ch customer.Channel) (*set, bool) {
 	var names []string
 	if rk.Lapsed {
-		names = append(names, rk.ID+"-lapsed")
+		names = append(names, rk.ID+"-lapsed", LapsedRank)
 	}
 	names = append(names, rk.ID, DefaultRank)
 	for _, n := range names {
@@ -194,6 +208,23 @@ func (lib *Library) find(kind message.Kind, rk rank.Rank, ch customer.Channel) (
 		}
 	}
 	return nil, false
+}
+
+// Resolve names the folder whose template a kind uses for a rank on a
+// channel (the rank's own, its lapsed variant, or the kind's default).
+func (lib *Library) Resolve(kind message.Kind, rk rank.Rank, ch customer.Channel) (string, bool) {
+	s, ok := lib.find(kind, rk, ch)
+	if !ok {
+		return "", false
+	}
+	return s.dir, true
+}
+
+// UsesVoices reports whether a template folder quotes customer voice (the
+// voices variable): only then is it read for a message.
+func (lib *Library) UsesVoices(dir string) bool {
+	s, ok := lib.sets[dir]
+	return ok && s.usesVoices
 }
 
 // HasDir reports whether a template folder (e.g. "step/new-arrival") exists.

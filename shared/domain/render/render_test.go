@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -11,6 +12,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
+	"github.com/daifuku/daifuku/templates"
 )
 
 func lib(t *testing.T, files map[string]string) (*render.Library, error) {
@@ -138,5 +140,54 @@ func TestYen(t *testing.T) {
 		if got := render.Yen(in); got != want {
 			t.Errorf("Yen(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A lapsed customer is not greeted as a first-time buyer or a regular: the
+// shipped birthday templates have lapsed words of their own.
+func TestLapsedCustomersGetLapsedWords(t *testing.T) {
+	l, err := render.Load(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"new", "early", "repeater", "semi-royal", "royal", "prospect"} {
+		for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
+			out, err := l.Render(message.Birthday, rank.Rank{ID: id, Lapsed: true}, ch, data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text string
+			if out.LINE != nil {
+				text = out.LINE.Text + string(out.LINE.Flex)
+			}
+			if out.Email != nil {
+				text = out.Email.Subject + out.Email.Text
+			}
+			if !strings.HasPrefix(out.Template, "birthday/lapsed/") || strings.Contains(text, "はじめて") || strings.Contains(text, "いつも{") ||
+				strings.Contains(text, "いつもご利用") || !strings.Contains(text, "ご無沙汰") {
+				t.Errorf("%s:lapsed on %s: %s\n%s", id, ch, out.Template, text)
+			}
+		}
+	}
+	// The active first-time buyer keeps the words meant for them.
+	if out, _ := l.Render(message.Birthday, rank.Rank{ID: "new"}, customer.LINE, data()); out.Template != "birthday/new/line" {
+		t.Errorf("new, active: %s", out.Template)
+	}
+}
+
+// The tea tip pours the water into the teapot: it was never in it before.
+func TestTeaTipPoursIntoTheTeapot(t *testing.T) {
+	err := fs.WalkDir(templates.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := fs.ReadFile(templates.FS, path)
+		if strings.Contains(string(b), "急須に戻して") {
+			t.Errorf("%s: 「急須に戻して」 should read 「急須に注いで」", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

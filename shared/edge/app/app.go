@@ -101,6 +101,8 @@ func New(d Deps) *App {
 	if d.Mail != nil {
 		wp.Forward = (&webhooks.Forwarder{Mail: d.Mail, Shop: d.Content.Shop}).Forward
 	}
+	vo := &voice.Voice{Env: env, Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name}
+	s.Voices, cr.Voices = vo, vo
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 		Policy: d.Content.Policy}
 	wp.Welcome = dr.VisitNow
@@ -113,7 +115,7 @@ func New(d Deps) *App {
 		Campaigns: cr,
 		Inbox:     &webhooks.Acceptor{Env: env, Store: st, Queue: d.Batches},
 		Webhooks:  wp,
-		Voice:     &voice.Voice{Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name},
+		Voice:     vo,
 		Content:   d.Content,
 	}
 }

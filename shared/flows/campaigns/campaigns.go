@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/sending"
 )
 
 // Ledger is what a fan-out reads and writes.
@@ -66,7 +68,9 @@ type Runner struct {
 	Limit     *delivery.Limiter
 	// Pauses are the channels paused for everyone (LINE's monthly quota):
 	// no multicast goes out while LINE is paused.
-	Pauses  *flow.Pauses
+	Pauses *flow.Pauses
+	// Voices feeds templates that quote customer voice; nil: none quoted.
+	Voices  sending.Voices
 	Sleep   delivery.Sleeper
 	Workers int
 	// HasLINE and HasEmail say which providers are configured.
@@ -147,6 +151,12 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		return nil, err
 	}
 	linePaused := pause.Active(now)
+	var voices []render.Voice
+	if r.Voices != nil && slices.ContainsFunc(slices.Collect(maps.Values(c.Templates)), r.Templates.UsesVoices) {
+		if voices, err = r.Voices.Quotes(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	var (
 		mu      sync.Mutex
@@ -161,7 +171,7 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		go func() {
 			defer wg.Done()
 			for cust := range next {
-				job, p, err := r.decide(ctx, c, cust, now, linePaused, rep, &mu)
+				job, p, err := r.decide(ctx, c, cust, now, linePaused, voices, rep, &mu)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -248,7 +258,7 @@ func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report)
 // decide records one customer's newsletter (queued, skipped or suppressed)
 // and returns the sender job or the multicast candidate it needs.
 func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, linePaused bool,
-	rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
+	voices []render.Voice, rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
 	defer func() {
 		mu.Lock()
@@ -305,7 +315,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		// the sender's push waits for the morning; while LINE is paused, the
 		// sender sends around the pause or defers.)
 		out, err := r.Templates.RenderIn(tpl, customer.LINE, render.Data{Customer: cust, RankID: rk.ID,
-			RankLabel: r.Rules.Label(rk), Shop: r.Shop})
+			RankLabel: r.Rules.Label(rk), Shop: r.Shop, Voices: voices})
 		if err != nil {
 			return nil, nil, err
 		}

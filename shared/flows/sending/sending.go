@@ -43,6 +43,12 @@ type Mailer interface {
 	Send(ctx context.Context, env delivery.Envelope, msg *render.Email) (delivery.Receipt, error)
 }
 
+// Voices gives the comments customers agreed to publish, for templates that
+// quote them.
+type Voices interface {
+	Quotes(ctx context.Context) ([]render.Voice, error)
+}
+
 // DefaultLease is how long a claim keeps other senders off a message.
 const DefaultLease = 2 * time.Minute
 
@@ -67,6 +73,8 @@ type Sender struct {
 	Links    feedback.LinkSigner
 	// Pauses are the channels paused for everyone (LINE's monthly quota).
 	Pauses *flow.Pauses
+	// Voices feeds templates that quote customer voice; nil: none quoted.
+	Voices Voices
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
 	Lease time.Duration
@@ -128,12 +136,16 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 			return fmt.Errorf("message %s: %w", job.Key, err)
 		}
 	}
-	var out *render.Rendered
-	if job.Template != "" {
-		out, err = s.Templates.RenderIn(job.Template, ch, data)
-	} else {
-		out, err = s.Templates.Render(job.Kind, rk, ch, data)
+	dir := job.Template
+	if dir == "" {
+		dir, _ = s.Templates.Resolve(job.Kind, rk, ch)
 	}
+	if s.Voices != nil && s.Templates.UsesVoices(dir) {
+		if data.Voices, err = s.Voices.Quotes(ctx); err != nil {
+			return fmt.Errorf("message %s: customer voice: %w", job.Key, err)
+		}
+	}
+	out, err := s.Templates.RenderIn(dir, ch, data)
 	if err != nil {
 		// A broken template must never reach a customer half-rendered.
 		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())

@@ -7,11 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/render"
+	"github.com/daifuku/daifuku/shared/flows/flow"
 )
 
 // Ledger is what customer voice reads and writes.
@@ -24,9 +28,41 @@ type Ledger interface {
 
 // Voice exports testimonials.
 type Voice struct {
+	flow.Env
 	Ledger Ledger
 	Rules  *rank.Rules
 	Shop   string
+
+	mu     sync.Mutex
+	quotes []render.Voice
+	readAt time.Time
+}
+
+// QuotesTTL is how long the quotes messages carry are reused before they are
+// read again: a withdrawal reaches the next messages within it.
+const QuotesTTL = time.Minute
+
+// Quotes are the comments a message may quote, as Testimonials gives them
+// (newest first, at most render.MaxVoices, no names), read at most once a
+// QuotesTTL.
+func (v *Voice) Quotes(ctx context.Context) ([]render.Voice, error) {
+	now := v.Now()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.readAt.IsZero() && now.Sub(v.readAt) < QuotesTTL && !now.Before(v.readAt) {
+		return v.quotes, nil
+	}
+	ts, err := v.Testimonials(ctx, render.MaxVoices)
+	if err != nil {
+		return nil, err
+	}
+	quotes := make([]render.Voice, 0, len(ts))
+	for _, t := range ts {
+		quotes = append(quotes, render.Voice{Text: t.Text, Profile: t.Profile, Rating: t.Rating,
+			Date: t.At.In(customer.DefaultLocation()).Format("2006年1月")})
+	}
+	v.quotes, v.readAt = quotes, now
+	return quotes, nil
 }
 
 // Testimonials lists what may be published, newest first (at most limit; 0: all).
