@@ -138,7 +138,8 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 	// A demo newsletter, created as `daifuku campaign create` would, due now.
 	demo := campaign.Campaign{ID: DemoCampaign, Title: "冬のお便り（デモ）", SendAt: now,
 		Audience:  campaign.Audience{All: true},
-		Templates: map[string]string{"royal": "newsletter/2026-winter-royal", "default": "newsletter/2026-winter-default"}}
+		Templates: map[string]string{"royal": "newsletter/2026-winter-royal", "default": "newsletter/2026-winter-default"},
+		Early:     e.Content.EarlyAccess}
 	if err := e.Store.CreateCampaign(ctx, demo); err != nil && !strings.Contains(err.Error(), "exists already") {
 		return nil, err
 	}
@@ -184,8 +185,12 @@ func (s *Summary) Print(w io.Writer) {
 			r.Date, r.Customers, r.ItemsRead, r.Lapsed, len(r.Decisions), r.Repeated)
 	}
 	for _, c := range s.Campaigns {
-		fmt.Fprintf(w, "campaign %s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
-			c.Campaign, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)
+		wave := ""
+		if len(c.Early) > 0 {
+			wave = " (early access: " + strings.Join(c.Early, ", ") + ")"
+		}
+		fmt.Fprintf(w, "campaign %s%s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
+			c.Campaign, wave, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)
 	}
 	if len(s.Messages) == 0 {
 		fmt.Fprintln(w, "messages: none new this run (everything due was sent before)")

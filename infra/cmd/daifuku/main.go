@@ -72,6 +72,8 @@ func run(ctx context.Context, args []string) error {
 	cTags := fs.String("tags", "", "campaign audience: tags, comma separated")
 	cAll := fs.Bool("all", false, "campaign audience: everyone who agreed to hear from us")
 	cTemplates := fs.String("templates", "", "campaign templates: rank=folder,…, with default=")
+	cEarlyRanks := fs.String("early-ranks", "", "campaign early access: rank ids, comma separated (default: campaigns.yaml's early_access)")
+	cEarlyHours := fs.Int("early-hours", -1, "campaign early access: hours before send-at (0: none; default: campaigns.yaml's early_access)")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
 	format := fs.String("format", "markdown", "voice: markdown, csv or json")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
@@ -143,6 +145,18 @@ func run(ctx context.Context, args []string) error {
 			k, v, _ := strings.Cut(kv, "=")
 			c.Templates[k] = v
 		}
+		if e := content.EarlyAccess; e != nil {
+			c.Early = &campaign.Early{Ranks: e.Ranks, Hours: e.Hours}
+		}
+		if *cEarlyRanks != "" || *cEarlyHours >= 0 {
+			c.Early = &campaign.Early{Ranks: list(*cEarlyRanks), Hours: max(*cEarlyHours, 0)}
+			if *cEarlyRanks == "" && content.EarlyAccess != nil {
+				c.Early.Ranks = content.EarlyAccess.Ranks
+			}
+			if *cEarlyHours < 0 && content.EarlyAccess != nil {
+				c.Early.Hours = content.EarlyAccess.Hours
+			}
+		}
 		if err := c.Validate(content.Known()); err != nil {
 			return err
 		}
@@ -150,6 +164,9 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Printf("campaign %s scheduled for %s\n", c.ID, c.SendAt.Format(time.RFC3339))
+		if r := c.EarlyRanks(); r != nil {
+			fmt.Printf("early access: %s from %s\n", strings.Join(r, ", "), c.EarlyAt().Format(time.RFC3339))
+		}
 		return nil
 	case "serve":
 		return env.Serve(ctx, *addr, func(url string) {

@@ -32,6 +32,8 @@ type Content struct {
 	Plans     *plan.Plans
 	Policy    delivery.Policy
 	Campaigns []campaign.Campaign
+	// EarlyAccess is the early wave of every campaign that sets none (campaigns.yaml).
+	EarlyAccess *campaign.Early
 	Feedback  *feedback.Script
 }
 
@@ -83,9 +85,11 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	if src, err = fs.ReadFile(fsys, "campaigns.yaml"); err != nil {
 		return nil, fmt.Errorf("read campaigns: %w", err)
 	}
-	if c.Campaigns, err = campaign.Parse("templates/campaigns.yaml", src, c.Known()); err != nil {
+	cf, err := campaign.Parse("templates/campaigns.yaml", src, c.Known())
+	if err != nil {
 		return nil, err
 	}
+	c.Campaigns, c.EarlyAccess = cf.Campaigns, cf.EarlyAccess
 	if src, err = fs.ReadFile(fsys, "feedback.yaml"); err != nil {
 		return nil, fmt.Errorf("read feedback script: %w", err)
 	}

@@ -2,6 +2,7 @@ package content_test
 
 import (
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -79,5 +80,33 @@ func TestBrokenContentIsRejectedWithFileAndLine(t *testing.T) {
 				t.Errorf("err = %v, want it to say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// The royal and semi-royal welcomes promise word of new items before
+// everyone else: the shipped campaigns give those ranks early access.
+func TestPromisedEarlyNoticeIsKept(t *testing.T) {
+	c, err := content.LoadContent(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rk := range []string{"royal", "semi-royal"} {
+		matches, _ := fs.Glob(templates.FS, "step/"+rk+"-welcome/*")
+		promised := false
+		for _, m := range matches {
+			b, _ := fs.ReadFile(templates.FS, m)
+			promised = promised || strings.Contains(string(b), "ひと足早く")
+		}
+		if !promised {
+			continue
+		}
+		if e := c.EarlyAccess; e == nil || e.Hours <= 0 || !slices.Contains(e.Ranks, rk) {
+			t.Errorf("the %s welcome promises early notice, but campaigns.yaml gives %s no early access (%+v)", rk, rk, e)
+		}
+		for _, camp := range c.Campaigns {
+			if !slices.Contains(camp.EarlyRanks(), rk) {
+				t.Errorf("campaign %s gives %s no early access", camp.ID, rk)
+			}
+		}
 	}
 }

@@ -81,17 +81,23 @@ func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states
 }
 
 // LockCampaign marks a campaign as sending by this run until lease, unless it
-// was sent or another run holds it.
-func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Time) error {
+// was sent or another run holds it. The main wave also takes a campaign whose
+// early wave went out.
+func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Time, early bool) error {
+	cond := "attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until < :now)"
+	vals := map[string]types.AttributeValue{
+		":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)), ":lease": ts(lease), ":now": ts(now),
+	}
+	if !early {
+		cond += " OR #st = :early"
+		vals[":early"] = str(string(campaign.EarlySent))
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
-		UpdateExpression:         aws.String("SET #st = :sending, lease_until = :lease, started_at = if_not_exists(started_at, :now)"),
-		ConditionExpression:      aws.String("attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until < :now)"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)),
-			":lease": ts(lease), ":now": ts(now),
-		},
+		UpdateExpression:          aws.String("SET #st = :sending, lease_until = :lease, started_at = if_not_exists(started_at, :now)"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
@@ -103,17 +109,23 @@ func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Tim
 	return nil
 }
 
-// FinishCampaign records that a campaign was sent, with its counts.
+// FinishCampaign records that a wave of a campaign went out (st.Status:
+// EarlySent or Sent), with its counts, and lets go of the lease.
 func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
 	counts, err := marshal(st.Counts)
 	if err != nil {
 		return err
 	}
+	field := "counts"
+	if st.Status == campaign.EarlySent {
+		field = "early_counts"
+	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
-		UpdateExpression:          aws.String("SET #st = :sent, finished_at = :at, counts = :c REMOVE lease_until"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": str(string(campaign.Sent)), ":at": ts(st.FinishedAt), ":c": &types.AttributeValueMemberM{Value: counts}},
+		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c REMOVE lease_until"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(st.Status)), ":at": ts(st.FinishedAt),
+			":c": &types.AttributeValueMemberM{Value: counts}},
 	})
 	if err != nil {
 		return fmt.Errorf("finish campaign %s: %w", id, err)

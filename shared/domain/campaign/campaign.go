@@ -11,6 +11,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -26,7 +27,36 @@ type Campaign struct {
 	SendAt    time.Time         `yaml:"send_at" dynamodbav:"send_at"`
 	Audience  Audience          `yaml:"audience" dynamodbav:"audience"`
 	Templates map[string]string `yaml:"templates" dynamodbav:"templates"`
-	Line      int               `yaml:"-" dynamodbav:"-"`
+	// Early sends the campaign to some ranks before everyone else: the
+	// early notice of new items the royal and semi-royal welcomes promise.
+	Early *Early `yaml:"early,omitempty" dynamodbav:"early,omitempty"`
+	Line  int    `yaml:"-" dynamodbav:"-"`
+}
+
+// Early is early access: customers of Ranks (the active side) in the
+// campaign's audience get it Hours before its send time.
+type Early struct {
+	Ranks []string `yaml:"ranks" dynamodbav:"ranks"`
+	Hours int      `yaml:"hours" dynamodbav:"hours"`
+}
+
+// MaxEarlyHours bounds early access: a week ahead.
+const MaxEarlyHours = 7 * 24
+
+// EarlyAt is when the early wave goes; SendAt when there is none.
+func (c *Campaign) EarlyAt() time.Time {
+	if c.Early == nil || c.Early.Hours <= 0 || len(c.Early.Ranks) == 0 {
+		return c.SendAt
+	}
+	return c.SendAt.Add(-time.Duration(c.Early.Hours) * time.Hour)
+}
+
+// EarlyRanks are the ranks (active side, e.g. "royal") of the early wave.
+func (c *Campaign) EarlyRanks() []string {
+	if c.EarlyAt().Equal(c.SendAt) {
+		return nil
+	}
+	return c.Early.Ranks
 }
 
 // Audience says who gets a campaign: exactly one of the three.
@@ -85,6 +115,16 @@ func (c *Campaign) Validate(known Known) error {
 			return fmt.Errorf("campaign %s: audience: no rank %q in ranks.yaml", c.ID, r)
 		}
 	}
+	if e := c.Early; e != nil {
+		if e.Hours < 0 || e.Hours > MaxEarlyHours || (e.Hours > 0 && len(e.Ranks) == 0) {
+			return fmt.Errorf("campaign %s: early: want ranks and 1 to %d hours (0: no early access)", c.ID, MaxEarlyHours)
+		}
+		for _, r := range e.Ranks {
+			if rk := rank.Parse(r); rk.Lapsed || (known.Rank != nil && !known.Rank(rk.ID)) {
+				return fmt.Errorf("campaign %s: early: no active rank %q in ranks.yaml", c.ID, r)
+			}
+		}
+	}
 	for r, dir := range c.Templates {
 		if r != DefaultTemplate && known.Rank != nil && !known.Rank(rank.Parse(r).ID) {
 			return fmt.Errorf("campaign %s: templates: no rank %q in ranks.yaml", c.ID, r)
@@ -107,10 +147,19 @@ func (e *ValidationError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Fil
 
 var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
+// File is campaigns.yaml: the campaigns, and the early access every
+// campaign gets unless it sets its own (campaigns created later too).
+type File struct {
+	EarlyAccess *Early
+	Campaigns   []Campaign
+}
+
 // Parse reads campaigns.yaml.
-func Parse(name string, src []byte, known Known) ([]Campaign, error) {
+func Parse(name string, src []byte, known Known) (*File, error) {
 	var doc struct {
-		Campaigns []yaml.Node `yaml:"campaigns"`
+		// EarlyAccess is every campaign's early wave unless it sets its own.
+		EarlyAccess *Early      `yaml:"early_access"`
+		Campaigns   []yaml.Node `yaml:"campaigns"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
@@ -121,6 +170,13 @@ func Parse(name string, src []byte, known Known) ([]Campaign, error) {
 			msg = m[2]
 		}
 		return nil, &ValidationError{File: name, Line: line, Msg: msg}
+	}
+	if e := doc.EarlyAccess; e != nil {
+		probe := Campaign{ID: "early-access", SendAt: time.Unix(1, 0), Audience: Audience{All: true},
+			Templates: map[string]string{DefaultTemplate: "x"}, Early: e}
+		if err := probe.Validate(Known{Rank: known.Rank}); err != nil {
+			return nil, &ValidationError{File: name, Line: 1, Msg: strings.Replace(err.Error(), "campaign early-access: ", "early_access: ", 1)}
+		}
 	}
 	var out []Campaign
 	seen := map[string]bool{}
@@ -135,6 +191,10 @@ func Parse(name string, src []byte, known Known) ([]Campaign, error) {
 			return nil, &ValidationError{File: name, Line: line, Msg: msg}
 		}
 		c.Line = n.Line
+		if c.Early == nil && doc.EarlyAccess != nil {
+			e := *doc.EarlyAccess
+			c.Early = &e
+		}
 		if err := c.Validate(known); err != nil {
 			return nil, &ValidationError{File: name, Line: n.Line, Msg: err.Error()}
 		}
@@ -144,5 +204,5 @@ func Parse(name string, src []byte, known Known) ([]Campaign, error) {
 		seen[c.ID] = true
 		out = append(out, c)
 	}
-	return out, nil
+	return &File{EarlyAccess: doc.EarlyAccess, Campaigns: out}, nil
 }

@@ -14,6 +14,8 @@ type Status string
 const (
 	Scheduled Status = "scheduled"
 	Sending   Status = "sending"
+	// EarlySent: the early wave went out; everyone else waits for send_at.
+	EarlySent Status = "early-sent"
 	Sent      Status = "sent"
 	// Handed: a batch LINE refused whole (its monthly quota used up); its
 	// members went to the sender one by one, which sends them around the
@@ -30,6 +32,8 @@ type State struct {
 	StartedAt  time.Time      `dynamodbav:"started_at,omitempty"`
 	FinishedAt time.Time      `dynamodbav:"finished_at,omitempty"`
 	Counts     map[string]int `dynamodbav:"counts,omitempty"`
+	// EarlyCounts are the early wave's.
+	EarlyCounts map[string]int `dynamodbav:"early_counts,omitempty"`
 }
 
 // Member is one recipient of a LINE multicast batch.

@@ -36,7 +36,7 @@ type Ledger interface {
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	Campaigns(ctx context.Context) ([]campaign.Campaign, map[string]campaign.State, error)
-	LockCampaign(ctx context.Context, id string, now, lease time.Time) error
+	LockCampaign(ctx context.Context, id string, now, lease time.Time, early bool) error
 	FinishCampaign(ctx context.Context, id string, st campaign.State) error
 	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
 	CreateBatch(ctx context.Context, b *campaign.Batch) error
@@ -98,9 +98,12 @@ type Report struct {
 	ItemsRead    int
 	LINERequests int      // multicast requests plus pushes
 	Recipients   []string // customer ids decided by this run
+	// Early names the ranks of an early wave (sent before everyone else); nil for the main wave.
+	Early []string
 }
 
-// SendDue sends every campaign whose time has come and that was not sent.
+// SendDue sends every campaign whose time has come and that was not sent:
+// the early wave once its early access began, everyone else at send_at.
 func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) {
 	stored, states, err := r.Ledger.Campaigns(ctx)
 	if err != nil {
@@ -109,7 +112,9 @@ func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) 
 	var reps []*Report
 	var errs []error
 	for _, c := range append(slices.Clone(r.Defined), stored...) {
-		if c.SendAt.After(now) || states[c.ID].Status == campaign.Sent {
+		st := states[c.ID].Status
+		switch {
+		case st == campaign.Sent, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent:
 			continue
 		}
 		rep, err := r.Send(ctx, c, now)
@@ -136,11 +141,22 @@ type pending struct {
 // Send fans a campaign out. It can be run again after a crash: customers
 // decided before are not decided again, batches recorded before are sent
 // again as they were (LINE's retry key makes that safe), and the rest goes on.
+//
+// Before send_at, only the early wave goes: the customers of the campaign's
+// early ranks. At send_at everyone else does; those the early wave reached
+// are decided already and get nothing twice.
 func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (*Report, error) {
-	if err := r.Ledger.LockCampaign(ctx, c.ID, now, now.Add(Lease)); err != nil {
+	early := now.Before(c.SendAt)
+	if early && len(c.EarlyRanks()) == 0 {
+		return nil, fmt.Errorf("campaign %s: not due before %s", c.ID, c.SendAt.Format(time.RFC3339))
+	}
+	if err := r.Ledger.LockCampaign(ctx, c.ID, now, now.Add(Lease), early); err != nil {
 		return nil, err
 	}
 	rep := &Report{Campaign: c.ID}
+	if early {
+		rep.Early = c.EarlyRanks()
+	}
 	audience, err := r.audience(ctx, c, rep)
 	if err != nil {
 		return nil, err
@@ -213,10 +229,13 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		return rep, err
 	}
 	rep.LINERequests = rep.Batches + rep.Push
-	st := campaign.State{FinishedAt: now, Counts: map[string]int{
+	st := campaign.State{Status: campaign.Sent, FinishedAt: now, Counts: map[string]int{
 		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
 		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "line_handed_to_sender": rep.Handed,
 	}}
+	if early {
+		st.Status = campaign.EarlySent
+	}
 	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
 		return rep, err
 	}
@@ -225,10 +244,31 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 	return rep, nil
 }
 
-// audience reads the campaign's customers, in id order.
+// audience reads the campaign's customers, in id order: for an early wave
+// only those of its early ranks, through the rank index.
 func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report) ([]*customer.Customer, error) {
 	var out []*customer.Customer
-	if len(c.Audience.Ranks) > 0 {
+	tagged := func(cust *customer.Customer) bool {
+		return c.Audience.All || slices.ContainsFunc(c.Audience.Tags, func(t string) bool { return slices.Contains(cust.Tags, t) })
+	}
+	switch {
+	case len(rep.Early) > 0:
+		for _, rk := range rep.Early {
+			if len(c.Audience.Ranks) > 0 && !slices.Contains(c.Audience.Ranks, rk) {
+				continue
+			}
+			cs, read, err := r.Ledger.CustomersOfRank(ctx, rk)
+			if err != nil {
+				return nil, err
+			}
+			rep.ItemsRead += read
+			for _, cust := range cs {
+				if len(c.Audience.Ranks) > 0 || tagged(cust) {
+					out = append(out, cust)
+				}
+			}
+		}
+	case len(c.Audience.Ranks) > 0:
 		for _, rk := range c.Audience.Ranks {
 			cs, read, err := r.Ledger.CustomersOfRank(ctx, rk)
 			if err != nil {
@@ -237,10 +277,10 @@ func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report)
 			rep.ItemsRead += read
 			out = append(out, cs...)
 		}
-	} else {
+	default:
 		read, err := r.Ledger.ScanCustomers(ctx, func(cs []*customer.Customer) error {
 			for _, cust := range cs {
-				if c.Audience.All || slices.ContainsFunc(c.Audience.Tags, func(t string) bool { return slices.Contains(cust.Tags, t) }) {
+				if tagged(cust) {
 					out = append(out, cust)
 				}
 			}
