@@ -15,6 +15,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/local"
+	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/templates"
 )
@@ -152,5 +153,59 @@ func assertNoPersonalData(t *testing.T, logs string) {
 				}
 			}
 		}
+	}
+}
+
+// make run at 23:00 in Tokyo: LINE's quiet hours and the birthday's morning
+// hold messages back. The summary says until when, and how to release them;
+// releasing them the next morning sends them.
+func TestRunAtNightSaysWhenDeferredMessagesGo(t *testing.T) {
+	t.Setenv("LINE_CHANNEL_ACCESS_TOKEN", "")
+	t.Setenv("SENDGRID_API_KEY", "")
+	content, err := content.LoadContent(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	night := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC) // 23:00 in Tokyo
+	clock := &testrig.Clock{}
+	clock.Set(night)
+	env, err := local.Start(context.Background(), local.Options{Dir: t.TempDir(), DynamoDB: dynamolocal.TestEndpoint(t),
+		Prefix: fmt.Sprintf("night%d-", time.Now().UnixNano()), Content: content, Clock: clock.Now,
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	sum, err := env.Run(context.Background(), "../seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deferred := 0
+	for k, n := range sum.Messages {
+		if k[3] == "deferred" {
+			deferred += n
+		}
+	}
+	if deferred == 0 {
+		t.Fatalf("nothing deferred at 23:00 in Tokyo: %v", sum.Messages)
+	}
+	var out bytes.Buffer
+	sum.Print(&out)
+	for _, want := range []string{"← waits until 11-24 09:00 JST", local.ReleaseCommand + " -now 2026-11-24T09:00:00+09:00"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	clock.Set(night.Add(10*time.Hour + 30*time.Minute)) // 09:30 the next morning
+	if _, err := env.Tasks().Handle(context.Background(), []byte(`{"task":"release"}`)); err != nil {
+		t.Fatal(err)
+	}
+	released := env.Queue.Len()
+	if err := env.SendQueued(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if released != deferred {
+		t.Errorf("released %d of %d deferred messages", released, deferred)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/spreadsheet"
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
@@ -30,13 +31,24 @@ type Summary struct {
 	Campaigns                          []*campaigns.Report
 	// Messages counts this run's messages by rank, kind, channel and status.
 	Messages map[[4]string]int
+	// Waiting holds, for the rows of deferred messages, when the last of
+	// them may go and why it waits.
+	Waiting map[[4]string]Wait
+}
+
+// Wait is when deferred messages may go, and why they wait.
+type Wait struct {
+	Until  time.Time
+	Reason string
 }
 
 // DemoCampaign is the newsletter `make run` sends once per local ledger.
 const DemoCampaign = "demo-winter"
 
 // NewSummary returns an empty summary.
-func NewSummary() *Summary { return &Summary{Messages: map[[4]string]int{}} }
+func NewSummary() *Summary {
+	return &Summary{Messages: map[[4]string]int{}, Waiting: map[[4]string]Wait{}}
+}
 
 // ImportCustomers loads a customers CSV into the ledger.
 func (e *Env) ImportCustomers(ctx context.Context, path string, s *Summary) error {
@@ -171,10 +183,18 @@ func (e *Env) count(ctx context.Context, s *Summary, keys []message.Key) error {
 		if ch == "" {
 			ch = "-"
 		}
-		s.Messages[[4]string{rec.Rank, string(rec.Kind), ch, string(rec.Status)}]++
+		row := [4]string{rec.Rank, string(rec.Kind), ch, string(rec.Status)}
+		s.Messages[row]++
+		if w, ok := s.Waiting[row]; rec.Status == message.Deferred && (!ok || rec.NotBefore.After(w.Until)) {
+			s.Waiting[row] = Wait{Until: rec.NotBefore, Reason: rec.Reason}
+		}
 	}
 	return nil
 }
+
+// ReleaseCommand is what releases deferred messages locally, as the hourly
+// run does in AWS.
+const ReleaseCommand = "go run ./infra/cmd/daifuku release"
 
 // Print writes the summary for people.
 func (s *Summary) Print(w io.Writer) {
@@ -205,9 +225,25 @@ func (s *Summary) Print(w io.Writer) {
 		return strings.Join(a[:], " ") < strings.Join(b[:], " ")
 	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tKIND\tCHANNEL\tSTATUS\tMESSAGES")
+	fmt.Fprintln(tw, "RANK\tKIND\tCHANNEL\tSTATUS\tMESSAGES\t")
+	var last time.Time
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", k[0], k[1], k[2], k[3], s.Messages[k])
+		note := ""
+		if wt, ok := s.Waiting[k]; ok {
+			note = "← waits until " + wt.Until.In(customer.DefaultLocation()).Format("01-02 15:04 MST")
+			if wt.Reason != "" {
+				note += " (" + wt.Reason + ")"
+			}
+			if wt.Until.After(last) {
+				last = wt.Until
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", k[0], k[1], k[2], k[3], s.Messages[k], note)
 	}
 	tw.Flush()
+	if !last.IsZero() {
+		fmt.Fprintf(w, "deferred messages go at the hourly release once their time comes: %s\n"+
+			"to see them all go now, release as of the last of those times: %s -now %s\n",
+			ReleaseCommand, ReleaseCommand, last.In(customer.DefaultLocation()).Format(time.RFC3339))
+	}
 }

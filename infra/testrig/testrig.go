@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/adapters/content"
@@ -31,6 +32,10 @@ type Rig struct {
 	Capture *capture.Server
 	Clock   *Clock
 	URL     string
+	// DB and Tables are the rig's DynamoDB client and tables, for tests that
+	// build a store of their own (to count its reads, say).
+	DB     *dynamodb.Client
+	Tables dynamo.Tables
 }
 
 // New builds a rig. Call dynamolocal.RunTests from the package's TestMain.
@@ -62,7 +67,7 @@ func New(t testing.TB) *Rig {
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
 	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }
 	a.Campaigns.Sleep = a.Sender.Sleep
-	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL}
+	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL, DB: db, Tables: dynamo.TablesWithPrefix(prefix)}
 }
 
 // SendQueued hands every queued job to the sender as SQS batches would and

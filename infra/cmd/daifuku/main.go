@@ -37,11 +37,19 @@ commands:
   voice                       customer voice (お客様の声): comments customers agreed to
                               publish, without names; -format markdown|csv|json, -limit N
   voice withdraw FEEDBACK_ID  take a comment out of customer voice
+  customer ID                 one customer's timeline: rank changes, messages, orders,
+                              feedback and opt-outs, newest first; -format text|json
+  release                     the hourly run: release deferred messages whose time has
+                              come, send the campaigns that are due
+  schedule                    the daily run; -date D, -dry-run
+  campaign create|send        create a newsletter campaign; send the due ones
   validate                    check rank rules, shop and every template
 
-flags (run, import):
+flags:
   -dir .local      state folder (DynamoDB data, outbox)
   -seed infra/seed the sample ledger for run
+  -now TIME        act as if it were TIME (RFC 3339), e.g. to release tonight's
+                   deferred messages as tomorrow morning would
 Environment: DYNAMODB_ENDPOINT, LINE_CHANNEL_ACCESS_TOKEN, LINE_API_ENDPOINT,
 SENDGRID_API_KEY, SENDGRID_API_HOST, TEMPLATES_DIR.
 `
@@ -75,7 +83,8 @@ func run(ctx context.Context, args []string) error {
 	cEarlyRanks := fs.String("early-ranks", "", "campaign early access: rank ids, comma separated (default: campaigns.yaml's early_access)")
 	cEarlyHours := fs.Int("early-hours", -1, "campaign early access: hours before send-at (0: none; default: campaigns.yaml's early_access)")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
-	format := fs.String("format", "markdown", "voice: markdown, csv or json")
+	format := fs.String("format", "", "voice: markdown (default), csv or json; customer: text (default) or json")
+	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
 	content, err := content.ContentFromEnv()
@@ -86,7 +95,7 @@ func run(ctx context.Context, args []string) error {
 	case "validate":
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback":
+	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -108,8 +117,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer logFile.Close()
+	clock, err := clockFrom(*nowFlag)
+	if err != nil {
+		return err
+	}
 	opts := local.Options{
-		Dir: *dir, DynamoDB: os.Getenv("DYNAMODB_ENDPOINT"), Content: content,
+		Dir: *dir, DynamoDB: os.Getenv("DYNAMODB_ENDPOINT"), Content: content, Clock: clock,
 		Log: slog.New(slog.NewJSONHandler(logFile, nil)),
 	}
 	if args[0] == "stubs" {
@@ -128,7 +141,7 @@ func run(ctx context.Context, args []string) error {
 		return schedule(ctx, env, *date, *dryRun)
 	case "campaign":
 		if args[1] == "send" {
-			reps, err := env.Campaigns.SendDue(ctx, time.Now())
+			reps, err := env.Campaigns.SendDue(ctx, env.Now())
 			if err != nil {
 				return err
 			}
@@ -176,6 +189,13 @@ func run(ctx context.Context, args []string) error {
 		})
 	case "voice":
 		return voice(ctx, env, fs.Args(), *format, *limit)
+	case "customer":
+		if len(fs.Args()) != 1 {
+			return fmt.Errorf("usage: daifuku customer [-format text|json] CUSTOMER_ID")
+		}
+		return printTimeline(ctx, env, fs.Args()[0], *format)
+	case "release":
+		return release(ctx, env)
 	case "feedback":
 		return listFeedback(ctx, env, *days)
 	case "stubs":
@@ -216,7 +236,7 @@ func run(ctx context.Context, args []string) error {
 
 // schedule runs (or dry-runs) the daily schedule and lists its decisions.
 func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) error {
-	now := time.Now()
+	now := env.Now()
 	if date != "" {
 		var err error
 		if now, err = daily.DateAt(date, customer.DefaultLocation()); err != nil {
@@ -277,7 +297,7 @@ func voice(ctx context.Context, env *local.Env, args []string, format string, li
 		return err
 	}
 	switch format {
-	case "markdown":
+	case "markdown", "":
 		return feedback.WriteMarkdown(os.Stdout, env.Voice.Shop, ts)
 	case "csv":
 		return feedback.WriteCSV(os.Stdout, ts)
@@ -291,7 +311,7 @@ func voice(ctx context.Context, env *local.Env, args []string, format string, li
 
 // listFeedback prints what customers said, for the shop to read and answer.
 func listFeedback(ctx context.Context, env *local.Env, days int) error {
-	fbs, err := env.Store.FeedbackSince(ctx, time.Now().AddDate(0, 0, -days))
+	fbs, err := env.Store.FeedbackSince(ctx, env.Now().AddDate(0, 0, -days))
 	if err != nil {
 		return err
 	}
@@ -315,7 +335,7 @@ func listFeedback(ctx context.Context, env *local.Env, days int) error {
 		if about == "" {
 			about = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.At.Local().Format("2006-01-02 15:04"), f.CustomerID, f.Channel, f.Type,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.At.In(customer.DefaultLocation()).Format("2006-01-02 15:04"), f.CustomerID, f.Channel, f.Type,
 			about, says, f.Testimonial)
 	}
 	return tw.Flush()
@@ -343,4 +363,67 @@ func openLog(dir string) (*os.File, error) {
 		return nil, err
 	}
 	return os.OpenFile(dir+"/daifuku.log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+}
+
+// clockFrom is the wall clock, or, given a time, a clock that starts there
+// and runs on as the wall clock does.
+func clockFrom(now string) (func() time.Time, error) {
+	if now == "" {
+		return time.Now, nil
+	}
+	at, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		return nil, fmt.Errorf("-now %q: want RFC 3339, e.g. 2026-12-01T09:00:00+09:00", now)
+	}
+	offset := time.Until(at)
+	return func() time.Time { return time.Now().Add(offset) }, nil
+}
+
+// release runs the hourly task, then sends what it queued.
+func release(ctx context.Context, env *local.Env) error {
+	out, err := env.Tasks().Handle(ctx, []byte(`{"task":"release"}`))
+	if err != nil {
+		return err
+	}
+	queued := env.Queue.Len()
+	if err := env.SendQueued(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("as of %s: %s; %d messages handed to the sender\n", env.Now().In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"), out, queued)
+	return nil
+}
+
+// printTimeline prints one customer's history, newest first.
+func printTimeline(ctx context.Context, env *local.Env, id, format string) error {
+	t, err := env.Timeline(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(t)
+	case "", "text":
+	default:
+		return fmt.Errorf("-format %q: want text or json", format)
+	}
+	fmt.Printf("customer %s: rank %s, %d orders, %d yen; email %s, LINE %s\n", t.CustomerID, t.Rank, t.Purchases.Count,
+		t.Purchases.TotalSpend, reach(t.Consent.Email, t.Consent.EmailStatus), reach(t.Consent.LINE, t.Consent.LINEStatus))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tWHAT\tDETAIL")
+	for _, e := range t.Entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.At.In(customer.DefaultLocation()).Format("2006-01-02 15:04"), e.Type, e.Summary)
+	}
+	return tw.Flush()
+}
+
+func reach(consent bool, status customer.ContactStatus) string {
+	switch {
+	case status != customer.Reachable:
+		return string(status)
+	case !consent:
+		return "no consent"
+	}
+	return "ok"
 }

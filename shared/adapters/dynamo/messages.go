@@ -98,6 +98,18 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 	return nil
 }
 
+// History lists every message of a customer, newest first, through the
+// by-customer index.
+func (s *Store) History(ctx context.Context, customerID string) ([]*message.Record, error) {
+	recs, _, err := queryAll[message.Record](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Messages, IndexName: aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ScanIndexForward:          aws.Bool(false),
+	})
+	return recs, err
+}
+
 // MessagesOf lists a customer's messages, newest first.
 func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) ([]message.Record, error) {
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{

@@ -63,3 +63,14 @@ func failedCheck(reasons []types.CancellationReason, i int) bool {
 func (s *Store) Order(ctx context.Context, id string) (*customer.Order, error) {
 	return get[customer.Order](ctx, s.db, s.tables.Orders, "order_id", id, "order")
 }
+
+// OrdersOf lists a customer's orders, newest first, through the by-customer index.
+func (s *Store) OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error) {
+	os, _, err := queryAll[customer.Order](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Orders, IndexName: aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ScanIndexForward:          aws.Bool(false),
+	})
+	return os, err
+}

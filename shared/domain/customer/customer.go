@@ -84,6 +84,32 @@ type RankChange struct {
 	Cause string `dynamodbav:"cause,omitempty"`
 }
 
+// ConsentChange is one change to how a customer may be reached: an opt-out,
+// a bounce, a block, a return. The timeline shows them to staff.
+type ConsentChange struct {
+	Channel Channel       `dynamodbav:"channel" json:"channel"`
+	Status  ContactStatus `dynamodbav:"status,omitempty" json:"status"` // "" : reachable again
+	Consent bool          `dynamodbav:"consent" json:"consent"`         // consent after the change
+	At      time.Time     `dynamodbav:"at" json:"at"`
+	Cause   string        `dynamodbav:"cause" json:"cause"` // e.g. "unsubscribe link", "sendgrid bounce"
+}
+
+// maxConsentHistory keeps the item small: the newest changes are the ones staff need.
+const maxConsentHistory = 50
+
+// NoteConsent records a change to a channel's consent or status, as it now
+// stands on the customer, with what caused it.
+func (c *Customer) NoteConsent(ch Channel, at time.Time, cause string) {
+	status, consent := c.Consent.LINEStatus, c.Consent.LINE
+	if ch == Email {
+		status, consent = c.Consent.EmailStatus, c.Consent.Email
+	}
+	c.ConsentHistory = append(c.ConsentHistory, ConsentChange{Channel: ch, Status: status, Consent: consent, At: at, Cause: cause})
+	if n := len(c.ConsentHistory); n > maxConsentHistory {
+		c.ConsentHistory = c.ConsentHistory[n-maxConsentHistory:]
+	}
+}
+
 // Customer is one row of the ledger.
 type Customer struct {
 	ID               string    `dynamodbav:"customer_id"`
@@ -102,13 +128,15 @@ type Customer struct {
 	// LINEStatusAt is the time of the follow or unfollow event that last set
 	// Consent.LINEStatus: events arrive out of order, and an older one must
 	// not undo a newer one.
-	LINEStatusAt time.Time         `dynamodbav:"line_status_at,omitempty"`
-	Purchases    Purchases         `dynamodbav:"purchases"`
-	Rank         string            `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
-	RankSince    time.Time         `dynamodbav:"rank_since"`
-	RankHistory  []RankChange      `dynamodbav:"rank_history,omitempty"`
-	Tags         []string          `dynamodbav:"tags,omitempty,stringset"`
-	Preferences  map[string]string `dynamodbav:"preferences,omitempty"`
+	LINEStatusAt time.Time    `dynamodbav:"line_status_at,omitempty"`
+	Purchases    Purchases    `dynamodbav:"purchases"`
+	Rank         string       `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
+	RankSince    time.Time    `dynamodbav:"rank_since"`
+	RankHistory  []RankChange `dynamodbav:"rank_history,omitempty"`
+	// ConsentHistory is every change to consent and contact status, oldest first.
+	ConsentHistory []ConsentChange   `dynamodbav:"consent_history,omitempty"`
+	Tags           []string          `dynamodbav:"tags,omitempty,stringset"`
+	Preferences    map[string]string `dynamodbav:"preferences,omitempty"`
 	// LastSurpriseAt is when they last got a surprise gift (never twice within the configured period).
 	LastSurpriseAt time.Time `dynamodbav:"last_surprise_at,omitempty"`
 	// NextDue is the customer-local date (YYYY-MM-DD) the daily run next has

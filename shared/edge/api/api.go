@@ -44,6 +44,8 @@ type Options struct {
 	// Voice serves GET /voice (customer voice, with the orders token); nil: not served.
 	Voice    VoiceSource
 	ShopName string
+	// Timeline serves GET /customers/{id}/timeline (with the orders token); nil: not served.
+	Timeline Timelines
 }
 
 // New returns the API handler.
@@ -81,6 +83,9 @@ func New(recorder Orders, o Options) http.Handler {
 	}
 	if o.Voice != nil {
 		mux.Handle("GET /voice", requireToken(o.OrdersToken, "customer voice", voiceHandler(o.Voice, o)))
+	}
+	if o.Timeline != nil {
+		mux.Handle("GET /customers/{id}/timeline", requireToken(o.OrdersToken, "customer timelines", timelineHandler(o.Timeline, o)))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,5 +122,50 @@ func TestWrongMethodsGet405WithAllow(t *testing.T) {
 		if tt.status >= 400 && (!strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") || !strings.Contains(w.Body.String(), `"error"`)) {
 			t.Errorf("%s %s: body %q is not a JSON error", tt.method, tt.path, w.Body)
 		}
+	}
+}
+
+// GET /customers/{id}/timeline: behind the orders token; JSON; 404 for an
+// unknown customer, 400 for an id that cannot be one.
+func TestCustomerTimelineEndpoint(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	ctx := context.Background()
+	if _, err := k.Intake.RecordOrder(ctx, customer.Order{ID: "O1", CustomerID: "C1", Total: 3800, OrderedAt: k.Clock.Now(),
+		Contact: customer.Contact{Email: "hanako@example.jp"}}); err != nil {
+		t.Fatal(err)
+	}
+	k.SendQueued(t)
+	get := func(path, bearer string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		w := httptest.NewRecorder()
+		k.h.ServeHTTP(w, req)
+		return w
+	}
+	if w := get("/customers/C1/timeline", ""); w.Code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", w.Code)
+	}
+	w := get("/customers/C1/timeline", token)
+	var tl struct {
+		CustomerID string `json:"customer_id"`
+		Entries    []struct {
+			Type    string          `json:"type"`
+			Message json.RawMessage `json:"message"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &tl); err != nil || w.Code != 200 || tl.CustomerID != "C1" || len(tl.Entries) != 3 {
+		t.Fatalf("timeline: %d %s (%v)", w.Code, w.Body, err)
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Error("a timeline carries personal data: it must not be cached")
+	}
+	if w := get("/customers/C404/timeline", token); w.Code != http.StatusNotFound {
+		t.Errorf("unknown customer: %d", w.Code)
+	}
+	if w := get("/customers/C1%7Cx/timeline", token); w.Code != http.StatusBadRequest {
+		t.Errorf("an id with |: %d", w.Code)
 	}
 }

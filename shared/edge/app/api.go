@@ -39,5 +39,6 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 		Webhooks: wh,
 		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Answers: a.Webhooks, Script: a.Content.Feedback},
 		Voice:    a.Voice, ShopName: a.Content.Shop.Name,
+		Timeline: a,
 	}), nil
 }

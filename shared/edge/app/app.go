@@ -3,6 +3,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/orders"
 	"github.com/daifuku/daifuku/shared/flows/sending"
+	"github.com/daifuku/daifuku/shared/flows/timeline"
 	"github.com/daifuku/daifuku/shared/flows/voice"
 	"github.com/daifuku/daifuku/shared/flows/webhooks"
 )
@@ -123,4 +125,9 @@ func New(d Deps) *App {
 // Tasks answers the scheduler's events (the daily run, the hourly release).
 func (a *App) Tasks() *handler.Tasks {
 	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns}
+}
+
+// Timeline gathers one customer's history.
+func (a *App) Timeline(ctx context.Context, customerID string) (*timeline.Timeline, error) {
+	return timeline.Of(ctx, a.Store, customerID)
 }

@@ -123,8 +123,8 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	case ch == "":
 		return s.skip(ctx, job, why)
 	}
-	if at := s.notBefore(job, ch, c, now); at.After(now) {
-		return s.hold(ctx, job, ch, at, "quiet hours or the customer's morning")
+	if at, why := s.notBefore(job, ch, c, now); at.After(now) {
+		return s.hold(ctx, job, ch, at, why)
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
 		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
@@ -237,14 +237,17 @@ func (s *Sender) quotaUsedUp(ctx context.Context, job message.Job, ch customer.C
 	return s.Send(ctx, job)
 }
 
-// notBefore is when the message may go: after the channel's quiet hours in
-// the customer's zone, and not before the time the job asks for.
-func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Customer, now time.Time) time.Time {
-	at := s.Policy.NotBefore(job.Kind, ch, c.Location(), now)
+// notBefore is when the message may go, and why it waits: after the
+// channel's quiet hours in the customer's zone, and not before the time the
+// job asks for (a birthday waits for the customer's morning).
+func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Customer, now time.Time) (time.Time, string) {
+	loc := c.Location()
+	at := s.Policy.NotBefore(job.Kind, ch, loc, now)
+	why := fmt.Sprintf("%s quiet hours in %s", ch, loc)
 	if job.NotBefore.After(at) {
-		at = job.NotBefore
+		at, why = job.NotBefore, "waits for the customer's morning in "+loc.String()
 	}
-	return at
+	return at, why
 }
 
 // hold defers a message until at, and says why; the hourly release queues

@@ -118,7 +118,11 @@ func (p *Processor) follow(ctx context.Context, marker string, ev webhook.LINEEv
 	if ev.At.Before(c.LINEStatusAt) {
 		return e, nil // an unfollow after this follow was applied already
 	}
+	returned := c.Version == 0 || c.Consent.LINEStatus != customer.Reachable
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Reachable, ev.At
+	if returned {
+		c.NoteConsent(customer.LINE, ev.At, "line follow")
+	}
 	if c.FriendAddedAt.IsZero() {
 		c.FriendAddedAt = ev.At
 	}
@@ -144,6 +148,7 @@ func (p *Processor) unfollow(ctx context.Context, marker string, ev webhook.LINE
 		return e, nil
 	}
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Blocked, ev.At
+	c.NoteConsent(customer.LINE, ev.At, "line unfollow")
 	e.Customer = c
 	return e, nil
 }

@@ -68,6 +68,7 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 				if stop == customer.Unsubscribed {
 					c.Consent.Email = false
 				}
+				c.NoteConsent(customer.Email, ev.At, "sendgrid "+ev.Type)
 				e.Customer = c
 			}
 		}

@@ -1,0 +1,183 @@
+// Package timeline gathers one customer's history for the staff who answer
+// them and anyone checking a flow: rank changes, every message and what
+// became of it, orders, what they said, and their opt-outs, newest first.
+// It reads the customer and three indexes keyed by the customer, never a
+// whole table.
+package timeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/message"
+)
+
+// Ledger is what a timeline reads.
+type Ledger interface {
+	Customer(ctx context.Context, id string) (*customer.Customer, error)
+	History(ctx context.Context, customerID string) ([]*message.Record, error)
+	OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error)
+	FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error)
+}
+
+// Entry types.
+const (
+	RankChange = "rank"
+	Message    = "message"
+	Order      = "order"
+	Feedback   = "feedback"
+	Consent    = "consent"
+)
+
+// Timeline is one customer's history.
+type Timeline struct {
+	CustomerID string           `json:"customer_id"`
+	Rank       string           `json:"rank"`
+	Consent    customer.Consent `json:"consent"`
+	Purchases  struct {
+		Count      int   `json:"count"`
+		TotalSpend int64 `json:"total_spend"`
+	} `json:"purchases"`
+	Entries []Entry `json:"entries"` // newest first
+}
+
+// Entry is one thing that happened; exactly one of its details is set.
+type Entry struct {
+	At       time.Time               `json:"at"`
+	Type     string                  `json:"type"`
+	Summary  string                  `json:"summary"` // one line for people
+	Rank     *customer.RankChange    `json:"rank,omitempty"`
+	Message  *MessageEntry           `json:"message,omitempty"`
+	Order    *customer.Order         `json:"order,omitempty"`
+	Feedback *FeedbackEntry          `json:"feedback,omitempty"`
+	Consent  *customer.ConsentChange `json:"consent,omitempty"`
+}
+
+// MessageEntry is a message as the timeline shows it.
+type MessageEntry struct {
+	Key         message.Key      `json:"key"`
+	Kind        message.Kind     `json:"kind"`
+	Channel     customer.Channel `json:"channel,omitempty"`
+	Status      message.Status   `json:"status"`
+	Reason      string           `json:"reason,omitempty"`
+	Plan        string           `json:"plan,omitempty"`
+	PlanVersion int              `json:"plan_version,omitempty"`
+	Step        string           `json:"step,omitempty"`
+	Template    string           `json:"template,omitempty"`
+	NotBefore   time.Time        `json:"not_before,omitzero"`
+	SentAt      time.Time        `json:"sent_at,omitzero"`
+	DeliveredAt time.Time        `json:"delivered_at,omitzero"`
+	OpenedAt    time.Time        `json:"opened_at,omitzero"`
+	ClickedAt   time.Time        `json:"clicked_at,omitzero"`
+	RepliedAt   time.Time        `json:"replied_at,omitzero"`
+	Opens       int              `json:"opens,omitempty"`
+	Clicks      int              `json:"clicks,omitempty"`
+	Complaint   string           `json:"complaint,omitempty"`
+}
+
+// FeedbackEntry is something the customer told the shop.
+type FeedbackEntry struct {
+	ID          string           `json:"id"`
+	Type        feedback.Type    `json:"type"`
+	Channel     customer.Channel `json:"channel"`
+	Answers     message.Key      `json:"answers,omitempty"` // the message it answers
+	Text        string           `json:"text,omitempty"`
+	Rating      int              `json:"rating,omitempty"`
+	Question    string           `json:"question,omitempty"`
+	Answer      string           `json:"answer,omitempty"`
+	Testimonial string           `json:"testimonial,omitempty"`
+}
+
+// Of builds a customer's timeline.
+func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
+	c, err := l.Customer(ctx, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("timeline of %s: %w", customerID, err)
+	}
+	msgs, err := l.History(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := l.OrdersOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	fbs, err := l.FeedbackOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent}
+	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
+	for _, r := range c.RankHistory {
+		from := r.From
+		if from == "" {
+			from = "—"
+		}
+		t.Entries = append(t.Entries, Entry{At: r.At, Type: RankChange, Rank: &r,
+			Summary: fmt.Sprintf("%s → %s (%s)", from, r.To, r.Cause)})
+	}
+	for _, ch := range c.ConsentHistory {
+		state := "reachable"
+		if ch.Status != customer.Reachable {
+			state = string(ch.Status)
+		}
+		if !ch.Consent {
+			state += ", no consent"
+		}
+		t.Entries = append(t.Entries, Entry{At: ch.At, Type: Consent, Consent: &ch,
+			Summary: fmt.Sprintf("%s: %s (%s)", ch.Channel, state, ch.Cause)})
+	}
+	for _, m := range msgs {
+		t.Entries = append(t.Entries, messageEntry(m))
+	}
+	for _, o := range orders {
+		t.Entries = append(t.Entries, Entry{At: o.OrderedAt, Type: Order, Order: o,
+			Summary: fmt.Sprintf("order %s: %d yen, %d lines", o.ID, o.Total, len(o.Items))})
+	}
+	for _, f := range fbs {
+		t.Entries = append(t.Entries, feedbackEntry(f))
+	}
+	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
+	return t, nil
+}
+
+func messageEntry(m *message.Record) Entry {
+	e := &MessageEntry{Key: m.Key, Kind: m.Kind, Channel: m.Channel, Status: m.Status, Reason: m.Reason, Plan: m.Plan,
+		PlanVersion: m.PlanVersion, Step: m.Step, Template: m.Template, NotBefore: m.NotBefore, SentAt: m.SentAt,
+		DeliveredAt: m.DeliveredAt, OpenedAt: m.OpenedAt, ClickedAt: m.ClickedAt, RepliedAt: m.RepliedAt,
+		Opens: m.Opens, Clicks: m.Clicks, Complaint: m.Complaint}
+	parts := []string{string(m.Kind)}
+	if m.Plan != "" {
+		parts = append(parts, fmt.Sprintf("%s v%d %s", m.Plan, m.PlanVersion, m.Step))
+	}
+	ch := string(m.Channel)
+	if ch == "" {
+		ch = "-"
+	}
+	parts = append(parts, ch, string(m.Status))
+	if m.Reason != "" {
+		parts = append(parts, "("+m.Reason+")")
+	}
+	return Entry{At: m.CreatedAt, Type: Message, Message: e, Summary: strings.Join(parts, " ")}
+}
+
+func feedbackEntry(f feedback.Feedback) Entry {
+	e := &FeedbackEntry{ID: f.ID, Type: f.Type, Channel: f.Channel, Answers: f.MessageKey, Text: f.Text, Rating: f.Rating,
+		Question: f.Question, Answer: f.Answer, Testimonial: f.Testimonial}
+	says := f.Text
+	switch f.Type {
+	case feedback.Rating:
+		says = feedback.Stars(f.Rating)
+	case feedback.Answer, feedback.Consent:
+		says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
+	}
+	if r := []rune(strings.ReplaceAll(says, "\n", " ")); len(r) > 60 {
+		says = string(r[:60]) + "…"
+	}
+	return Entry{At: f.At, Type: Feedback, Feedback: e, Summary: fmt.Sprintf("%s %s: %s", f.Channel, f.Type, says)}
+}
