@@ -319,24 +319,12 @@ func listFeedback(ctx context.Context, env *local.Env, days int) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tCUSTOMER\tCHANNEL\tTYPE\tANSWERS\tSAYS\tPUBLISH")
 	for _, f := range fbs {
-		says := f.Text
-		switch f.Type {
-		case feedback.Rating:
-			says = feedback.Stars(f.Rating)
-		case feedback.Answer, feedback.Consent:
-			says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
-		}
-		if r := []rune(strings.ReplaceAll(says, "\n", " ")); len(r) > 50 {
-			says = string(r[:50]) + "…"
-		} else {
-			says = string(r)
-		}
 		about := string(f.Kind)
 		if about == "" {
 			about = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.At.In(customer.DefaultLocation()).Format("2006-01-02 15:04"), f.CustomerID, f.Channel, f.Type,
-			about, says, f.Testimonial)
+			about, f.Says(50), f.Testimonial)
 	}
 	return tw.Flush()
 }

@@ -147,3 +147,20 @@ func Stars(n int) string {
 	n = max(0, min(5, n))
 	return strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
 }
+
+// Says is what a piece of feedback says, on one line of at most max
+// characters, for staff lists: the comment, the stars, or question=answer.
+func (f Feedback) Says(max int) string {
+	says := f.Text
+	switch f.Type {
+	case Rating:
+		says = Stars(f.Rating)
+	case Answer, Consent:
+		says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
+	}
+	r := []rune(strings.Join(strings.Fields(says), " "))
+	if len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return string(r)
+}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
@@ -33,14 +34,11 @@ func SendJobs(s *sending.Sender) SQSHandler {
 		var (
 			mu   sync.Mutex
 			resp events.SQSEventResponse
-			wg   sync.WaitGroup
-			sem  = make(chan struct{}, sendWorkers)
+			pool errgroup.Group
 		)
+		pool.SetLimit(sendWorkers)
 		for _, rec := range ev.Records {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
+			pool.Go(func() error {
 				var job message.Job
 				err := json.Unmarshal([]byte(rec.Body), &job)
 				if err == nil {
@@ -53,9 +51,10 @@ func SendJobs(s *sending.Sender) SQSHandler {
 					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 					mu.Unlock()
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		_ = pool.Wait() // failures are reported per record
 		return resp, nil
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
@@ -179,33 +180,26 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		jobs    []message.Job
 		waiting []pending
 		errs    []error
-		wg      sync.WaitGroup
-		next    = make(chan *customer.Customer)
+		pool    errgroup.Group
 	)
-	for range r.workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for cust := range next {
-				job, p, err := r.decide(ctx, c, cust, now, linePaused, voices, rep, &mu)
-				mu.Lock()
-				switch {
-				case err != nil:
-					errs = append(errs, fmt.Errorf("customer %s: %w", cust.ID, err))
-				case p != nil:
-					waiting = append(waiting, *p)
-				case job != nil:
-					jobs = append(jobs, *job)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	pool.SetLimit(r.workers())
 	for _, cust := range audience {
-		next <- cust
+		pool.Go(func() error {
+			job, p, err := r.decide(ctx, c, cust, now, linePaused, voices, rep, &mu)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("customer %s: %w", cust.ID, err))
+			case p != nil:
+				waiting = append(waiting, *p)
+			case job != nil:
+				jobs = append(jobs, *job)
+			}
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	_ = pool.Wait() // every error is in errs
 	if err := errors.Join(errs...); err != nil {
 		return rep, err // the lease runs out; the next run takes over where this stopped
 	}
@@ -429,34 +423,27 @@ func (r *Runner) sendBatches(ctx context.Context, batches []*campaign.Batch, now
 	var (
 		mu   sync.Mutex
 		errs []error
-		wg   sync.WaitGroup
-		next = make(chan *campaign.Batch)
+		pool errgroup.Group
 	)
-	for range r.workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range next {
-				sent, err := r.sendBatch(ctx, b, now)
-				mu.Lock()
-				switch {
-				case err != nil:
-					errs = append(errs, fmt.Errorf("batch %d: %w", b.Seq, err))
-				case sent:
-					rep.Batches++
-					rep.Multicast += len(b.Members)
-				default:
-					rep.Handed += len(b.Members)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	pool.SetLimit(r.workers())
 	for _, b := range batches {
-		next <- b
+		pool.Go(func() error {
+			sent, err := r.sendBatch(ctx, b, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("batch %d: %w", b.Seq, err))
+			case sent:
+				rep.Batches++
+				rep.Multicast += len(b.Members)
+			default:
+				rep.Handed += len(b.Members)
+			}
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	_ = pool.Wait() // every error is in errs
 	return errors.Join(errs...)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"golang.org/x/sync/errgroup"
 )
 
 // Ledger is what the run reads and writes.
@@ -105,39 +106,32 @@ func (r *Runner) Run(ctx context.Context, now time.Time, dryRun bool) (*Report, 
 
 	var (
 		mu   sync.Mutex
-		wg   sync.WaitGroup
 		errs []error
-		next = make(chan *customer.Customer)
+		pool errgroup.Group
 	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range next {
-				out, err := r.visit(ctx, c, today, now, dryRun, surprised[c.ID])
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("customer %s: %w", c.ID, err))
-				} else {
-					for _, d := range out.decisions {
-						if d.Status == "" {
-							rep.Repeated++
-							continue
-						}
-						rep.Decisions = append(rep.Decisions, d)
-					}
-					rep.RankChanges += out.rankChanges
-					rep.Lapsed += out.lapsed
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	pool.SetLimit(workers)
 	for _, c := range customers {
-		next <- c
+		pool.Go(func() error {
+			out, err := r.visit(ctx, c, today, now, dryRun, surprised[c.ID])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("customer %s: %w", c.ID, err))
+				return nil
+			}
+			for _, d := range out.decisions {
+				if d.Status == "" {
+					rep.Repeated++
+					continue
+				}
+				rep.Decisions = append(rep.Decisions, d)
+			}
+			rep.RankChanges += out.rankChanges
+			rep.Lapsed += out.lapsed
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	_ = pool.Wait() // every error is in errs
 	sort.Slice(rep.Decisions, func(i, j int) bool { return rep.Decisions[i].Key < rep.Decisions[j].Key })
 	r.Logger().InfoContext(ctx, "daily run", "date", rep.Date, "dry_run", dryRun, "customers", rep.Customers,
 		"items_read", rep.ItemsRead, "decisions", len(rep.Decisions), "repeated", rep.Repeated, "lapsed", rep.Lapsed, "errors", len(errs))

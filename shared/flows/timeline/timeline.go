@@ -169,15 +169,5 @@ func messageEntry(m *message.Record) Entry {
 func feedbackEntry(f feedback.Feedback) Entry {
 	e := &FeedbackEntry{ID: f.ID, Type: f.Type, Channel: f.Channel, Answers: f.MessageKey, Text: f.Text, Rating: f.Rating,
 		Question: f.Question, Answer: f.Answer, Testimonial: f.Testimonial}
-	says := f.Text
-	switch f.Type {
-	case feedback.Rating:
-		says = feedback.Stars(f.Rating)
-	case feedback.Answer, feedback.Consent:
-		says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
-	}
-	if r := []rune(strings.ReplaceAll(says, "\n", " ")); len(r) > 60 {
-		says = string(r[:60]) + "…"
-	}
-	return Entry{At: f.At, Type: Feedback, Feedback: e, Summary: fmt.Sprintf("%s %s: %s", f.Channel, f.Type, says)}
+	return Entry{At: f.At, Type: Feedback, Feedback: e, Summary: fmt.Sprintf("%s %s: %s", f.Channel, f.Type, f.Says(60))}
 }
