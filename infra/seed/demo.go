@@ -19,6 +19,7 @@ func Demo(now time.Time) []*customer.Customer {
 	buy := func(c *customer.Customer, rank string, count int, spend int64, first, last time.Time) *customer.Customer {
 		c.Purchases = customer.Purchases{Count: count, TotalSpend: spend, First: first, Last: last}
 		c.Rank, c.RankSince = rank, last
+		c.RankHistory = []customer.RankChange{{To: rank, At: last, Cause: "demo cast"}}
 		return c
 	}
 	line := func(id, name, uid string) *customer.Customer {
@@ -36,6 +37,7 @@ func Demo(now time.Time) []*customer.Customer {
 
 	prospect := func(c *customer.Customer, signedUp time.Time) *customer.Customer {
 		c.SignedUpAt, c.Rank, c.RankSince = signedUp, "prospect", signedUp
+		c.RankHistory = []customer.RankChange{{To: "prospect", At: signedUp, Cause: "demo cast"}}
 		if c.LINEUserID != "" {
 			c.FriendAddedAt = signedUp
 		}

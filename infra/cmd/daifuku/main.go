@@ -397,7 +397,7 @@ func printTimeline(ctx context.Context, env *local.Env, id, format string) error
 		return fmt.Errorf("-format %q: want text or json", format)
 	}
 	fmt.Printf("customer %s: rank %s, %d orders, %d yen; email %s, LINE %s\n", t.CustomerID, t.Rank, t.Purchases.Count,
-		t.Purchases.TotalSpend, reach(t.Consent.Email, t.Consent.EmailStatus), reach(t.Consent.LINE, t.Consent.LINEStatus))
+		t.Purchases.TotalSpend, reach(t.HasEmail, t.Consent.Email, t.Consent.EmailStatus), reach(t.HasLINE, t.Consent.LINE, t.Consent.LINEStatus))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tWHAT\tDETAIL")
 	for _, e := range t.Entries {
@@ -406,8 +406,10 @@ func printTimeline(ctx context.Context, env *local.Env, id, format string) error
 	return tw.Flush()
 }
 
-func reach(consent bool, status customer.ContactStatus) string {
+func reach(known, consent bool, status customer.ContactStatus) string {
 	switch {
+	case !known:
+		return "none"
 	case status != customer.Reachable:
 		return string(status)
 	case !consent:

@@ -39,6 +39,10 @@ type Timeline struct {
 	CustomerID string           `json:"customer_id"`
 	Rank       string           `json:"rank"`
 	Consent    customer.Consent `json:"consent"`
+	// HasEmail and HasLINE say whether the ledger has the contact point at
+	// all (the timeline does not show addresses).
+	HasEmail bool `json:"has_email"`
+	HasLINE  bool `json:"has_line"`
 	Purchases  struct {
 		Count      int   `json:"count"`
 		TotalSpend int64 `json:"total_spend"`
@@ -111,7 +115,7 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent}
+	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent, HasEmail: c.Email != "", HasLINE: c.LINEUserID != ""}
 	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
 	for _, r := range c.RankHistory {
 		from := r.From
@@ -152,8 +156,11 @@ func messageEntry(m *message.Record) Entry {
 		DeliveredAt: m.DeliveredAt, OpenedAt: m.OpenedAt, ClickedAt: m.ClickedAt, RepliedAt: m.RepliedAt,
 		Opens: m.Opens, Clicks: m.Clicks, Complaint: m.Complaint}
 	parts := []string{string(m.Kind)}
-	if m.Plan != "" {
+	switch {
+	case m.Plan != "" && m.PlanVersion > 0:
 		parts = append(parts, fmt.Sprintf("%s v%d %s", m.Plan, m.PlanVersion, m.Step))
+	case m.Plan != "":
+		parts = append(parts, m.Plan)
 	}
 	ch := string(m.Channel)
 	if ch == "" {
