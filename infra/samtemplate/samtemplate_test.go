@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"gopkg.in/yaml.v3"
 
 	"github.com/daifuku/daifuku/infra/samtemplate"
 	"github.com/daifuku/daifuku/shared/edge/handler"
@@ -235,6 +236,56 @@ func TestEnvJSONSetsOnlyDeclaredVariables(t *testing.T) {
 				if !declared(fn)[k] {
 					t.Errorf("env.json sets %s for %s, which template.yaml does not declare (sam local would ignore it)", k, fn)
 				}
+			}
+		}
+	}
+}
+
+// DynamoDB Local has no IAM, so no flow test notices a missing policy. Each
+// function's policies must cover the tables its flows use: read (r) or
+// write (w). Add a row here when a flow starts using a table.
+func TestFunctionsMayUseTheirTables(t *testing.T) {
+	needs := map[string]map[string]string{
+		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
+		"ApiFunction":   {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w"},
+		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w"},
+		// sends, settles, pauses LINE, quotes customer voice
+		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r"},
+		// events, replies, the new friend's welcome
+		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w"},
+		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
+		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "ChannelsTable": "w", "FeedbackTable": "r"},
+	}
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, tables := range needs {
+		var props struct {
+			Policies []map[string]struct {
+				TableName yaml.Node `yaml:"TableName"`
+			} `yaml:"Policies"`
+		}
+		node := tpl.Resources[fn].Properties
+		if err := node.Decode(&props); err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		granted := map[string]string{}
+		for _, p := range props.Policies {
+			for name, v := range p {
+				switch name {
+				case "DynamoDBCrudPolicy":
+					granted[v.TableName.Value] = "w"
+				case "DynamoDBReadPolicy":
+					if granted[v.TableName.Value] == "" {
+						granted[v.TableName.Value] = "r"
+					}
+				}
+			}
+		}
+		for table, need := range tables {
+			if got := granted[table]; got == "" || (need == "w" && got != "w") {
+				t.Errorf("%s may %q %s, needs %q", fn, got, table, need)
 			}
 		}
 	}

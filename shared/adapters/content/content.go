@@ -34,7 +34,7 @@ type Content struct {
 	Campaigns []campaign.Campaign
 	// EarlyAccess is the early wave of every campaign that sets none (campaigns.yaml).
 	EarlyAccess *campaign.Early
-	Feedback  *feedback.Script
+	Feedback    *feedback.Script
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,

@@ -51,6 +51,7 @@ func (s *Store) Publishable(ctx context.Context, limit int) ([]feedback.Feedback
 		KeyConditionExpression:    aws.String("voice = :y"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":y": str(feedback.Publishable)},
 		ScanIndexForward:          aws.Bool(false),
+		Limit:                     pageOf(limit),
 	})
 	for p.HasMorePages() && (limit == 0 || len(all) < limit) {
 		out, err := p.NextPage(ctx)
@@ -128,4 +129,13 @@ func (s *Store) FeedbackSince(ctx context.Context, since time.Time) ([]feedback.
 	all = slices.DeleteFunc(all, func(f feedback.Feedback) bool { return f.At.Before(since) })
 	sort.Slice(all, func(i, j int) bool { return all[i].At.After(all[j].At) })
 	return all, nil
+}
+
+// pageOf is the page size of a read that wants limit items (0: all): a few
+// more than asked, as some may be dropped on a second look.
+func pageOf(limit int) *int32 {
+	if limit <= 0 {
+		return nil
+	}
+	return aws.Int32(int32(min(limit+5, 1000)))
 }

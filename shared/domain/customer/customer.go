@@ -195,3 +195,26 @@ func (c *Customer) SetBirthday(s string) error {
 	}
 	return fmt.Errorf("birthday %q: want YYYY-MM-DD or MM-DD", s)
 }
+
+// Fewer is the preference of a customer who asked for fewer messages
+// (「少なめに」): the frequency cap halves for them.
+const (
+	PrefFrequency = "frequency"
+	Fewer         = "fewer"
+)
+
+// WantsFewer reports whether the customer asked for fewer messages.
+func (c *Customer) WantsFewer() bool { return c.Preferences[PrefFrequency] == Fewer }
+
+// AskForFewer records that the customer asked for fewer messages; it reports
+// whether that changed anything.
+func (c *Customer) AskForFewer() bool {
+	if c.WantsFewer() {
+		return false
+	}
+	if c.Preferences == nil {
+		c.Preferences = map[string]string{}
+	}
+	c.Preferences[PrefFrequency] = Fewer
+	return true
+}

@@ -108,6 +108,15 @@ type Decision struct {
 	Reason  string
 }
 
+// CapFor is the cap for one customer: half of it (at least one message) for
+// a customer who asked for fewer messages.
+func (p Policy) CapFor(c *customer.Customer) Policy {
+	if c != nil && c.WantsFewer() && p.Cap.Max > 0 {
+		p.Cap.Max = max(1, p.Cap.Max/2)
+	}
+	return p
+}
+
 // ApplyCap decides which of a customer's candidate messages (by kind) go out,
 // most important first, given what they received recently. Transactional
 // messages always pass and never count.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -158,9 +159,24 @@ func (f Feedback) Says(max int) string {
 	case Answer, Consent:
 		says = strings.TrimPrefix(f.Question+"="+f.Answer, "=")
 	}
+	// One line, and nothing a terminal would act on (escape sequences).
+	says = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, says)
 	r := []rune(strings.Join(strings.Fields(says), " "))
 	if len(r) > max {
 		return string(r[:max]) + "…"
 	}
 	return string(r)
+}
+
+// AsksForFewer reports whether a reply is the customer asking for fewer
+// messages: the lapsed plan invites them to answer 「少なめに」. Only a short
+// reply counts, so a comment that mentions the word in passing does not.
+func AsksForFewer(text string) bool {
+	t := strings.TrimSpace(StripQuoted(text))
+	return strings.Contains(t, "少なめ") && len([]rune(t)) <= 20
 }

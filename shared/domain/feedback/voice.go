@@ -85,7 +85,7 @@ func WriteMarkdown(w io.Writer, shop string, ts []Testimonial) error {
 		if t.Rating > 0 {
 			meta = Stars(t.Rating) + " " + meta
 		}
-		if _, err := fmt.Fprintf(w, "%s>\n> — %s（%s）\n\n", b.String(), meta, t.At.Format("2006年1月")); err != nil {
+		if _, err := fmt.Fprintf(w, "%s>\n> — %s（%s）\n\n", b.String(), meta, t.At.In(customer.DefaultLocation()).Format("2006年1月")); err != nil {
 			return err
 		}
 	}
@@ -127,7 +127,7 @@ func WriteCSV(w io.Writer, ts []Testimonial) error {
 		if t.Rating > 0 {
 			rating = strconv.Itoa(t.Rating)
 		}
-		_ = cw.Write([]string{SpreadsheetCell(t.ID), t.At.Format(time.DateOnly), SpreadsheetCell(t.Profile), rating, SpreadsheetCell(t.Text)})
+		_ = cw.Write([]string{SpreadsheetCell(t.ID), t.At.In(customer.DefaultLocation()).Format(time.DateOnly), SpreadsheetCell(t.Profile), rating, SpreadsheetCell(t.Text)})
 	}
 	cw.Flush()
 	return cw.Error()

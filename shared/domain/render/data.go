@@ -45,8 +45,13 @@ type Data struct {
 	Voices []Voice
 }
 
-// MaxVoices is how many comments a message may quote at most.
-const MaxVoices = 5
+// MaxVoices is how many comments a message may quote at most, and
+// MaxVoiceRunes how long a quote may be: a comment may be thousands of
+// characters, and quoting it whole would break LINE's 5,000.
+const (
+	MaxVoices     = 5
+	MaxVoiceRunes = 140
+)
 
 // Voice is one published comment, as a template may quote it.
 type Voice struct {
@@ -108,7 +113,11 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		if n := min(v.Rating, 5); n > 0 {
 			stars = strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
 		}
-		voices = append(voices, map[string]any{"text": esc(v.Text), "profile": esc(v.Profile), "rating": v.Rating, "stars": stars, "date": esc(v.Date)})
+		text := []rune(v.Text)
+		if len(text) > MaxVoiceRunes {
+			text = append(text[:MaxVoiceRunes-1], '…')
+		}
+		voices = append(voices, map[string]any{"text": esc(string(text)), "profile": esc(v.Profile), "rating": v.Rating, "stars": stars, "date": esc(v.Date)})
 	}
 	return liquid.Bindings{
 		"voices":   voices,

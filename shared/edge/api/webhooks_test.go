@@ -23,6 +23,7 @@ import (
 	"github.com/daifuku/daifuku/infra/apispec"
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/webhooks"
@@ -477,5 +478,36 @@ func TestBadLINERequestsChangeNothing(t *testing.T) {
 	}
 	if _, err := k.Store.Customer(context.Background(), webhooks.ProspectID(sampleUser)); err == nil {
 		t.Error("a rejected follow created a prospect")
+	}
+}
+
+// The lapsed plan tells customers to answer 「少なめに」 to hear from us less:
+// that reply halves their frequency cap; a comment mentioning it does not.
+func TestAskingForFewerMessagesIsHeard(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	k.seed(t, &customer.Customer{ID: "C1", LINEUserID: sampleUser, Consent: customer.Consent{LINE: true}})
+	k.sent(t, message.Lapsed, "C1", customer.LINE, sampleAt.Add(-time.Hour))
+	text := func(id, words string) []byte {
+		b, _ := json.Marshal(map[string]any{"destination": "U1", "events": []any{map[string]any{
+			"type": "message", "mode": "active", "timestamp": sampleAt.UnixMilli(), "webhookEventId": id, "replyToken": "r" + id,
+			"source": map[string]any{"type": "user", "userId": sampleUser}, "deliveryContext": map[string]any{"isRedelivery": false},
+			"message": map[string]any{"type": "text", "id": id, "quoteToken": "q", "text": words}}}})
+		return b
+	}
+	k.sendLINE(t, text("F1", "冬は器を少なめに使いたいので、小さめの湯のみを探しています。ほかにもありますか？"))
+	if c := k.customer(t, "C1"); c.WantsFewer() {
+		t.Fatal("a comment that mentions 少なめ in passing asked for fewer messages")
+	}
+	k.sendLINE(t, text("F2", "少なめに"))
+	c := k.customer(t, "C1")
+	if !c.WantsFewer() {
+		t.Fatal("「少なめに」 was not heard")
+	}
+	if got := delivery.DefaultPolicy.CapFor(c).Cap.Max; got != 1 {
+		t.Errorf("cap for them %d, want half of 3 (1)", got)
+	}
+	if last := c.ConsentHistory[len(c.ConsentHistory)-1]; last.Cause != "asked for fewer messages" {
+		t.Errorf("the timeline does not show it: %+v", last)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/flows/flow"
-	"github.com/daifuku/daifuku/shared/flows/sending"
 )
 
 // Ledger is what a fan-out reads and writes.
@@ -50,6 +49,11 @@ type Multicaster interface {
 	Multicast(ctx context.Context, to []string, msg *render.LINE, retryKey string) (delivery.Receipt, error)
 }
 
+// Voices gives the comments customers agreed to publish, for templates that quote them.
+type Voices interface {
+	Quotes(ctx context.Context) ([]render.Voice, error)
+}
+
 // Queue hands per-customer jobs (email, personalised LINE) to the sender.
 type Queue interface {
 	Enqueue(ctx context.Context, jobs ...message.Job) error
@@ -71,7 +75,7 @@ type Runner struct {
 	// no multicast goes out while LINE is paused.
 	Pauses *flow.Pauses
 	// Voices feeds templates that quote customer voice; nil: none quoted.
-	Voices  sending.Voices
+	Voices  Voices
 	Sleep   delivery.Sleeper
 	Workers int
 	// HasLINE and HasEmail say which providers are configured.
@@ -320,7 +324,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 			return nil, nil, err
 		}
 		recent := delivery.RecentSends(recs, func(k message.Key) bool { return k == key })
-		if d := r.Policy.ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
+		if d := r.Policy.CapFor(cust).ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
 			rec.Status, rec.Reason = message.Suppressed, d.Reason
 		}
 	}

@@ -14,13 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
-	"golang.org/x/sync/errgroup"
 )
 
 // Ledger is what the run reads and writes.

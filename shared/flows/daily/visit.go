@@ -166,7 +166,7 @@ func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []can
 		kinds[i] = cd.job.Kind
 	}
 	recent := delivery.RecentSends(recs, func(k message.Key) bool { return deciding[k] })
-	return r.Policy.ApplyCap(recent, kinds, now), nil
+	return r.Policy.CapFor(c).ApplyCap(recent, kinds, now), nil
 }
 
 // record writes the decision unless a previous run made it, and queues it

@@ -68,8 +68,8 @@ type Decisions interface {
 // decision was recorded under its key before, and returns the decision on
 // record: this one, or the earlier one. A decision on record that is still
 // queued may never have reached the send queue (the run that made it stopped
-// in between): its Pending job is queued again, which the sender's claim
-// makes safe.
+// in between): the caller hands its Pending job on again (to the queue, or
+// to a multicast), which the sender's claim makes safe.
 func Decide(ctx context.Context, l Decisions, r message.Record) (onRecord *message.Record, created bool, err error) {
 	created, err = l.CreateMessage(ctx, r)
 	if err != nil {

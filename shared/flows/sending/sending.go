@@ -234,6 +234,9 @@ func (s *Sender) quotaUsedUp(ctx context.Context, job message.Job, ch customer.C
 	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: p.Until, At: now, Reason: p.Reason}); err != nil {
 		return err
 	}
+	if s.Pauses == nil {
+		return nil // no pause to route around: trying again now would meet the same refusal
+	}
 	return s.Send(ctx, job)
 }
 

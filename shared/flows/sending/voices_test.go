@@ -63,3 +63,32 @@ func TestStoriesQuoteOnlyConsentedCustomerVoice(t *testing.T) {
 		t.Errorf("the message quotes a refused comment or names its author:\n%s", quoted)
 	}
 }
+
+// A consented comment thousands of characters long is quoted as an excerpt:
+// it must not push a LINE message past LINE's 5,000 characters.
+func TestALongCommentIsQuotedAsAnExcerpt(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	long := feedback.Feedback{ID: "line-L", CustomerID: "C9", Channel: customer.LINE, Type: feedback.Comment,
+		Text: strings.Repeat("器がとても好きです。", 500), At: r.Clock.Now().Add(-time.Hour)}
+	long.SetTestimonial(true)
+	if err := r.Store.SaveFeedback(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	p := &customer.Customer{ID: "P1", LINEUserID: lineUser, Rank: "prospect", Consent: customer.Consent{LINE: true}}
+	if err := r.Store.SaveCustomer(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	job := message.Job{Key: message.NewKey(message.Step, "P1", "plan:prospect:stories"), Kind: message.Step, CustomerID: "P1",
+		Rank: "prospect", Template: "step/prospect-stories", Plan: "prospect", Step: "stories"}
+	if err := r.Sender.Send(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if rec := record(t, r, job.Key); rec.Status != message.Sent {
+		t.Fatalf("status %s (%s), want sent", rec.Status, rec.Reason)
+	}
+	if body := string(r.Capture.Requests("line")[0].Body); !strings.Contains(body, "…」") {
+		t.Error("the quote is not an excerpt")
+	}
+}

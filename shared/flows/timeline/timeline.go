@@ -41,9 +41,9 @@ type Timeline struct {
 	Consent    customer.Consent `json:"consent"`
 	// HasEmail and HasLINE say whether the ledger has the contact point at
 	// all (the timeline does not show addresses).
-	HasEmail bool `json:"has_email"`
-	HasLINE  bool `json:"has_line"`
-	Purchases  struct {
+	HasEmail  bool `json:"has_email"`
+	HasLINE   bool `json:"has_line"`
+	Purchases struct {
 		Count      int   `json:"count"`
 		TotalSpend int64 `json:"total_spend"`
 	} `json:"purchases"`

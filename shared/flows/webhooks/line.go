@@ -201,6 +201,10 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev webhook.L
 	}
 	fb := feedback.Feedback{ID: "line-" + ev.ID, CustomerID: c.ID, Channel: customer.LINE, Type: feedback.Comment,
 		Text: ev.Text, At: ev.At}
+	if feedback.AsksForFewer(ev.Text) && c.AskForFewer() {
+		c.NoteConsent(customer.LINE, ev.At, "asked for fewer messages")
+		e.Customer = c
+	}
 	var reply []*render.LINE
 	if last != nil {
 		fb.MessageKey, fb.Kind = last.Key, last.Kind

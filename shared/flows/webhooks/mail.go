@@ -94,7 +94,8 @@ func (p *Processor) mailCustomer(ctx context.Context, rec *message.Record, addr 
 
 // UnknownSender is the customer id of replies daifuku cannot attribute:
 // kept (someone wrote to the shop, and staff read it), linked to no one.
-const UnknownSender = "unknown"
+// It holds a "|", which no customer id may, so it can never be someone's.
+const UnknownSender = "|unknown"
 
 // Reply is an email reply as the ledger took it: whose it is, the message it
 // answers, and how sure that is. The forward to the shop says so.
@@ -146,6 +147,10 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 			return nil, err
 		}
 		if c != nil {
+			if feedback.AsksForFewer(m.Text) && c.AskForFewer() {
+				c.NoteConsent(customer.Email, p.Now(), "asked for fewer messages")
+				e.Customer = c
+			}
 			reply.CustomerID = c.ID
 			reply.FromMismatch = !strings.EqualFold(c.Email, m.From)
 			if rec == nil {
