@@ -28,7 +28,7 @@ test: deps
 
 ## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/flows/sending/ ./shared/domain/render/
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/flows/sending/ ./shared/domain/render/ ./shared/edge/handler/
 
 ## bench-webhook: POST /webhooks/line under bounded load (wrk, loopback), the worker applying events behind it
 bench-webhook: deps

@@ -49,6 +49,10 @@ type Server struct {
 	accepted map[string]string // LINE retry key → accepted request id
 	replied  map[string]bool   // LINE reply tokens used
 	seq      int
+	// Processed, when set, receives the SendGrid "processed" event of every
+	// email accepted, as SendGrid's event webhook would post it (custom_args
+	// as top-level fields): the local run settles ambiguous sends with it.
+	Processed func(event json.RawMessage)
 }
 
 const maxBody = 2 << 20 // LINE's request limit; SendGrid's is larger but our mails are small
@@ -145,12 +149,49 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func (s *Server) mail(w http.ResponseWriter, r *http.Request, body []byte) {
-	if err := s.record("email", r, body); err != nil {
+	id, err := s.AcceptMail(r, body)
+	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": err.Error()}}})
 		return
 	}
-	w.Header().Set("X-Message-Id", newID())
+	w.Header().Set("X-Message-Id", id)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// AcceptMail takes an email as SendGrid does: it is recorded, and its
+// processed event goes to Processed. Faults use it to accept a mail and then
+// lose the answer.
+func (s *Server) AcceptMail(r *http.Request, body []byte) (id string, err error) {
+	if err := s.record("email", r, body); err != nil {
+		return "", err
+	}
+	id = newID()
+	if s.Processed != nil {
+		s.Processed(processedEvent(id, body))
+	}
+	return id, nil
+}
+
+// processedEvent is SendGrid's processed event for a mail send body.
+func processedEvent(id string, body []byte) json.RawMessage {
+	var m struct {
+		Personalizations []struct {
+			To []struct {
+				Email string `json:"email"`
+			} `json:"to"`
+		} `json:"personalizations"`
+		CustomArgs map[string]string `json:"custom_args"`
+	}
+	_ = json.Unmarshal(body, &m)
+	ev := map[string]any{"event": "processed", "sg_event_id": newID(), "sg_message_id": id + ".filter", "timestamp": time.Now().Unix()}
+	if len(m.Personalizations) > 0 && len(m.Personalizations[0].To) > 0 {
+		ev["email"] = m.Personalizations[0].To[0].Email
+	}
+	for k, v := range m.CustomArgs {
+		ev[k] = v
+	}
+	b, _ := json.Marshal(ev)
+	return b
 }
 
 func (s *Server) record(provider string, r *http.Request, body []byte) error {

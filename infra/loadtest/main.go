@@ -83,7 +83,7 @@ func run(duration time.Duration, conns, threads, n int) error {
 		return err
 	}
 	start := time.Now()
-	for env.Queue.Batches() > 0 || env.Queue.Len() > 0 {
+	for env.Queue.Batches.Len() > 0 || env.Queue.Len() > 0 {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Every request was one text message: one feedback item each.

@@ -6,7 +6,7 @@ package local
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,8 +22,10 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/line"
 	"github.com/daifuku/daifuku/shared/adapters/queue"
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
+	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 // LocalAPI is where `make serve` answers; local unsubscribe links point there.
@@ -47,7 +49,14 @@ type Options struct {
 	Content *content.Content
 	// Clock tells every flow the time; nil: the wall clock.
 	Clock func() time.Time
-	Log   *slog.Logger
+	// Visibility is the local queues' visibility timeout: how long a failed
+	// job waits before it is tried again (0: queue.DefaultVisibility;
+	// negative: none, for tests).
+	Visibility time.Duration
+	// Invocations is how many batches of ten the local drain works at once,
+	// as concurrent Lambda invocations would (0: DefaultInvocations).
+	Invocations int
+	Log         *slog.Logger
 }
 
 // Env is a running local environment.
@@ -58,14 +67,25 @@ type Env struct {
 	CaptureURL string
 	DynamoDB   string
 	// Timeouts bound the connections of Serve; zero: DefaultTimeouts.
-	Timeouts Timeouts
-	stop     []func()
-	log      *slog.Logger
+	Timeouts    Timeouts
+	invocations int
+	stop        []func()
+	log         *slog.Logger
+	// mailToCapture: emails go to the capture server, which posts their
+	// processed events back as SendGrid's event webhook would.
+	mailToCapture bool
 }
+
+// DefaultInvocations is how many senders the local drain runs at once.
+const DefaultInvocations = 4
 
 // Start brings the environment up. Close takes it down.
 func Start(ctx context.Context, o Options) (*Env, error) {
-	e := &Env{Queue: &queue.Memory{}}
+	e := &Env{Queue: &queue.Memory{Jobs: queue.Lane{Name: "send", Visibility: o.Visibility},
+		Batches: queue.Lane{Name: "webhook", Visibility: o.Visibility}}, invocations: o.Invocations}
+	if e.invocations <= 0 {
+		e.invocations = DefaultInvocations
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -95,11 +115,24 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
+	host, _ := os.Hostname()
 	e.App = app.New(app.Deps{
 		DB: db, Tables: dynamo.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
 		LINE: lineClient, Mail: mail, Clock: o.Clock, Log: o.Log,
 		BaseURL: LocalAPI, UnsubscribeSecret: localSecret,
+		EmailEvents: e.mailToCapture,
+		DeadLetters: map[string]reconcile.DeadLetters{"send": &e.Queue.Jobs, "webhook": &e.Queue.Batches},
+		Holder:      fmt.Sprintf("%s (process %d)", host, os.Getpid()),
 	})
+	if e.mailToCapture {
+		// As SendGrid's event webhook: every email the capture server takes is
+		// reported processed, into the inbox the API would store it in.
+		e.Capture.Processed = func(ev json.RawMessage) {
+			if _, err := e.Inbox.Accept(context.Background(), webhook.SendGrid, []json.RawMessage{ev}); err != nil {
+				e.log.Error("local processed event not stored", "error", err)
+			}
+		}
+	}
 	return e, nil
 }
 
@@ -137,6 +170,7 @@ func (e *Env) providers(o Options) (*line.Client, *sendgrid.Client, error) {
 		if mail, err = sendgrid.New(captureToken, mailURL, nil); err != nil {
 			return nil, nil, err
 		}
+		e.mailToCapture = mailURL == e.CaptureURL
 	}
 	return lineClient, mail, nil
 }
@@ -163,23 +197,28 @@ func (e *Env) startCapture(addr, outbox string) error {
 	return nil
 }
 
-// SendQueued hands every queued job to the sender, as SQS would, until the
-// queue is empty or only failing jobs remain.
+// SendQueued works the local queues as Lambda works SQS until both are
+// empty: jobs go to the sender, several batches at once; webhook batches
+// (the capture server's processed events among them) to the webhook worker.
+// A job that keeps failing ends in the send queue's dead-letter list after
+// its receives; its message stays in flight in the ledger, where the
+// reconciler finds it (`daifuku messages stuck`).
 func (e *Env) SendQueued(ctx context.Context) error {
-	for rounds := 0; e.Queue.Len() > 0; rounds++ {
-		if rounds > 100 {
-			return errors.New("jobs keep failing; see the messages table")
-		}
-		ev := e.Queue.Drain(10)
-		resp, err := handler.SendJobs(e.Sender)(ctx, ev)
-		if err != nil {
+	for e.Queue.Len() > 0 || e.Queue.Batches.Len() > 0 {
+		if _, err := e.Queue.Jobs.Work(ctx, e.invocations, handler.SendJobs(e.Sender)); err != nil {
 			return err
 		}
-		if n := len(resp.BatchItemFailures); n > 0 {
-			return fmt.Errorf("%d of %d jobs failed; they stay queued in the messages table", n, len(ev.Records))
+		if _, err := e.Queue.Batches.Work(ctx, 1, handler.ApplyWebhooks(e.Webhooks)); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// Dead counts the local dead-letter lists: jobs and webhook batches that
+// failed every receive.
+func (e *Env) Dead() (jobs, batches int) {
+	return len(e.Queue.Jobs.Dead()), len(e.Queue.Batches.Dead())
 }
 
 // Close stops what Start started.

@@ -20,6 +20,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 // Summary is what a run did.
@@ -29,6 +30,12 @@ type Summary struct {
 	Queued                             int
 	Schedule                           *daily.Report
 	Campaigns                          []*campaigns.Report
+	// Recovered are the messages a previous run left in flight, sent again.
+	Recovered *reconcile.Report
+	// Completed are the campaigns all of whose messages settled in this run.
+	Completed []string
+	// DeadJobs failed every receive and wait in the local dead-letter list.
+	DeadJobs int
 	// Messages counts this run's messages by rank, kind, channel and status.
 	Messages map[[4]string]int
 	// Waiting holds, for the rows of deferred messages, when the last of
@@ -128,6 +135,9 @@ func (e *Env) AddDemo(ctx context.Context, now time.Time) (added int, err error)
 // queued, and count what happened.
 func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 	s := NewSummary()
+	if err := e.Recover(ctx, s); err != nil {
+		return nil, err
+	}
 	if err := e.ImportCustomers(ctx, filepath.Join(dir, "customers.csv"), s); err != nil {
 		return nil, err
 	}
@@ -152,7 +162,7 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 		Audience:  campaign.Audience{All: true},
 		Templates: map[string]string{"royal": "newsletter/2026-winter-royal", "default": "newsletter/2026-winter-default"},
 		Early:     e.Content.EarlyAccess}
-	if err := e.Store.CreateCampaign(ctx, demo); err != nil && !strings.Contains(err.Error(), "exists already") {
+	if err := e.Store.CreateCampaign(ctx, demo); err != nil && !errors.Is(err, domain.ErrDuplicate) {
 		return nil, err
 	}
 	reps, err := e.Campaigns.SendDue(ctx, now)
@@ -165,11 +175,34 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 			keys = append(keys, message.NewKey(message.Newsletter, id, "campaign:"+rep.Campaign))
 		}
 	}
-	s.Queued = e.Queue.Len()
-	if err := e.SendQueued(ctx); err != nil {
+	if err := e.Finish(ctx, s); err != nil {
 		return nil, err
 	}
 	return s, e.count(ctx, s, keys)
+}
+
+// Recover sends again what a previous run left in flight: the local queue
+// lives in memory, so whatever was on it when that run stopped is lost, and
+// the ledger still has it in flight.
+func (e *Env) Recover(ctx context.Context, s *Summary) error {
+	rep, err := e.Reconciler.Recover(ctx, e.Now())
+	s.Recovered = rep
+	return err
+}
+
+// Finish works the queues until they are empty, then marks sent the
+// campaigns all of whose messages settled.
+func (e *Env) Finish(ctx context.Context, s *Summary) error {
+	s.Queued = e.Queue.Len()
+	if err := e.SendQueued(ctx); err != nil {
+		return err
+	}
+	s.DeadJobs, _ = e.Dead()
+	done, err := e.Campaigns.Complete(ctx, e.Now())
+	for _, p := range done {
+		s.Completed = append(s.Completed, p.Campaign.ID)
+	}
+	return err
 }
 
 // count tallies the messages of keys by rank, kind, channel and status.
@@ -204,7 +237,16 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "schedule %s: %d customers due (%d index items read), %d lapsed, %d messages decided, %d decided before\n",
 			r.Date, r.Customers, r.ItemsRead, r.Lapsed, len(r.Decisions), r.Repeated)
 	}
+	if r := s.Recovered; r != nil && r.Stranded > 0 {
+		fmt.Fprintf(w, "recovered: %d messages a previous run left in flight, %d sent again (%d ambiguous emails), %d failed for good\n",
+			r.Stranded, r.Requeued, r.Resent, r.GaveUp)
+	}
 	for _, c := range s.Campaigns {
+		if c.Busy != nil {
+			fmt.Fprintf(w, "campaign %s: not sent by this run: %v; `daifuku campaign status %s` shows its progress, "+
+				"`daifuku campaign resume %s` takes it over if that run is gone\n", c.Campaign, c.Busy, c.Campaign, c.Campaign)
+			continue
+		}
 		wave := ""
 		if len(c.Early) > 0 {
 			wave = " (early access: " + strings.Join(c.Early, ", ") + ")"
@@ -212,8 +254,15 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "campaign %s%s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
 			c.Campaign, wave, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)
 	}
+	for _, id := range s.Completed {
+		fmt.Fprintf(w, "campaign %s: every message settled: sent\n", id)
+	}
+	if s.DeadJobs > 0 {
+		fmt.Fprintf(w, "%d jobs failed every try and wait in the local dead-letter list; their messages stay in flight: "+
+			"`daifuku messages stuck` says why, `daifuku messages redrive -all` sends them again\n", s.DeadJobs)
+	}
 	if len(s.Messages) == 0 {
-		fmt.Fprintln(w, "messages: none new this run (everything due was sent before)")
+		fmt.Fprintln(w, "messages: none new this run (everything due was decided before)")
 		return
 	}
 	keys := make([][4]string, 0, len(s.Messages))

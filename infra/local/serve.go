@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"os"
 	"time"
-
-	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 // The local API's secrets, the same env.json gives `sam local`. Real values
@@ -84,16 +82,9 @@ func (e *Env) work(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for e.Queue.Batches() > 0 {
-			resp, err := handler.ApplyWebhooks(e.Webhooks)(ctx, e.Queue.DrainBatches(10))
-			if err != nil || len(resp.BatchItemFailures) > 0 {
-				e.log.ErrorContext(ctx, "local webhook worker: batches failed; they stay in the inbox table",
-					"failed", len(resp.BatchItemFailures), "error", err)
-			}
-		}
-		if e.Queue.Len() > 0 {
-			if err := e.SendQueued(ctx); err != nil {
-				e.log.ErrorContext(ctx, "local sender", "error", err)
+		if e.Queue.Len() > 0 || e.Queue.Batches.Len() > 0 {
+			if err := e.SendQueued(ctx); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "local queues", "error", err)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/adapters/content"
@@ -22,6 +23,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/templates"
 )
 
@@ -63,6 +65,7 @@ func New(t testing.TB) *Rig {
 		DB: db, Tables: dynamo.TablesWithPrefix(prefix), Queue: q, Batches: q, Content: content,
 		LINE: lineClient, Mail: mail, Clock: clock.Now, Log: slog.New(slog.DiscardHandler),
 		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
+		DeadLetters: map[string]reconcile.DeadLetters{"send": &q.Jobs, "webhook": &q.Batches}, Holder: t.Name(),
 	})
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
 	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }
@@ -90,7 +93,7 @@ func (r *Rig) SendQueued(t testing.TB) int {
 func (r *Rig) ProcessWebhooks(t testing.TB) int {
 	t.Helper()
 	failed := 0
-	for r.Queue.Batches() > 0 {
+	for r.Queue.Batches.Len() > 0 {
 		resp, err := handler.ApplyWebhooks(r.Webhooks)(context.Background(), r.Queue.DrainBatches(10))
 		if err != nil {
 			t.Fatal(err)

@@ -5,11 +5,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -20,7 +23,10 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 const usage = `usage: daifuku <command> [flags]
@@ -43,6 +49,11 @@ commands:
                               come, send the campaigns that are due
   schedule                    the daily run; -date D, -dry-run
   campaign create|send        create a newsletter campaign; send the due ones
+  campaign status ID          where a campaign stands: who holds it, its messages by
+                              status and channel
+  campaign resume ID          take over a campaign whose run is gone, and finish it
+  messages stuck              messages in flight past due (-grace 15m), and why
+  messages redrive -all|KEY…  send stuck messages again
   validate                    check rank rules, shop and every template
 
 flags:
@@ -78,7 +89,7 @@ func run(ctx context.Context, args []string) error {
 	cSendAt := fs.String("send-at", "", "campaign send time, RFC 3339")
 	cRanks := fs.String("ranks", "", "campaign audience: rank ids, comma separated")
 	cTags := fs.String("tags", "", "campaign audience: tags, comma separated")
-	cAll := fs.Bool("all", false, "campaign audience: everyone who agreed to hear from us")
+	cAll := fs.Bool("all", false, "campaign create: audience everyone who agreed to hear from us; messages redrive: every stuck message")
 	cTemplates := fs.String("templates", "", "campaign templates: rank=folder,…, with default=")
 	cEarlyRanks := fs.String("early-ranks", "", "campaign early access: rank ids, comma separated (default: campaigns.yaml's early_access)")
 	cEarlyHours := fs.Int("early-hours", -1, "campaign early access: hours before send-at (0: none; default: campaigns.yaml's early_access)")
@@ -87,6 +98,8 @@ func run(ctx context.Context, args []string) error {
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
+	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
+	all := cAll
 	content, err := content.ContentFromEnv()
 	if err != nil {
 		return err
@@ -99,9 +112,10 @@ func run(ctx context.Context, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-	case "campaign":
-		if len(args) < 2 || (args[1] != "create" && args[1] != "send") {
-			return fmt.Errorf("usage: daifuku campaign create|send [flags]")
+	case "campaign", "messages":
+		subs := map[string][]string{"campaign": {"create", "send", "status", "resume"}, "messages": {"stuck", "redrive"}}[args[0]]
+		if len(args) < 2 || !slices.Contains(subs, args[1]) {
+			return fmt.Errorf("usage: daifuku %s %s [flags]", args[0], strings.Join(subs, "|"))
 		}
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
@@ -139,15 +153,19 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "schedule":
 		return schedule(ctx, env, *date, *dryRun)
+	case "messages":
+		if args[1] == "stuck" {
+			return stuck(ctx, env, *grace)
+		}
+		return redrive(ctx, env, fs.Args(), *all)
 	case "campaign":
-		if args[1] == "send" {
-			reps, err := env.Campaigns.SendDue(ctx, env.Now())
-			if err != nil {
-				return err
-			}
-			summary.Campaigns = reps
-			summary.Print(os.Stdout)
-			return env.SendQueued(ctx)
+		switch args[1] {
+		case "send":
+			return sendCampaigns(ctx, env)
+		case "status":
+			return campaignStatus(ctx, env, fs.Args())
+		case "resume":
+			return resumeCampaign(ctx, env, fs.Args())
 		}
 		c := campaign.Campaign{ID: *cID, Title: *cTitle, Templates: map[string]string{},
 			Audience: campaign.Audience{Ranks: list(*cRanks), Tags: list(*cTags), All: *cAll}}
@@ -182,6 +200,9 @@ func run(ctx context.Context, args []string) error {
 		}
 		return nil
 	case "serve":
+		if err := env.Recover(ctx, summary); err != nil {
+			return err
+		}
 		return env.Serve(ctx, *addr, func(url string) {
 			fmt.Printf("daifuku API: %s (POST /orders, /webhooks/line, /webhooks/sendgrid/events, /webhooks/sendgrid/inbound/…)\n"+
 				"DynamoDB Local: %s; capture server: %s → %s/outbox; logs: %s/daifuku.log\nCtrl-C stops.\n",
@@ -216,8 +237,10 @@ func run(ctx context.Context, args []string) error {
 		case "customers":
 			err = env.ImportCustomers(ctx, rest[1], summary)
 		case "orders":
-			if _, err = env.ImportOrders(ctx, rest[1], summary); err == nil {
-				err = env.SendQueued(ctx)
+			if err = env.Recover(ctx, summary); err == nil {
+				if _, err = env.ImportOrders(ctx, rest[1], summary); err == nil {
+					err = env.Finish(ctx, summary)
+				}
 			}
 		default:
 			err = fmt.Errorf("import %q: want customers or orders", rest[0])
@@ -277,7 +300,14 @@ func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) err
 	if dryRun {
 		return nil
 	}
-	return env.SendQueued(ctx)
+	s := local.NewSummary()
+	if err := env.Finish(ctx, s); err != nil {
+		return err
+	}
+	if s.DeadJobs > 0 {
+		fmt.Printf("%d jobs failed every try: `daifuku messages stuck` says why\n", s.DeadJobs)
+	}
+	return nil
 }
 
 // voice prints customer voice, or withdraws one comment from it.
@@ -369,15 +399,19 @@ func clockFrom(now string) (func() time.Time, error) {
 
 // release runs the hourly task, then sends what it queued.
 func release(ctx context.Context, env *local.Env) error {
+	s := local.NewSummary()
+	if err := env.Recover(ctx, s); err != nil {
+		return err
+	}
 	out, err := env.Tasks().Handle(ctx, []byte(`{"task":"release"}`))
 	if err != nil {
 		return err
 	}
-	queued := env.Queue.Len()
-	if err := env.SendQueued(ctx); err != nil {
+	if err := env.Finish(ctx, s); err != nil {
 		return err
 	}
-	fmt.Printf("as of %s: %s; %d messages handed to the sender\n", env.Now().In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"), out, queued)
+	fmt.Printf("as of %s: %s; %d messages handed to the sender\n", env.Now().In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"), out, s.Queued)
+	s.Print(os.Stdout)
 	return nil
 }
 
@@ -416,4 +450,164 @@ func reach(known, consent bool, status customer.ContactStatus) string {
 		return "no consent"
 	}
 	return "ok"
+}
+
+// sendCampaigns sends the campaigns that are due and works the queue until
+// it is empty: the email part goes whatever happened to LINE. A campaign held
+// by another run is named, with its holder, and the exit code says so.
+func sendCampaigns(ctx context.Context, env *local.Env) error {
+	s := local.NewSummary()
+	if err := env.Recover(ctx, s); err != nil {
+		return err
+	}
+	reps, sendErr := env.Campaigns.SendDue(ctx, env.Now())
+	s.Campaigns = reps
+	if err := env.Finish(ctx, s); err != nil {
+		return errors.Join(sendErr, err)
+	}
+	s.Print(os.Stdout)
+	if sendErr != nil {
+		return sendErr
+	}
+	for _, r := range reps {
+		if r.Busy != nil {
+			return fmt.Errorf("campaign %s was not sent: %w", r.Campaign, r.Busy)
+		}
+	}
+	return nil
+}
+
+// campaignStatus prints where a campaign stands.
+func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: daifuku campaign status CAMPAIGN_ID")
+	}
+	p, err := env.Campaigns.Progress(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	st := p.State
+	status := string(st.Status)
+	if status == "" {
+		status = "scheduled"
+	}
+	fmt.Printf("campaign %s (%s): %s; send at %s\n", p.Campaign.ID, p.Campaign.Title, status,
+		p.Campaign.SendAt.In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"))
+	if st.Status == campaign.Sending {
+		fmt.Printf("held by %s until %s\n", st.LeaseHolder, st.LeaseUntil.In(customer.DefaultLocation()).Format("2006-01-02 15:04:05 MST"))
+	}
+	fmt.Printf("%d decided, %d still in flight\n", p.Decided(), p.InFlight())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tLINE\tEMAIL\tNO CHANNEL")
+	var statuses []string
+	for status := range p.Messages {
+		statuses = append(statuses, string(status))
+	}
+	sort.Strings(statuses)
+	for _, status := range statuses {
+		byCh := p.Messages[message.Status(status)]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", status, byCh["line"], byCh["email"], byCh["-"])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if n := p.Messages[message.Ambiguous]; n["email"] > 0 && !env.Reconciler.EmailEvents {
+		fmt.Printf("%d emails stay ambiguous: without SendGrid's event webhook nothing can tell whether they went\n", n["email"])
+	}
+	return nil
+}
+
+// resumeCampaign takes over a campaign whose lease is held by a run known to be gone.
+func resumeCampaign(ctx context.Context, env *local.Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: daifuku campaign resume CAMPAIGN_ID")
+	}
+	c, err := env.Campaigns.Find(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	st, err := env.Store.CampaignState(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status == campaign.Sending && env.Now().Before(st.LeaseUntil) {
+		fmt.Fprintf(os.Stderr, "warning: taking campaign %s over from %s, whose lease runs until %s. "+
+			"If that run is still going, both send at once; nobody gets two copies, but the work is done twice.\n",
+			c.ID, st.LeaseHolder, st.LeaseUntil.In(customer.DefaultLocation()).Format("15:04:05 MST"))
+	}
+	s := local.NewSummary()
+	if err := env.Recover(ctx, s); err != nil {
+		return err
+	}
+	rep, err := env.Campaigns.Resume(ctx, c, env.Now())
+	if err != nil {
+		return err
+	}
+	s.Campaigns = []*campaigns.Report{rep}
+	if err := env.Finish(ctx, s); err != nil {
+		return err
+	}
+	s.Print(os.Stdout)
+	return nil
+}
+
+// stuck lists the messages in flight past their due time plus grace, and why.
+func stuck(ctx context.Context, env *local.Env, grace time.Duration) error {
+	list, err := env.Reconciler.Stuck(ctx, env.Now(), grace)
+	if err != nil {
+		return err
+	}
+	jobs, batches := env.Dead()
+	fmt.Printf("%d messages in flight more than %s past due; dead-letter lists: %d jobs, %d webhook batches\n", len(list), grace, jobs, batches)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MESSAGE\tSTATUS\tCHANNEL\tATTEMPTS\tSWEEPS\tWHY")
+	for _, st := range list {
+		r := st.Record
+		ch := string(r.Channel)
+		if ch == "" {
+			ch = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", r.Key, r.Status, ch, r.Attempts, r.Sweeps, st.Why)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(list) > 0 {
+		fmt.Println("send them again: go run ./infra/cmd/daifuku messages redrive -all (or name message keys)")
+	}
+	return nil
+}
+
+// redrive sends stuck messages again on purpose.
+func redrive(ctx context.Context, env *local.Env, keys []string, all bool) error {
+	var ks []message.Key
+	if all {
+		list, err := env.Reconciler.Stuck(ctx, env.Now(), 0)
+		if err != nil {
+			return err
+		}
+		for _, st := range list {
+			ks = append(ks, st.Record.Key)
+		}
+	}
+	for _, k := range keys {
+		ks = append(ks, message.Key(k))
+	}
+	if len(ks) == 0 {
+		return fmt.Errorf("usage: daifuku messages redrive -all | MESSAGE_KEY…")
+	}
+	n, err := env.Reconciler.Redrive(ctx, ks)
+	if err != nil {
+		return err
+	}
+	s := local.NewSummary()
+	if err := env.Finish(ctx, s); err != nil {
+		return err
+	}
+	fmt.Printf("%d of %d messages sent again", n, len(ks))
+	if s.DeadJobs > 0 {
+		fmt.Printf("; %d failed again (`daifuku messages stuck`)", s.DeadJobs)
+	}
+	fmt.Println()
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -44,7 +45,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 		ConditionExpression: aws.String("attribute_not_exists(campaign_id)")})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return fmt.Errorf("campaign %s exists already", c.ID)
+		return fmt.Errorf("campaign %s exists already: %w", c.ID, domain.ErrDuplicate)
 	}
 	if err != nil {
 		return fmt.Errorf("create campaign %s: %w", c.ID, err)
@@ -80,13 +81,19 @@ func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states
 	return defs, states, nil
 }
 
-// LockCampaign marks a campaign as sending by this run until lease, unless it
-// was sent or another run holds it. The main wave also takes a campaign whose
-// early wave went out.
-func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Time, early bool) error {
+// LockCampaign marks a campaign as sending by holder until lease, unless it
+// was sent or another run holds it (then a *campaign.BusyError says who, and
+// until when). The main wave also takes a campaign whose early wave went
+// out. force takes over a lease that has not run out: for a run known to be
+// gone.
+func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error {
 	cond := "attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until < :now)"
+	if force {
+		cond = "attribute_not_exists(#st) OR #st IN (:scheduled, :sending)"
+	}
 	vals := map[string]types.AttributeValue{
 		":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)), ":lease": ts(lease), ":now": ts(now),
+		":holder": str(holder),
 	}
 	if !early {
 		cond += " OR #st = :early"
@@ -94,14 +101,18 @@ func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Tim
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
-		UpdateExpression:          aws.String("SET #st = :sending, lease_until = :lease, started_at = if_not_exists(started_at, :now)"),
+		UpdateExpression:          aws.String("SET #st = :sending, lease_until = :lease, lease_holder = :holder, started_at = if_not_exists(started_at, :now)"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return fmt.Errorf("campaign %s: %w", id, campaign.ErrBusy)
+		st, err := s.CampaignState(ctx, id)
+		if err != nil {
+			return err
+		}
+		return &campaign.BusyError{ID: id, Status: st.Status, Holder: st.LeaseHolder, Until: st.LeaseUntil}
 	}
 	if err != nil {
 		return fmt.Errorf("lock campaign %s: %w", id, err)
@@ -109,23 +120,42 @@ func (s *Store) LockCampaign(ctx context.Context, id string, now, lease time.Tim
 	return nil
 }
 
-// FinishCampaign records that a wave of a campaign went out (st.Status:
-// EarlySent or Sent), with its counts, and lets go of the lease.
+// CampaignState reads the state of one campaign (the zero State before it started).
+func (s *Store) CampaignState(ctx context.Context, id string) (campaign.State, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return campaign.State{}, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	var rec campaignRecord
+	if out.Item != nil {
+		if err := unmarshal(out.Item, &rec); err != nil {
+			return campaign.State{}, fmt.Errorf("decode campaign %s: %w", id, err)
+		}
+	}
+	return rec.State, nil
+}
+
+// FinishCampaign records that a stage of a campaign is done (st.Status:
+// EarlySent, Delivering or Sent), with its counts, and lets go of the lease.
 func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
-	counts, err := marshal(st.Counts)
+	field, counts := "counts", st.Counts
+	switch st.Status {
+	case campaign.EarlySent:
+		field, counts = "early_counts", st.EarlyCounts
+	case campaign.Sent:
+		field, counts = "final_counts", st.FinalCounts
+	}
+	item, err := marshal(counts)
 	if err != nil {
 		return err
 	}
-	field := "counts"
-	if st.Status == campaign.EarlySent {
-		field = "early_counts"
-	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
-		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c REMOVE lease_until"),
+		TableName: aws.String(s.tables.Campaigns), Key: campaignKey(id, campaignItem),
+		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c REMOVE lease_until, lease_holder"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(st.Status)), ":at": ts(st.FinishedAt),
-			":c": &types.AttributeValueMemberM{Value: counts}},
+			":c": &types.AttributeValueMemberM{Value: item}},
 	})
 	if err != nil {
 		return fmt.Errorf("finish campaign %s: %w", id, err)

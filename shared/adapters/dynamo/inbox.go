@@ -88,9 +88,9 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
 	if e.Message != nil {
-		item, err := marshal(e.Message)
+		item, err := messageItem(*e.Message)
 		if err != nil {
-			return fmt.Errorf("encode message %s: %w", e.Message.Key, err)
+			return err
 		}
 		vals := map[string]types.AttributeValue{}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -22,6 +23,58 @@ func (s *Store) Message(ctx context.Context, key message.Key) (*message.Record, 
 
 func messageKey(key message.Key) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"message_key": &types.AttributeValueMemberS{Value: string(key)}}
+}
+
+// A message in flight (queued, retrying, claimed, deferred, or an ambiguous
+// email awaiting SendGrid's word) carries "pending", one of pendingShards
+// values, and "due_at": the sparse by-pending index lists what is in flight
+// by when it should have moved on, so the reconciler reads only that. The
+// shards spread a large campaign's writes over index partitions.
+const pendingShards = 16
+
+func pendingShard(key message.Key) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return fmt.Sprintf("p%02d", h.Sum32()%pendingShards)
+}
+
+// PendingShards names every shard of the by-pending index.
+func PendingShards() []string {
+	out := make([]string, pendingShards)
+	for i := range out {
+		out[i] = fmt.Sprintf("p%02d", i)
+	}
+	return out
+}
+
+// campaignPlan is the plan of a newsletter's messages: "campaign:<id>".
+const campaignPlan = "campaign:"
+
+// messageItem encodes a message record with the attributes its indexes need:
+// pending and due_at while it is in flight, campaign for a newsletter.
+func messageItem(r message.Record) (map[string]types.AttributeValue, error) {
+	item, err := marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode message %s: %w", r.Key, err)
+	}
+	if due := r.Due(); !due.IsZero() {
+		item["pending"], item["due_at"] = str(pendingShard(r.Key)), ts(due)
+	}
+	if id, ok := strings.CutPrefix(r.Plan, campaignPlan); ok {
+		item["campaign"] = str(id)
+	}
+	return item, nil
+}
+
+// pendingUpdate is the part of an update expression that keeps a message's
+// place in the by-pending index as its status changes.
+func pendingUpdate(key message.Key, due time.Time, sets, removes *[]string, vals map[string]types.AttributeValue) {
+	if due.IsZero() {
+		*removes = append(*removes, "pending", "due_at")
+		return
+	}
+	*sets = append(*sets, "pending = :pending", "due_at = :due")
+	vals[":pending"], vals[":due"] = str(pendingShard(key)), ts(due)
 }
 
 // Claim takes a message for sending on a channel until lease ends. It succeeds
@@ -45,10 +98,12 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 		set += ", reply_token = :rt"
 		vals[":rt"] = str(message.ReplyTokenOf(job.Key))
 	}
+	sets, removes := []string{set}, []string{"reason", "release_slot", "recheck_at"}
+	pendingUpdate(job.Key, lease, &sets, &removes, vals)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.tables.Messages,
 		Key:              messageKey(job.Key),
-		UpdateExpression: aws.String(set + " REMOVE reason, release_slot"),
+		UpdateExpression: aws.String(strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression: aws.String("attribute_not_exists(message_key) OR #st IN (:queued, :retry, :deferred) OR " +
 			"(#st = :sending AND lease_until < :now AND channel = :line)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status", "#rk": "rank"},
@@ -83,7 +138,15 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		sets = append(sets, "not_before = :nb", "release_slot = :slot")
 		vals[":nb"], vals[":slot"] = ts(o.NotBefore), str(message.ReleaseSlotOf(o.NotBefore))
 	}
-	expr := "SET " + strings.Join(sets, ", ") + " REMOVE lease_until"
+	removes := []string{"lease_until"}
+	if !o.RecheckAt.IsZero() {
+		sets = append(sets, "recheck_at = :recheck")
+		vals[":recheck"] = ts(o.RecheckAt)
+	} else {
+		removes = append(removes, "recheck_at")
+	}
+	pendingUpdate(key, o.Due(), &sets, &removes, vals)
+	expr := "SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.tables.Messages,
 		Key:                       messageKey(key),

@@ -27,9 +27,9 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	if err != nil {
 		return err
 	}
-	msgItem, err := marshal(thanks)
+	msgItem, err := messageItem(thanks)
 	if err != nil {
-		return fmt.Errorf("encode message %s: %w", thanks.Key, err)
+		return err
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{

@@ -63,9 +63,9 @@ func (s *Store) DeferredIn(ctx context.Context, slot string) ([]*message.Record,
 // CreateMessage records a message decided on (queued or suppressed) unless its
 // key exists: a second run of the same day finds it and creates nothing.
 func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bool, err error) {
-	item, err := marshal(r)
+	item, err := messageItem(r)
 	if err != nil {
-		return false, fmt.Errorf("encode message %s: %w", r.Key, err)
+		return false, err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)"),

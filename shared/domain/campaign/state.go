@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -16,7 +17,10 @@ const (
 	Sending   Status = "sending"
 	// EarlySent: the early wave went out; everyone else waits for send_at.
 	EarlySent Status = "early-sent"
-	Sent      Status = "sent"
+	// Delivering: every member is decided and every job queued or
+	// multicast; the campaign is sent once the sender settled them all.
+	Delivering Status = "delivering"
+	Sent       Status = "sent"
 	// Handed: a batch LINE refused whole (its monthly quota used up); its
 	// members went to the sender one by one, which sends them around the
 	// pause (by email where they agreed to it) or defers them.
@@ -26,12 +30,35 @@ const (
 // ErrBusy means another run is sending the campaign (or it was sent).
 var ErrBusy = errors.New("campaign is being sent by another run")
 
+// BusyError says who holds a campaign, and until when (a BusyError Is ErrBusy).
+type BusyError struct {
+	ID     string
+	Status Status
+	Holder string
+	Until  time.Time
+}
+
+func (e *BusyError) Error() string {
+	if e.Status != Sending {
+		return fmt.Sprintf("campaign %s is %s", e.ID, e.Status)
+	}
+	return fmt.Sprintf("campaign %s is being sent by %s until %s", e.ID, e.Holder, e.Until.Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
 // State is a campaign's progress, kept in the ledger.
 type State struct {
 	Status     Status         `dynamodbav:"status,omitempty"`
 	StartedAt  time.Time      `dynamodbav:"started_at,omitempty"`
 	FinishedAt time.Time      `dynamodbav:"finished_at,omitempty"`
 	Counts     map[string]int `dynamodbav:"counts,omitempty"`
+	// LeaseHolder and LeaseUntil say which run holds a sending campaign.
+	LeaseHolder string    `dynamodbav:"lease_holder,omitempty"`
+	LeaseUntil  time.Time `dynamodbav:"lease_until,omitempty"`
+	// FinalCounts are the messages by status and channel once all settled.
+	FinalCounts map[string]int `dynamodbav:"final_counts,omitempty"`
 	// EarlyCounts are the early wave's.
 	EarlyCounts map[string]int `dynamodbav:"early_counts,omitempty"`
 }

@@ -52,9 +52,12 @@ func (r *Record) Observe(event string, at time.Time) bool {
 	}
 	next := Status("")
 	switch event {
-	case EvProcessed, EvGroupResubscribe:
+	case EvProcessed:
+		next = r.taken()
+	case EvGroupResubscribe:
 	case EvDeferred:
 		r.Deferrals++
+		next = r.taken()
 	case EvDelivered:
 		first(&r.DeliveredAt)
 		next = Delivered
@@ -78,10 +81,26 @@ func (r *Record) Observe(event string, at time.Time) bool {
 	default:
 		return false
 	}
-	if next != "" && progress[next] > progress[r.Status] {
+	if r.Status == Ambiguous && next != "" {
+		r.RecheckAt = time.Time{} // the provider has spoken: nothing to recheck
+		if r.SentAt.IsZero() {
+			r.SentAt = at
+		}
+	}
+	if next != "" && (progress[next] > progress[r.Status] || r.Status == Ambiguous) {
 		r.Status = next
 	}
 	return true
+}
+
+// taken is the status an email moves to when SendGrid says it took it
+// (processed, deferred): an ambiguous send is settled as sent; any other
+// status stays.
+func (r *Record) taken() Status {
+	if r.Status == Ambiguous {
+		return Sent
+	}
+	return ""
 }
 
 // ReplyTokenOf is the token in the reply address of an email message: the

@@ -150,8 +150,51 @@ type Record struct {
 	// ReplyToken is in the per-message reply address of an email, so a reply
 	// finds the message it answers (index by-reply-token).
 	ReplyToken string `dynamodbav:"reply_token,omitempty"`
+	// RecheckAt is when an ambiguous email is looked at again: if SendGrid
+	// has not reported taking it by then, it is sent again.
+	RecheckAt time.Time `dynamodbav:"recheck_at,omitempty"`
+	// Sweeps counts how often the reconciler put the message back on the
+	// send queue; it gives up after MaxSweeps.
+	Sweeps int `dynamodbav:"sweeps,omitempty"`
 	Engagement
 }
+
+// Due is when a message still in flight should have moved on: a queued or
+// retrying one at once, a claimed one when its lease ends, a deferred one at
+// its time, an ambiguous email at its recheck. The zero time means it is not
+// in flight (settled, or ambiguous with nothing to settle it). A message
+// still in flight past its due time (and a grace period) is stranded.
+func (r *Record) Due() time.Time {
+	return dueOf(r.Status, r.UpdatedAt, r.LeaseUntil, r.NotBefore, r.RecheckAt)
+}
+
+// Due is when the message an outcome leaves should have moved on (see Record.Due).
+func (o Outcome) Due() time.Time {
+	return dueOf(o.Status, o.At, time.Time{}, o.NotBefore, o.RecheckAt)
+}
+
+func dueOf(st Status, updated, lease, notBefore, recheck time.Time) time.Time {
+	switch st {
+	case Queued, Retry:
+		return updated
+	case Sending:
+		return lease
+	case Deferred:
+		return notBefore.Add(ReleaseWindow) // the hourly release sends it again until then
+	case Ambiguous:
+		return recheck
+	}
+	return time.Time{}
+}
+
+// ReleaseWindow is how far back the hourly release looks for deferred
+// messages whose time has come: a missed hourly run is made up for, and a
+// deferred message still waiting after it is stranded.
+const ReleaseWindow = 48 * time.Hour
+
+// MaxSweeps is how often the reconciler puts a stranded message back on the
+// send queue before it records it as failed for good.
+const MaxSweeps = 5
 
 // ReleaseSlotOf names the hour a deferred message becomes due, as the index keys it.
 func ReleaseSlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
@@ -168,6 +211,7 @@ type Outcome struct {
 	Template   string
 	At         time.Time
 	NotBefore  time.Time // Deferred: when it may go
+	RecheckAt  time.Time // Ambiguous: when to look for the provider's word, and send again without it
 }
 
 // Settled reports whether a status is final for sending: the message went
@@ -183,15 +227,30 @@ func (s Status) Settled() bool {
 // Pending returns the job of a message decided and still queued: it may
 // never have reached the send queue (the run that decided it stopped in
 // between), so whoever finds it queues it again; the sender's claim makes
-// that safe. Records from before jobs were kept on them are rebuilt from
-// their fields.
+// that safe.
 func (r *Record) Pending() (Job, bool) {
 	if r == nil || r.Status != Queued {
 		return Job{}, false
 	}
+	return r.job(), true
+}
+
+// InFlight returns the job of a message not settled yet (queued, retrying,
+// claimed, deferred, or an ambiguous email): what the reconciler puts back
+// on the send queue when the message is stranded.
+func (r *Record) InFlight() (Job, bool) {
+	if r == nil || !(r.Status == Ambiguous || !r.Status.Settled()) {
+		return Job{}, false
+	}
+	return r.job(), true
+}
+
+// job is the record's job as queued; records from before jobs were kept on
+// them are rebuilt from their fields.
+func (r *Record) job() Job {
 	if r.Job != nil {
-		return *r.Job, true
+		return *r.Job
 	}
 	return Job{Key: r.Key, Kind: r.Kind, CustomerID: r.CustomerID, Rank: r.Rank, OrderID: r.OrderID, Template: r.Template,
-		Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, QueuedAt: r.CreatedAt}, true
+		Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, QueuedAt: r.CreatedAt}
 }

@@ -3,6 +3,7 @@ package message_test
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
@@ -52,5 +53,27 @@ func TestSettled(t *testing.T) {
 		if st.Settled() != want {
 			t.Errorf("%s.Settled() = %v", st, !want)
 		}
+	}
+}
+
+// An email whose send timed out is settled by SendGrid's word: processed,
+// deferred or delivered mean it was taken; dropped or bounced end it.
+func TestAmbiguousEmailIsSettledByTheProvidersEvent(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for event, want := range map[string]message.Status{
+		message.EvProcessed: message.Sent, message.EvDeferred: message.Sent, message.EvDelivered: message.Delivered,
+		message.EvDropped: message.Dropped, message.EvBounce: message.BouncedMsg,
+	} {
+		r := &message.Record{Status: message.Ambiguous, RecheckAt: at.Add(30 * time.Minute)}
+		r.Observe(event, at)
+		if r.Status != want || !r.RecheckAt.IsZero() || !r.Due().IsZero() {
+			t.Errorf("%s: status %s recheck %v due %v, want %s and nothing left to recheck", event, r.Status, r.RecheckAt, r.Due(), want)
+		}
+	}
+	// A sent message stays sent on a late processed event.
+	r := &message.Record{Status: message.Delivered}
+	r.Observe(message.EvProcessed, at)
+	if r.Status != message.Delivered {
+		t.Errorf("delivered became %s", r.Status)
 	}
 }

@@ -185,7 +185,7 @@ func TestBadSendGridRequestsChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d with %q", tt.name, w.Code, w.Body, tt.status, tt.msg)
 		}
 	}
-	if n := k.Queue.Batches(); n != 0 {
+	if n := k.Queue.Batches.Len(); n != 0 {
 		t.Errorf("%d batches queued from rejected requests", n)
 	}
 	if c := k.customer(t, "C1"); !c.Consent.Email || c.Consent.EmailStatus != customer.Reachable {
@@ -386,7 +386,7 @@ func TestBadInboundRequestsChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d", tt.name, w.Code, w.Body, tt.status)
 		}
 	}
-	if n := k.Queue.Batches(); n != 0 {
+	if n := k.Queue.Batches.Len(); n != 0 {
 		t.Errorf("%d batches from rejected requests", n)
 	}
 	if fbs := k.feedbackOf(t, "C1"); len(fbs) != 0 {

@@ -340,7 +340,7 @@ func TestLINEEmptyVerifyRequestIsAnswered(t *testing.T) {
 	if w := k.postLINE(t, body, lineSign(lineSecret, body)); w.Code != http.StatusOK {
 		t.Errorf("verify request: %d %s", w.Code, w.Body)
 	}
-	if n := k.Queue.Batches(); n != 0 {
+	if n := k.Queue.Batches.Len(); n != 0 {
 		t.Errorf("%d batches queued for no events", n)
 	}
 }
@@ -473,7 +473,7 @@ func TestBadLINERequestsChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d with %q", tt.name, w.Code, w.Body, tt.status, tt.msg)
 		}
 	}
-	if n := k.Queue.Batches(); n != 0 {
+	if n := k.Queue.Batches.Len(); n != 0 {
 		t.Errorf("%d batches queued from rejected requests", n)
 	}
 	if _, err := k.Store.Customer(context.Background(), webhooks.ProspectID(sampleUser)); err == nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/shared/flows/sending"
 	"github.com/daifuku/daifuku/shared/flows/timeline"
 	"github.com/daifuku/daifuku/shared/flows/voice"
@@ -44,6 +45,13 @@ type Deps struct {
 	// BaseURL is where the API answers (unsubscribe links); UnsubscribeSecret signs them.
 	BaseURL           string
 	UnsubscribeSecret string
+	// EmailEvents says SendGrid's event webhook is set up: ambiguous emails
+	// are settled by its processed events, or sent again without one.
+	EmailEvents bool
+	// DeadLetters are the dead-letter queues the reconciler watches, by name.
+	DeadLetters map[string]reconcile.DeadLetters
+	// Holder names this process in campaign leases.
+	Holder string
 }
 
 // App holds the flows.
@@ -55,10 +63,11 @@ type App struct {
 	Daily     *daily.Runner
 	Campaigns *campaigns.Runner
 	// Inbox takes webhook events in; Webhooks applies them.
-	Inbox    *webhooks.Acceptor
-	Webhooks *webhooks.Processor
-	Voice    *voice.Voice
-	Content  *content.Content
+	Inbox      *webhooks.Acceptor
+	Webhooks   *webhooks.Processor
+	Voice      *voice.Voice
+	Reconciler *reconcile.Reconciler
+	Content    *content.Content
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -75,7 +84,7 @@ func New(d Deps) *App {
 	s := &sending.Sender{
 		Env: env, Ledger: st, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
 		Policy: d.Content.Policy, Limits: map[customer.Channel]*delivery.Limiter{},
-		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
+		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL, EmailEvents: d.EmailEvents,
 		// The same secret signs feedback links, under another label.
 		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
 	}
@@ -91,7 +100,7 @@ func New(d Deps) *App {
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
-		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil}
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder}
 	if d.LINE != nil {
 		cr.LINE = d.LINE
 	}
@@ -118,13 +127,15 @@ func New(d Deps) *App {
 		Inbox:     &webhooks.Acceptor{Env: env, Store: st, Queue: d.Batches},
 		Webhooks:  wp,
 		Voice:     vo,
-		Content:   d.Content,
+		Reconciler: &reconcile.Reconciler{Env: env, Ledger: st, Queue: d.Queue, EmailEvents: d.EmailEvents,
+			DeadLetters: d.DeadLetters},
+		Content: d.Content,
 	}
 }
 
 // Tasks answers the scheduler's events (the daily run, the hourly release).
 func (a *App) Tasks() *handler.Tasks {
-	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns}
+	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Reconciler: a.Reconciler}
 }
 
 // Timeline gathers one customer's history.

@@ -9,6 +9,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 // Logger is the JSON logger every function uses.
@@ -51,9 +52,20 @@ func FromEnv(ctx context.Context) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only the schedule function watches the dead-letter queues.
+	dead := map[string]reconcile.DeadLetters{}
+	for name, env := range map[string]string{"send": "SEND_DLQ_URL", "webhook": "WEBHOOK_DLQ_URL"} {
+		if u := os.Getenv(env); u != "" {
+			dead[name] = &queue.SQS{Client: sqsClient, URL: u}
+		}
+	}
 	return New(Deps{
 		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url}, Batches: batches,
 		Content: content, LINE: lineClient, Mail: mail, Log: log,
 		BaseURL: os.Getenv("API_BASE_URL"), UnsubscribeSecret: os.Getenv("UNSUBSCRIBE_SECRET"),
+		// The event webhook's key is set where SendGrid's events can settle ambiguous emails.
+		EmailEvents: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY") != "",
+		DeadLetters: dead,
+		Holder:      "lambda " + os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
 	}), nil
 }

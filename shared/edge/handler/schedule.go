@@ -3,12 +3,14 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 // Event is the input EventBridge Scheduler delivers (template.yaml sets it).
@@ -20,9 +22,10 @@ type Event struct {
 // Tasks answers the scheduled events.
 type Tasks struct {
 	flow.Env
-	Runner    *daily.Runner
-	Releaser  daily.Releaser
-	Campaigns *campaigns.Runner
+	Runner     *daily.Runner
+	Releaser   daily.Releaser
+	Campaigns  *campaigns.Runner
+	Reconciler *reconcile.Reconciler
 }
 
 // Handle runs the task an event names.
@@ -47,13 +50,29 @@ func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error)
 		}
 		return fmt.Sprintf("daily %s: %d customers, %d decisions, %d items read", rep.Date, rep.Customers, len(rep.Decisions), rep.ItemsRead), nil
 	case "release":
-		// Hourly: deferred messages whose time came, then campaigns whose time came.
+		// Hourly: deferred messages whose time came; stranded messages back on
+		// the queue; campaigns whose time came; campaigns all of whose
+		// messages are settled, marked sent. Each runs whatever the others did.
+		var errs []error
 		n, err := t.Runner.Release(ctx, t.Releaser, now)
-		if err != nil {
-			return "", err
-		}
+		errs = append(errs, err)
+		sweep, err := t.Reconciler.Sweep(ctx, now)
+		errs = append(errs, err)
 		reps, err := t.Campaigns.SendDue(ctx, now)
-		return fmt.Sprintf("released %d, sent %d campaigns", n, len(reps)), err
+		errs = append(errs, err)
+		done, err := t.Campaigns.Complete(ctx, now)
+		errs = append(errs, err)
+		out := fmt.Sprintf("released %d, sent %d campaigns, %d campaigns complete", n, len(reps), len(done))
+		if sweep != nil {
+			out += fmt.Sprintf("; swept %d stranded: %d requeued (%d ambiguous emails sent again), %d failed for good",
+				sweep.Stranded, sweep.Requeued, sweep.Resent, sweep.GaveUp)
+			for name, depth := range sweep.Dead {
+				if depth > 0 {
+					out += fmt.Sprintf("; %d in the %s dead-letter queue", depth, name)
+				}
+			}
+		}
+		return out, errors.Join(errs...)
 	}
 	return "", fmt.Errorf("schedule event: unknown task %q (want daily or release)", ev.Task)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/sync/errgroup"
@@ -26,6 +27,23 @@ type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 // answer for one customer must not hold up the other nine.
 const sendWorkers = 10
 
+// MaxSendTime bounds one message's send, and reportMargin is kept back from
+// the function's own deadline so that a slow message is reported for retry
+// rather than cut off with the rest of the batch.
+const (
+	MaxSendTime  = 25 * time.Second
+	reportMargin = 2 * time.Second
+)
+
+// sendTimeout is how long one message of a batch may take: its own deadline
+// inside the function's timeout.
+func sendTimeout(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(min(time.Until(dl)-reportMargin, MaxSendTime), time.Second)
+	}
+	return MaxSendTime
+}
+
 // SendJobs delivers a batch of send jobs, several at once, and reports the
 // ones to retry as SQS partial batch failures, so one failure does not
 // resend the whole batch.
@@ -39,6 +57,8 @@ func SendJobs(s *sending.Sender) SQSHandler {
 		pool.SetLimit(sendWorkers)
 		for _, rec := range ev.Records {
 			pool.Go(func() error {
+				ctx, cancel := context.WithTimeout(ctx, sendTimeout(ctx))
+				defer cancel()
 				var job message.Job
 				err := json.Unmarshal([]byte(rec.Body), &job)
 				if err == nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
@@ -36,7 +37,9 @@ type Ledger interface {
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	Campaigns(ctx context.Context) ([]campaign.Campaign, map[string]campaign.State, error)
-	LockCampaign(ctx context.Context, id string, now, lease time.Time, early bool) error
+	LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error
+	CampaignState(ctx context.Context, id string) (campaign.State, error)
+	CampaignProgress(ctx context.Context, id string) (map[message.Status]map[string]int, error)
 	FinishCampaign(ctx context.Context, id string, st campaign.State) error
 	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
 	CreateBatch(ctx context.Context, b *campaign.Batch) error
@@ -80,6 +83,9 @@ type Runner struct {
 	Workers int
 	// HasLINE and HasEmail say which providers are configured.
 	HasLINE, HasEmail bool
+	// Holder names this run in a campaign's lease, so a second run can say
+	// who holds it (a host and process, a Lambda log stream).
+	Holder string
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
@@ -105,6 +111,8 @@ type Report struct {
 	Recipients   []string // customer ids decided by this run
 	// Early names the ranks of an early wave (sent before everyone else); nil for the main wave.
 	Early []string
+	// Busy says the campaign was not sent by this run because another holds it.
+	Busy *campaign.BusyError
 }
 
 // SendDue sends every campaign whose time has come and that was not sent:
@@ -119,18 +127,20 @@ func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) 
 	for _, c := range append(slices.Clone(r.Defined), stored...) {
 		st := states[c.ID].Status
 		switch {
-		case st == campaign.Sent, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent:
+		case st == campaign.Sent, st == campaign.Delivering, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent:
 			continue
 		}
 		rep, err := r.Send(ctx, c, now)
-		if errors.Is(err, campaign.ErrBusy) {
-			continue
-		}
-		if err != nil {
+		var busy *campaign.BusyError
+		switch {
+		case errors.As(err, &busy) && busy.Status == campaign.Sending:
+			reps = append(reps, &Report{Campaign: c.ID, Busy: busy}) // said, not hidden
+		case errors.Is(err, campaign.ErrBusy):
+		case err != nil:
 			errs = append(errs, err)
-			continue
+		default:
+			reps = append(reps, rep)
 		}
-		reps = append(reps, rep)
 	}
 	return reps, errors.Join(errs...)
 }
@@ -151,11 +161,22 @@ type pending struct {
 // early ranks. At send_at everyone else does; those the early wave reached
 // are decided already and get nothing twice.
 func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (*Report, error) {
+	return r.send(ctx, c, now, false)
+}
+
+// Resume sends a campaign whose lease is held by a run known to be gone,
+// taking the lease over: the decisions and batches that run recorded are
+// kept, and nobody gets a second copy (LINE's retry key, the sender's claim).
+func (r *Runner) Resume(ctx context.Context, c campaign.Campaign, now time.Time) (*Report, error) {
+	return r.send(ctx, c, now, true)
+}
+
+func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, force bool) (*Report, error) {
 	early := now.Before(c.SendAt)
 	if early && len(c.EarlyRanks()) == 0 {
 		return nil, fmt.Errorf("campaign %s: not due before %s", c.ID, c.SendAt.Format(time.RFC3339))
 	}
-	if err := r.Ledger.LockCampaign(ctx, c.ID, now, now.Add(Lease), early); err != nil {
+	if err := r.Ledger.LockCampaign(ctx, c.ID, r.holder(), now, now.Add(Lease), early, force); err != nil {
 		return nil, err
 	}
 	rep := &Report{Campaign: c.ID}
@@ -227,17 +248,17 @@ func (r *Runner) Send(ctx context.Context, c campaign.Campaign, now time.Time) (
 		return rep, err
 	}
 	rep.LINERequests = rep.Batches + rep.Push
-	st := campaign.State{Status: campaign.Sent, FinishedAt: now, Counts: map[string]int{
+	st := campaign.State{Status: campaign.Delivering, FinishedAt: now, Counts: map[string]int{
 		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
 		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "line_handed_to_sender": rep.Handed,
 	}}
 	if early {
-		st.Status = campaign.EarlySent
+		st.Status, st.EarlyCounts = campaign.EarlySent, st.Counts
 	}
 	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
 		return rep, err
 	}
-	r.Logger().InfoContext(ctx, "campaign sent", "campaign", c.ID, "audience", rep.Audience, "email", rep.Email,
+	r.Logger().InfoContext(ctx, "campaign fanned out", "campaign", c.ID, "status", st.Status, "audience", rep.Audience, "email", rep.Email,
 		"line_push", rep.Push, "line_multicast", rep.Multicast, "batches", rep.Batches, "skipped", rep.Skipped, "suppressed", rep.Suppressed)
 	return rep, nil
 }
@@ -512,4 +533,114 @@ func (r *Runner) workers() int {
 		return r.Workers
 	}
 	return 8
+}
+
+func (r *Runner) holder() string {
+	if r.Holder != "" {
+		return r.Holder
+	}
+	return "an unnamed run"
+}
+
+// Progress is where a campaign stands: its state, and its messages by
+// status and channel.
+type Progress struct {
+	Campaign campaign.Campaign
+	State    campaign.State
+	Messages map[message.Status]map[string]int
+}
+
+// InFlight counts the messages not settled yet (queued, retrying, claimed):
+// a campaign is sent when none are left. Deferred messages are held, not in
+// flight.
+func (p *Progress) InFlight() int {
+	n := 0
+	for st, byCh := range p.Messages {
+		if st == message.Queued || st == message.Retry || st == message.Sending {
+			for _, c := range byCh {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+// Decided counts every message of the campaign.
+func (p *Progress) Decided() int {
+	n := 0
+	for _, byCh := range p.Messages {
+		for _, c := range byCh {
+			n += c
+		}
+	}
+	return n
+}
+
+// Find returns a campaign defined in campaigns.yaml or created at run time.
+func (r *Runner) Find(ctx context.Context, id string) (campaign.Campaign, error) {
+	stored, _, err := r.Ledger.Campaigns(ctx)
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	for _, c := range append(slices.Clone(r.Defined), stored...) {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return campaign.Campaign{}, fmt.Errorf("campaign %s: %w", id, domain.ErrNotFound)
+}
+
+// Progress reads where a campaign stands, through the by-campaign index.
+func (r *Runner) Progress(ctx context.Context, id string) (*Progress, error) {
+	c, err := r.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.Ledger.CampaignState(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := r.Ledger.CampaignProgress(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Progress{Campaign: c, State: st, Messages: msgs}, nil
+}
+
+// Complete marks sent every delivering campaign none of whose messages is in
+// flight any more, with its final counts, and returns their progress.
+func (r *Runner) Complete(ctx context.Context, now time.Time) ([]*Progress, error) {
+	_, states, err := r.Ledger.Campaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []*Progress
+	var errs []error
+	for id, st := range states {
+		if st.Status != campaign.Delivering {
+			continue
+		}
+		p, err := r.Progress(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if p.InFlight() > 0 {
+			continue
+		}
+		final := map[string]int{}
+		for status, byCh := range p.Messages {
+			for ch, n := range byCh {
+				final[string(status)+"/"+ch] = n
+			}
+		}
+		if err := r.Ledger.FinishCampaign(ctx, id, campaign.State{Status: campaign.Sent, FinishedAt: now, FinalCounts: final}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.State.Status = campaign.Sent
+		r.Logger().InfoContext(ctx, "campaign sent", "campaign", id, "messages", p.Decided())
+		done = append(done, p)
+	}
+	return done, errors.Join(errs...)
 }

@@ -14,15 +14,11 @@ type Releaser interface {
 	DeferredIn(ctx context.Context, slot string) ([]*message.Record, error)
 }
 
-// releaseLookback is how many past hours the release looks at, so a missed
-// hourly run is made up for.
-const releaseLookback = 48
-
 // Release queues again the deferred messages whose time has come (quiet hours
 // ended, the customer's morning arrived). It returns how many it queued.
 func (r *Runner) Release(ctx context.Context, ledger Releaser, now time.Time) (int, error) {
 	var jobs []message.Job
-	for h := releaseLookback; h >= 0; h-- {
+	for h := int(message.ReleaseWindow / time.Hour); h >= 0; h-- {
 		recs, err := ledger.DeferredIn(ctx, message.ReleaseSlotOf(now.Add(-time.Duration(h)*time.Hour)))
 		if err != nil {
 			return 0, err

@@ -24,6 +24,7 @@ type Ledger interface {
 	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
+	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
 }
 
 // Queue hands message jobs to the sender.
@@ -125,9 +126,15 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 	return res, job, nil
 }
 
-// duplicate answers a redelivered order: nothing is recorded again, but a
-// thank-you still queued (the first delivery may have died before enqueueing
-// it) is enqueued again; the sender's claim makes that safe.
+// StaleAfter is how long a queued thank-you's job is trusted to be on its
+// way: a redelivered order within it queues nothing; after it, the job may
+// have been lost (the first delivery died before enqueueing it).
+const StaleAfter = 5 * time.Minute
+
+// duplicate answers a redelivered order: nothing is recorded again. A
+// thank-you still queued whose job is stale is queued again (the sender's
+// claim makes that safe); one whose job is fresh is left alone, so a storm
+// of duplicate posts queues nothing.
 func (in *Intake) duplicate(ctx context.Context, o customer.Order) (Result, error) {
 	res := Result{OrderID: o.ID, CustomerID: o.CustomerID, Duplicate: true}
 	rec, err := in.Ledger.Message(ctx, ThankYouKey(o))
@@ -138,11 +145,19 @@ func (in *Intake) duplicate(ctx context.Context, o customer.Order) (Result, erro
 		return res, err
 	}
 	res.Rank = rec.Rank
-	if job, ok := rec.Pending(); ok {
-		if err := in.Queue.Enqueue(ctx, job); err != nil {
-			return res, fmt.Errorf("requeue thank-you for order %s: %w", o.ID, err)
+	now := in.Now()
+	if job, ok := rec.Pending(); ok && now.Sub(rec.Due()) >= StaleAfter {
+		switch err := in.Ledger.Requeued(ctx, rec, now, false); {
+		case errors.Is(err, domain.ErrConflict):
+			// Claimed meanwhile: on its way.
+		case err != nil:
+			return res, err
+		default:
+			if err := in.Queue.Enqueue(ctx, job); err != nil {
+				return res, fmt.Errorf("requeue thank-you for order %s: %w", o.ID, err)
+			}
+			res.ThankYou = string(rec.Key)
 		}
-		res.ThankYou = string(rec.Key)
 	}
 	in.Logger().InfoContext(ctx, "order already recorded", "order_id", o.ID, "requeued", res.ThankYou != "")
 	return res, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/flows/orders"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
@@ -86,7 +87,10 @@ func TestSameOrderTwiceCountsOnce(t *testing.T) {
 	}
 }
 
-func TestDuplicateRequeuesAThankYouNeverEnqueued(t *testing.T) {
+// A redelivered order whose thank-you's job may have been lost (stale)
+// queues it again, once; duplicate posts while the job is fresh queue
+// nothing at all.
+func TestDuplicateRequeuesOnlyAStaleThankYou(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
 	ctx := context.Background()
@@ -95,12 +99,24 @@ func TestDuplicateRequeuesAThankYouNeverEnqueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Queue.Drain(10) // the first delivery "died" before its job reached the sender
-	res, err := r.Intake.RecordOrder(ctx, o)
-	if err != nil {
-		t.Fatal(err)
+	for range 20 {
+		res, err := r.Intake.RecordOrder(ctx, o)
+		if err != nil || !res.Duplicate || res.ThankYou != "" {
+			t.Fatalf("duplicate post within %s: %+v %v; want nothing queued", orders.StaleAfter, res, err)
+		}
 	}
-	if !res.Duplicate || res.ThankYou == "" || r.Queue.Len() != 1 {
-		t.Errorf("redelivery: %+v, queue %d; want the still-queued thank-you enqueued again", res, r.Queue.Len())
+	if r.Queue.Len() != 0 {
+		t.Fatalf("%d jobs queued by duplicate posts of a fresh thank-you", r.Queue.Len())
+	}
+	r.Clock.Advance(orders.StaleAfter)
+	for i := range 20 {
+		res, err := r.Intake.RecordOrder(ctx, o)
+		if err != nil || !res.Duplicate || (i == 0) != (res.ThankYou != "") {
+			t.Fatalf("post %d after the job went stale: %+v %v; want the first to queue it again, the rest nothing", i, res, err)
+		}
+	}
+	if r.Queue.Len() != 1 {
+		t.Errorf("%d jobs queued, want the stale thank-you once", r.Queue.Len())
 	}
 }
 

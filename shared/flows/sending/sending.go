@@ -75,6 +75,11 @@ type Sender struct {
 	Pauses *flow.Pauses
 	// Voices feeds templates that quote customer voice; nil: none quoted.
 	Voices Voices
+	// EmailEvents says SendGrid's event webhook is set up: an email whose
+	// send was ambiguous is settled by its processed event, or sent again
+	// when none came within AmbiguousWait. Without it, it stays ambiguous.
+	EmailEvents   bool
+	AmbiguousWait time.Duration
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
 	Lease time.Duration
@@ -169,7 +174,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	case errors.As(err, &f) && f.QuotaUsedUp:
 		return s.quotaUsedUp(ctx, job, ch, outcome.At)
 	case errors.As(err, &f) && f.Ambiguous:
-		outcome.Status, outcome.Reason = message.Ambiguous, f.Error()
+		outcome.Status, outcome.Reason, outcome.RecheckAt = message.Ambiguous, f.Error(), s.recheckAt(outcome.At)
 	case errors.As(err, &f) && f.Retryable:
 		outcome.Status, outcome.Reason = message.Retry, f.Error()
 	default:
@@ -364,10 +369,28 @@ func (s *Sender) claimedElsewhere(ctx context.Context, job message.Job) error {
 		return nil
 	}
 	if rec.Status == message.Sending && rec.Channel == customer.Email && s.Now().After(rec.LeaseUntil) {
+		now := s.Now()
 		return s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Ambiguous,
-			Reason: "sender stopped mid-send; email may have gone out", At: s.Now()})
+			Reason: "sender stopped mid-send; email may have gone out", At: now, RecheckAt: s.recheckAt(now)})
 	}
 	return fmt.Errorf("message %s: %w", job.Key, ErrBusy)
+}
+
+// DefaultAmbiguousWait is how long an ambiguous email waits for SendGrid's
+// processed event before it is sent again: SendGrid posts events within
+// seconds to minutes.
+const DefaultAmbiguousWait = 30 * time.Minute
+
+// recheckAt is when an ambiguous email is looked at again, or zero when
+// nothing can settle it.
+func (s *Sender) recheckAt(now time.Time) time.Time {
+	if !s.EmailEvents {
+		return time.Time{}
+	}
+	if s.AmbiguousWait > 0 {
+		return now.Add(s.AmbiguousWait)
+	}
+	return now.Add(DefaultAmbiguousWait)
 }
 
 func (s *Sender) lease() time.Duration {

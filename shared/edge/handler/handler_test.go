@@ -1,0 +1,68 @@
+package handler_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/edge/handler"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
+
+// One slow answer from LINE must hold up one message, not its batch: the
+// slow request waits until the other nine messages of its batch have
+// reached LINE. Handled one at a time, they never would.
+func TestASlowAnswerDelaysOnlyItsMessage(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	var cs []*customer.Customer
+	var jobs []message.Job
+	for i := range 10 {
+		c := &customer.Customer{ID: fmt.Sprintf("C%d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "new",
+			Consent: customer.Consent{LINE: true}}
+		cs = append(cs, c)
+		jobs = append(jobs, message.Job{Key: message.NewKey(message.ThankYou, c.ID, "order:O1"), Kind: message.ThankYou,
+			CustomerID: c.ID, Rank: "new"})
+	}
+	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int32
+	othersIn := make(chan struct{})
+	var once sync.Once
+	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
+		if seen.Add(1) == 10 {
+			once.Do(func() { close(othersIn) })
+		}
+		if strings.Contains(string(body), fmt.Sprintf("U%032x", 0)) {
+			select { // the slow one
+			case <-othersIn:
+			case <-time.After(5 * time.Second):
+				t.Error("the other nine messages waited behind the slow one")
+			}
+		}
+		return false
+	})
+	if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := handler.SendJobs(r.Sender)(ctx, r.Queue.Drain(10))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if n := len(r.Capture.Requests("line")); n != 10 {
+		t.Errorf("%d messages sent, want 10", n)
+	}
+}

@@ -1,0 +1,262 @@
+package reconcile_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/webhook"
+	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/reconcile"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
+
+func emailCustomer(id string) *customer.Customer {
+	return &customer.Customer{ID: id, Email: strings.ToLower(id) + "@example.jp", Rank: "new", Consent: customer.Consent{Email: true}}
+}
+
+// order records an order whose thank-you (email) is queued.
+func order(t *testing.T, r *testrig.Rig, id string) message.Key {
+	t.Helper()
+	res, err := r.Intake.RecordOrder(context.Background(), customer.Order{ID: "O-" + id, CustomerID: id, Total: 3800,
+		OrderedAt: r.Clock.Now(), Contact: customer.Contact{Email: strings.ToLower(id) + "@example.jp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return message.Key(res.ThankYou)
+}
+
+func status(t *testing.T, r *testrig.Rig, key message.Key) message.Status {
+	t.Helper()
+	rec, err := r.Store.Message(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec.Status
+}
+
+// sweep moves past the grace period and sweeps; it returns what was requeued.
+func sweep(t *testing.T, r *testrig.Rig, after time.Duration) *reconcile.Report {
+	t.Helper()
+	r.Clock.Advance(after)
+	rep, err := r.Reconciler.Sweep(context.Background(), r.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// A crash between the decision and the queue: the order is recorded, its
+// thank-you queued in the ledger, the job lost. The sweep sends it once;
+// a sweep within the grace period, and one after it was sent, do nothing.
+func TestCrashAfterTheDecisionIsSentOnce(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	key := order(t, r, "C1")
+	r.Queue.Drain(10) // lost
+	if rep := sweep(t, r, reconcile.DefaultGrace/2); rep.Stranded != 0 {
+		t.Fatalf("within the grace period: %+v; want nothing stranded yet", rep)
+	}
+	if rep := sweep(t, r, reconcile.DefaultGrace); rep.Stranded != 1 || rep.Requeued != 1 {
+		t.Fatalf("past it: %+v; want the thank-you requeued", rep)
+	}
+	r.SendQueued(t)
+	if st := status(t, r, key); st != message.Sent || len(r.Capture.Requests("email")) != 1 {
+		t.Errorf("%s, %d emails; want sent once", st, len(r.Capture.Requests("email")))
+	}
+	if rep := sweep(t, r, time.Hour); rep.Stranded != 0 {
+		t.Errorf("after it was sent: %+v", rep)
+	}
+}
+
+// A job that failed every receive sits in the dead-letter queue; its message
+// is still in flight in the ledger. Once the provider is back the sweep sends
+// it once. A message stranded MaxSweeps times is failed for good.
+func TestAJobInTheDeadLetterQueueIsSentOnceAndGivenUpOnAtLast(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	r.Capture.SetFault(func(w http.ResponseWriter, _ *http.Request, _ []byte) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	key := order(t, r, "C1")
+	r.Queue.Jobs.Visibility = -1
+	if _, err := r.Queue.Jobs.Work(ctx, 1, handler.SendJobs(r.Sender)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Queue.Jobs.Dead()); n != 1 || status(t, r, key) != message.Retry {
+		t.Fatalf("%d dead jobs, status %s; want the job dead and the message to retry", n, status(t, r, key))
+	}
+	rep := sweep(t, r, reconcile.DefaultGrace+time.Minute)
+	if rep.Requeued != 1 || rep.Dead["send"] != 1 {
+		t.Fatalf("sweep %+v; want it requeued and the dead letter counted", rep)
+	}
+	r.Capture.SetFault(nil)
+	r.SendQueued(t)
+	if st := status(t, r, key); st != message.Sent || len(r.Capture.Requests("email")) != 1 {
+		t.Errorf("%s, %d emails; want sent once", st, len(r.Capture.Requests("email")))
+	}
+
+	// A message whose job keeps vanishing is given up on after MaxSweeps.
+	lost := order(t, r, "C2")
+	for i := range message.MaxSweeps {
+		r.Queue.Drain(10)
+		if rep := sweep(t, r, reconcile.DefaultGrace+time.Minute); rep.Requeued != 1 {
+			t.Fatalf("sweep %d: %+v", i+1, rep)
+		}
+	}
+	r.Queue.Drain(10)
+	if rep := sweep(t, r, reconcile.DefaultGrace+time.Minute); rep.GaveUp != 1 || status(t, r, lost) != message.Failed {
+		t.Errorf("after %d sweeps: %+v, status %s; want it failed for good", message.MaxSweeps, rep, status(t, r, lost))
+	}
+}
+
+// LINE refuses a multicast for its monthly quota; the run stops before its
+// members' jobs reach the sender. Once the month turns, the sweep sends each
+// of them once.
+func TestAQuotaRefusedBatchIsSentOnceWhenTheMonthTurns(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, _ []byte) bool {
+		if req.URL.Path != "/v2/bot/message/multicast" {
+			return false
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"message":"You have reached your monthly limit."}`))
+		return true
+	})
+	var cs []*customer.Customer
+	for i := range 12 {
+		cs = append(cs, &customer.Customer{ID: fmt.Sprintf("L%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
+			Consent: customer.Consent{LINE: true}})
+	}
+	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	c := campaign.Campaign{ID: "winter", SendAt: r.Clock.Now(), Audience: campaign.Audience{All: true},
+		Templates: map[string]string{"default": "newsletter/2026-winter-default"}}
+	if err := r.Store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil || reps[0].Handed != 12 {
+		t.Fatalf("%+v %v", reps, err)
+	}
+	r.Queue.Drain(100) // the run stopped
+	r.Capture.SetFault(nil)
+	r.Clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) // the quota is back
+	if rep := sweep(t, r, 0); rep.Requeued != 12 {
+		t.Fatalf("sweep %+v; want the 12 members requeued", rep)
+	}
+	r.SendQueued(t)
+	got := map[string]int{}
+	for _, req := range r.Capture.Requests("line") {
+		var body struct {
+			To string `json:"to"`
+		}
+		_ = json.Unmarshal(req.Body, &body)
+		got[body.To]++
+	}
+	for _, c := range cs {
+		if got[c.LINEUserID] != 1 {
+			t.Errorf("%s got %d copies, want 1", c.ID, got[c.LINEUserID])
+		}
+	}
+	if done, err := r.Campaigns.Complete(ctx, r.Clock.Now()); err != nil || len(done) != 1 {
+		t.Errorf("the campaign is not complete: %v %v", done, err)
+	}
+}
+
+// processedEvents makes the capture server report every email it takes as
+// SendGrid's event webhook would, into the rig's inbox.
+func processedEvents(r *testrig.Rig) {
+	r.Capture.Processed = func(ev json.RawMessage) {
+		_, _ = r.Inbox.Accept(context.Background(), webhook.SendGrid, []json.RawMessage{ev})
+	}
+	r.Sender.EmailEvents, r.Reconciler.EmailEvents = true, true
+}
+
+// dropAnswer makes SendGrid close the connection without answering, after
+// taking the email (accepted) or not.
+func dropAnswer(r *testrig.Rig, accepted bool) *atomic.Int32 {
+	var dropped atomic.Int32
+	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
+		if req.URL.Path != "/v3/mail/send" || dropped.Load() > 0 {
+			return false
+		}
+		dropped.Add(1)
+		if accepted {
+			_, _ = r.Capture.AcceptMail(req, body)
+		}
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+		return true
+	})
+	return &dropped
+}
+
+// SendGrid took the email but the answer was lost: ambiguous, then settled
+// as sent by its processed event. Nothing is sent again.
+func TestAnAmbiguousEmailSendGridTookIsSettledByItsEvent(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	processedEvents(r)
+	dropAnswer(r, true)
+	key := order(t, r, "C1")
+	r.SendQueued(t)
+	if st := status(t, r, key); st != message.Ambiguous {
+		t.Fatalf("status %s, want ambiguous after the lost answer", st)
+	}
+	r.ProcessWebhooks(t)
+	if st := status(t, r, key); st != message.Sent {
+		t.Fatalf("status %s, want sent once the processed event came", st)
+	}
+	if rep := sweep(t, r, 2*time.Hour); rep.Stranded != 0 || rep.Resent != 0 {
+		t.Errorf("sweep %+v: nothing to do", rep)
+	}
+	if n := len(r.Capture.Requests("email")); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// The connection dropped before SendGrid took the email: ambiguous, and no
+// processed event ever comes. After the wait, the sweep sends it again, once.
+func TestAnAmbiguousEmailSendGridNeverTookIsSentAgainOnce(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	processedEvents(r)
+	dropAnswer(r, false)
+	key := order(t, r, "C1")
+	r.SendQueued(t)
+	r.ProcessWebhooks(t)
+	if st := status(t, r, key); st != message.Ambiguous || len(r.Capture.Requests("email")) != 0 {
+		t.Fatalf("status %s, %d emails; want ambiguous, nothing taken", st, len(r.Capture.Requests("email")))
+	}
+	if rep := sweep(t, r, 20*time.Minute); rep.Resent != 0 {
+		t.Fatalf("resent before the wait ended: %+v", rep)
+	}
+	if rep := sweep(t, r, 30*time.Minute); rep.Resent != 1 || rep.Requeued != 1 {
+		t.Fatalf("after the wait: %+v; want it sent again", rep)
+	}
+	r.SendQueued(t)
+	r.ProcessWebhooks(t)
+	if st := status(t, r, key); st != message.Sent || len(r.Capture.Requests("email")) != 1 {
+		t.Errorf("status %s, %d emails; want sent, once", st, len(r.Capture.Requests("email")))
+	}
+	if rep := sweep(t, r, 2*time.Hour); rep.Stranded != 0 {
+		t.Errorf("after it was sent: %+v", rep)
+	}
+}
