@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-daily bench-campaign bench-webhook fuzz deps clean validate stubs \
+.PHONY: run test bench bench-daily bench-campaign bench-webhook bench-chaos fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -33,6 +33,12 @@ bench: deps
 ## bench-webhook: POST /webhooks/line under bounded load (wrk, loopback), the worker applying events behind it
 bench-webhook: deps
 	$(GO) run ./infra/loadtest -duration 30s -connections 16
+
+## bench-chaos: a newsletter to CUSTOMERS generated customers through stand-ins that answer 500s,
+## drop connections and answer too late; prints the ledger (nothing in flight, no duplicates, no lost email)
+CUSTOMERS ?= 20000
+bench-chaos: deps
+	$(GO) run ./infra/chaos -customers $(CUSTOMERS)
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps

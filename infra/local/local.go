@@ -46,6 +46,9 @@ type Options struct {
 	CaptureAddr string
 	// Capture runs the capture server even when real credentials are set.
 	Capture bool
+	// CaptureFaults wraps the capture server's handler: a chaos run injects
+	// errors, resets and slow answers there.
+	CaptureFaults func(http.Handler) http.Handler
 	Content *content.Content
 	// Clock tells every flow the time; nil: the wall clock.
 	Clock func() time.Time
@@ -151,7 +154,7 @@ func (e *Env) providers(o Options) (*line.Client, *sendgrid.Client, error) {
 	}
 	lineURL, mailURL := os.Getenv("LINE_API_ENDPOINT"), os.Getenv("SENDGRID_API_HOST")
 	if o.Capture || (lineClient == nil && lineURL == "") || (mail == nil && mailURL == "") {
-		if err := e.startCapture(o.CaptureAddr, filepath.Join(o.Dir, "outbox")); err != nil {
+		if err := e.startCapture(o.CaptureAddr, filepath.Join(o.Dir, "outbox"), o.CaptureFaults); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -178,7 +181,7 @@ func (e *Env) providers(o Options) (*line.Client, *sendgrid.Client, error) {
 // captureToken stands in for credentials: the capture server takes any bearer token.
 const captureToken = "local-capture"
 
-func (e *Env) startCapture(addr, outbox string) error {
+func (e *Env) startCapture(addr, outbox string, faults func(http.Handler) http.Handler) error {
 	if err := os.MkdirAll(outbox, 0o755); err != nil {
 		return err
 	}
@@ -190,7 +193,11 @@ func (e *Env) startCapture(addr, outbox string) error {
 		return fmt.Errorf("capture server: %w", err)
 	}
 	e.Capture = &capture.Server{Outbox: outbox}
-	srv := &http.Server{Handler: e.Capture, ReadHeaderTimeout: 5 * time.Second}
+	var h http.Handler = e.Capture
+	if faults != nil {
+		h = faults(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	e.CaptureURL = "http://" + l.Addr().String()
 	e.stop = append(e.stop, func() { _ = srv.Close() })

@@ -133,8 +133,8 @@ const (
 )
 
 // Lane is one local queue with SQS's rules. A received message is hidden
-// for the visibility timeout; one its handler reports as failed (or never
-// reports on) comes back after it; one received MaxReceives times and still
+// while its handler works; one it reports as failed comes back after the
+// visibility timeout; one received MaxReceives times and still
 // failing moves to the dead-letter list, which the reconciler reads. The
 // zero value is ready to use.
 type Lane struct {
@@ -188,8 +188,10 @@ func (l *Lane) Receive(n int) events.SQSEvent {
 			l.dead = append(l.dead, m.body) // received too often and still here: the redrive policy's DLQ
 			continue
 		default:
+			// Hidden while its handler works, as an SQS queue whose visibility
+			// timeout outlasts the function's; Done shows a failure again.
 			m.receives++
-			m.visibleAt = now.Add(l.visibility())
+			m.visibleAt = now.Add(inFlight)
 			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.id, Body: m.body, EventSource: "aws:sqs",
 				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
 		}
@@ -215,7 +217,16 @@ func (l *Lane) Done(ev events.SQSEvent, resp events.SQSEventResponse) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.msgs = slices.DeleteFunc(l.msgs, func(m *entry) bool { return done[m.id] })
+	again := l.now().Add(l.visibility())
+	for _, m := range l.msgs {
+		if failed[m.id] {
+			m.visibleAt = again
+		}
+	}
 }
+
+// inFlight hides a received message until its handler reports on it.
+const inFlight = time.Hour
 
 // Take removes up to n visible messages for good and returns them.
 func (l *Lane) Take(n int) events.SQSEvent {

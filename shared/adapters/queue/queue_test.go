@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -59,5 +61,35 @@ func TestMemoryDrainsAsSQSEvents(t *testing.T) {
 	ev := q.Drain(2)
 	if len(ev.Records) != 2 || q.Len() != 1 || ev.Records[0].MessageId == ev.Records[1].MessageId {
 		t.Errorf("drain: %d records, %d left", len(ev.Records), q.Len())
+	}
+}
+
+// The local queue keeps SQS's rules: a received message is hidden while its
+// handler works; a failed one comes back after the visibility timeout; one
+// received five times and still failing goes to the dead-letter list.
+func TestLaneKeepsSQSRules(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	l := &queue.Lane{Name: "send", Visibility: 30 * time.Second, Clock: func() time.Time { return now }}
+	l.Send("a", "b")
+	ev := l.Receive(10)
+	if len(ev.Records) != 2 || len(l.Receive(10).Records) != 0 {
+		t.Fatalf("received %d, then more while in flight", len(ev.Records))
+	}
+	fail := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[1].MessageId}}}
+	l.Done(ev, fail)
+	if l.Len() != 1 || len(l.Receive(10).Records) != 0 {
+		t.Fatal("a failed message came back before its visibility timeout")
+	}
+	for i := 2; i <= 5; i++ {
+		now = now.Add(30 * time.Second)
+		ev := l.Receive(10)
+		if len(ev.Records) != 1 || ev.Records[0].Attributes["ApproximateReceiveCount"] != fmt.Sprint(i) {
+			t.Fatalf("receive %d: %+v", i, ev.Records)
+		}
+		l.Done(ev, events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}})
+	}
+	now = now.Add(30 * time.Second)
+	if ev := l.Receive(10); len(ev.Records) != 0 || l.Len() != 0 || len(l.Dead()) != 1 || l.Dead()[0] != "b" {
+		t.Errorf("after five failed receives: %d received, %d left, dead %v; want it in the dead-letter list", len(ev.Records), l.Len(), l.Dead())
 	}
 }

@@ -86,6 +86,9 @@ type Runner struct {
 	// Holder names this run in a campaign's lease, so a second run can say
 	// who holds it (a host and process, a Lambda log stream).
 	Holder string
+	// EmailEvents says SendGrid's events settle ambiguous emails: until they
+	// do, or the reconciler sends them again, a campaign is not sent.
+	EmailEvents bool
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
@@ -548,15 +551,18 @@ type Progress struct {
 	Campaign campaign.Campaign
 	State    campaign.State
 	Messages map[message.Status]map[string]int
+	// AmbiguousInFlight: ambiguous emails will yet be settled (SendGrid's
+	// events are on), so they count as in flight.
+	AmbiguousInFlight bool
 }
 
-// InFlight counts the messages not settled yet (queued, retrying, claimed):
-// a campaign is sent when none are left. Deferred messages are held, not in
-// flight.
+// InFlight counts the messages not settled yet (queued, retrying, claimed,
+// and ambiguous emails while something can still settle them): a campaign
+// is sent when none are left. Deferred messages are held, not in flight.
 func (p *Progress) InFlight() int {
 	n := 0
 	for st, byCh := range p.Messages {
-		if st == message.Queued || st == message.Retry || st == message.Sending {
+		if st == message.Queued || st == message.Retry || st == message.Sending || (st == message.Ambiguous && p.AmbiguousInFlight) {
 			for _, c := range byCh {
 				n += c
 			}
@@ -604,7 +610,7 @@ func (r *Runner) Progress(ctx context.Context, id string) (*Progress, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Progress{Campaign: c, State: st, Messages: msgs}, nil
+	return &Progress{Campaign: c, State: st, Messages: msgs, AmbiguousInFlight: r.EmailEvents}, nil
 }
 
 // Complete marks sent every delivering campaign none of whose messages is in

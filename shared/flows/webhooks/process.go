@@ -140,9 +140,9 @@ func (p *Processor) engage(e *webhook.Effects, rec *message.Record, event string
 	if rec == nil {
 		return false
 	}
-	was := rec.UpdatedAt
-	if !rec.Observe(event, at) {
-		return false
+	was, before := rec.UpdatedAt, *rec
+	if !rec.Observe(event, at) || *rec == before {
+		return false // unknown, or nothing to record (a processed event on a message already sent)
 	}
 	rec.UpdatedAt = p.Now()
 	e.Message, e.MessageWas = rec, was
