@@ -49,7 +49,7 @@ type Options struct {
 	// CaptureFaults wraps the capture server's handler: a chaos run injects
 	// errors, resets and slow answers there.
 	CaptureFaults func(http.Handler) http.Handler
-	Content *content.Content
+	Content       *content.Content
 	// Clock tells every flow the time; nil: the wall clock.
 	Clock func() time.Time
 	// Visibility is the local queues' visibility timeout: how long a failed
