@@ -271,7 +271,7 @@ func allCampaignMessages(ctx context.Context, env *local.Env, id string) ([]*mes
 	var out []*message.Record
 	_, err := env.Store.ScanCustomers(ctx, func(cs []*customer.Customer) error {
 		for _, cu := range cs {
-			rec, err := env.Store.Message(ctx, message.NewKey(message.Newsletter, cu.ID, "campaign:"+id))
+			rec, err := env.Store.Message(ctx, message.CampaignKey(cu.ID, id))
 			if errors.Is(err, domain.ErrNotFound) {
 				continue
 			}

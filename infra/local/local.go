@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/adapters/content"
@@ -205,17 +207,24 @@ func (e *Env) startCapture(addr, outbox string, faults func(http.Handler) http.H
 }
 
 // SendQueued works the local queues as Lambda works SQS until both are
-// empty: jobs go to the sender, several batches at once; webhook batches
-// (the capture server's processed events among them) to the webhook worker.
-// A job that keeps failing ends in the send queue's dead-letter list after
-// its receives; its message stays in flight in the ledger, where the
-// reconciler finds it (`daifuku messages stuck`).
+// empty: jobs go to the sender, several batches at once, while webhook
+// batches (the capture server's processed events among them) go to the
+// webhook worker at the same time, so an event can arrive before the answer
+// its sender waits for, as in AWS. A job that keeps failing ends in the send
+// queue's dead-letter list after its receives; its message stays in flight
+// in the ledger, where the reconciler finds it (`daifuku messages stuck`).
 func (e *Env) SendQueued(ctx context.Context) error {
 	for e.Queue.Len() > 0 || e.Queue.Batches.Len() > 0 {
-		if _, err := e.Queue.Jobs.Work(ctx, e.invocations, handler.SendJobs(e.Sender)); err != nil {
+		var lanes errgroup.Group
+		lanes.Go(func() error {
+			_, err := e.Queue.Jobs.Work(ctx, e.invocations, handler.SendJobs(e.Sender))
 			return err
-		}
-		if _, err := e.Queue.Batches.Work(ctx, 1, handler.ApplyWebhooks(e.Webhooks)); err != nil {
+		})
+		lanes.Go(func() error {
+			_, err := e.Queue.Batches.Work(ctx, 1, handler.ApplyWebhooks(e.Webhooks))
+			return err
+		})
+		if err := lanes.Wait(); err != nil {
 			return err
 		}
 	}

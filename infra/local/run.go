@@ -172,7 +172,7 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 	s.Campaigns = reps
 	for _, rep := range reps {
 		for _, id := range rep.Recipients {
-			keys = append(keys, message.NewKey(message.Newsletter, id, "campaign:"+rep.Campaign))
+			keys = append(keys, message.CampaignKey(id, rep.Campaign))
 		}
 	}
 	if err := e.Finish(ctx, s); err != nil {

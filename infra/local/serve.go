@@ -72,14 +72,25 @@ func (e *Env) Serve(ctx context.Context, addr string, ready func(url string)) er
 	return nil
 }
 
-// work drains the in-process queues every 100 ms.
+// sweepEvery is how often a serving process sweeps stranded messages back
+// onto its queue, as the hourly run does in AWS.
+const sweepEvery = 5 * time.Minute
+
+// work drains the in-process queues every 100 ms, and sweeps now and then.
 func (e *Env) work(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			if _, err := e.Reconciler.Sweep(ctx, e.Now()); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "local sweep", "error", err)
+			}
+			continue
 		case <-t.C:
 		}
 		if e.Queue.Len() > 0 || e.Queue.Batches.Len() > 0 {

@@ -294,3 +294,35 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 		}
 	}
 }
+
+// Every dead-letter queue has an alarm on its depth: a job that failed for
+// good is seen by someone, not only counted.
+func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	watched := map[string]bool{}
+	for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
+		var p struct {
+			MetricName string `yaml:"MetricName"`
+			Dimensions []struct {
+				Value yaml.Node `yaml:"Value"`
+			} `yaml:"Dimensions"`
+		}
+		props := tpl.Resources[id].Properties
+		if err := props.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range p.Dimensions {
+			if p.MetricName == "ApproximateNumberOfMessagesVisible" && d.Value.Tag == "!GetAtt" {
+				watched[strings.TrimSuffix(d.Value.Value, ".QueueName")] = true
+			}
+		}
+	}
+	for _, id := range tpl.OfType("AWS::SQS::Queue") {
+		if strings.Contains(id, "DeadLetter") && !watched[id] {
+			t.Errorf("%s has no alarm on its depth", id)
+		}
+	}
+}

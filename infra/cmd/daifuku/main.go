@@ -52,7 +52,7 @@ commands:
   campaign status ID          where a campaign stands: who holds it, its messages by
                               status and channel
   campaign resume ID          take over a campaign whose run is gone, and finish it
-  messages stuck              messages in flight past due (-grace 15m), and why
+  messages stuck              messages in flight past due (-grace 1h), and why
   messages redrive -all|KEY…  send stuck messages again
   validate                    check rank rules, shop and every template
 
@@ -469,12 +469,25 @@ func sendCampaigns(ctx context.Context, env *local.Env) error {
 	if sendErr != nil {
 		return sendErr
 	}
+	var errs []error
 	for _, r := range reps {
 		if r.Busy != nil {
-			return fmt.Errorf("campaign %s was not sent: %w", r.Campaign, r.Busy)
+			errs = append(errs, fmt.Errorf("campaign %s was not sent: %w", r.Campaign, r.Busy))
+			continue
+		}
+		p, err := env.Campaigns.Progress(ctx, r.Campaign)
+		if err != nil {
+			return err
+		}
+		if p.State.Status == campaign.Delivering {
+			errs = append(errs, fmt.Errorf("campaign %s is still delivering: %d messages in flight (`daifuku campaign status %s`)",
+				r.Campaign, p.InFlight(), r.Campaign))
 		}
 	}
-	return nil
+	if s.DeadJobs > 0 {
+		errs = append(errs, fmt.Errorf("%d jobs failed every try; their messages are swept again by the next run (`daifuku messages stuck`)", s.DeadJobs))
+	}
+	return errors.Join(errs...)
 }
 
 // campaignStatus prints where a campaign stands.
@@ -494,7 +507,15 @@ func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 	fmt.Printf("campaign %s (%s): %s; send at %s\n", p.Campaign.ID, p.Campaign.Title, status,
 		p.Campaign.SendAt.In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"))
 	if st.Status == campaign.Sending {
-		fmt.Printf("held by %s until %s\n", st.LeaseHolder, st.LeaseUntil.In(customer.DefaultLocation()).Format("2006-01-02 15:04:05 MST"))
+		until := st.LeaseUntil.In(customer.DefaultLocation()).Format("2006-01-02 15:04:05 MST")
+		if env.Now().Before(st.LeaseUntil) {
+			fmt.Printf("held by %s until %s\n", st.LeaseHolder, until)
+		} else {
+			fmt.Printf("last held by %s; its lease ran out at %s: the next run takes it over\n", st.LeaseHolder, until)
+		}
+	}
+	if st.FailedRuns > 0 {
+		fmt.Printf("%d runs failed; the last said: %s\n", st.FailedRuns, st.LastError)
 	}
 	fmt.Printf("%d decided, %d still in flight\n", p.Decided(), p.InFlight())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -557,8 +578,7 @@ func stuck(ctx context.Context, env *local.Env, grace time.Duration) error {
 	if err != nil {
 		return err
 	}
-	jobs, batches := env.Dead()
-	fmt.Printf("%d messages in flight more than %s past due; dead-letter lists: %d jobs, %d webhook batches\n", len(list), grace, jobs, batches)
+	fmt.Printf("%d messages in flight more than %s past due\n", len(list), grace)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE\tSTATUS\tCHANNEL\tATTEMPTS\tSWEEPS\tWHY")
 	for _, st := range list {
@@ -604,10 +624,19 @@ func redrive(ctx context.Context, env *local.Env, keys []string, all bool) error
 	if err := env.Finish(ctx, s); err != nil {
 		return err
 	}
-	fmt.Printf("%d of %d messages sent again", n, len(ks))
-	if s.DeadJobs > 0 {
-		fmt.Printf("; %d failed again (`daifuku messages stuck`)", s.DeadJobs)
+	fmt.Printf("%d of %d messages queued again (the others were settled, or wait for their campaign's next run)\n", n, len(ks))
+	still := 0
+	for _, k := range ks {
+		rec, err := env.Store.Message(ctx, k)
+		if err != nil {
+			return err
+		}
+		if rec.Status.OnItsWay() {
+			still++
+		}
 	}
-	fmt.Println()
+	if still > 0 {
+		return fmt.Errorf("%d messages are still on their way (`daifuku messages stuck -grace 0`)", still)
+	}
 	return nil
 }

@@ -87,7 +87,7 @@ func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states
 // out. force takes over a lease that has not run out: for a run known to be
 // gone.
 func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error {
-	cond := "attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until < :now)"
+	cond := "attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until <= :now)"
 	if force {
 		cond = "attribute_not_exists(#st) OR #st IN (:scheduled, :sending)"
 	}
@@ -190,11 +190,15 @@ func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 	return nil
 }
 
-// BatchSent marks a batch and its members' messages sent.
+// BatchSent marks a batch and its members' messages sent: those still
+// queued (a member the sender took meanwhile settles there).
 func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error {
+	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
+	var failed *types.ConditionalCheckFailedException
 	for _, m := range b.Members {
-		if err := s.Settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, At: at}); err != nil {
-			return err
+		err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, At: at}, "#st = :queued", queued)
+		if err != nil && !errors.As(err, &failed) {
+			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
 		}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -205,6 +209,45 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 	})
 	if err != nil {
 		return fmt.Errorf("mark batch %s of %s sent: %w", b.Item, b.CampaignID, err)
+	}
+	return nil
+}
+
+// BatchFailed counts a run in which LINE failed to answer a batch, and says
+// how many have.
+func (s *Store) BatchFailed(ctx context.Context, b *campaign.Batch, at time.Time) (int, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		UpdateExpression:          aws.String("ADD attempts :one SET failed_at = :at"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}, ":at": ts(at)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count failed batch %s of %s: %w", b.Item, b.CampaignID, err)
+	}
+	var got struct {
+		Attempts int `dynamodbav:"attempts"`
+	}
+	if err := unmarshal(out.Attributes, &got); err != nil {
+		return 0, fmt.Errorf("decode batch %s of %s: %w", b.Item, b.CampaignID, err)
+	}
+	b.Attempts = got.Attempts
+	return got.Attempts, nil
+}
+
+// CampaignFailed records why a run did not finish a campaign and lets its
+// lease go, so the next run takes over at once.
+func (s *Store) CampaignFailed(ctx context.Context, id string, at time.Time, reason string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:         aws.String("SET lease_until = :at, last_error = :why, failed_at = :at ADD failed_runs :one"),
+		ConditionExpression:      aws.String("#st = :sending"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": ts(at), ":why": str(reason),
+			":one": &types.AttributeValueMemberN{Value: "1"}, ":sending": str(string(campaign.Sending))},
+	})
+	if err != nil {
+		return fmt.Errorf("record failed run of campaign %s: %w", id, err)
 	}
 	return nil
 }

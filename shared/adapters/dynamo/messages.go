@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strings"
 	"time"
 
@@ -47,9 +48,6 @@ func PendingShards() []string {
 	return out
 }
 
-// campaignPlan is the plan of a newsletter's messages: "campaign:<id>".
-const campaignPlan = "campaign:"
-
 // messageItem encodes a message record with the attributes its indexes need:
 // pending and due_at while it is in flight, campaign for a newsletter.
 func messageItem(r message.Record) (map[string]types.AttributeValue, error) {
@@ -60,7 +58,7 @@ func messageItem(r message.Record) (map[string]types.AttributeValue, error) {
 	if due := r.Due(); !due.IsZero() {
 		item["pending"], item["due_at"] = str(pendingShard(r.Key)), ts(due)
 	}
-	if id, ok := strings.CutPrefix(r.Plan, campaignPlan); ok {
+	if id, ok := r.Campaign(); ok {
 		item["campaign"] = str(id)
 	}
 	return item, nil
@@ -121,8 +119,28 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 
 // Settle records the outcome of the attempt that holds the claim.
 func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) error {
+	cond := "attribute_exists(message_key)"
+	if o.Status == message.Ambiguous {
+		// Unless the provider reported the message meanwhile (its events can
+		// arrive before the answer the sender gave up on): then it was taken.
+		cond += " AND attribute_not_exists(taken_at)"
+	}
+	err := s.settle(ctx, key, o, cond, nil)
+	var failed *types.ConditionalCheckFailedException
+	if o.Status == message.Ambiguous && errors.As(err, &failed) {
+		return s.settleTaken(ctx, key, o)
+	}
+	if err != nil {
+		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
+	}
+	return nil
+}
+
+// settle writes an outcome under a condition.
+func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) error {
 	sets := []string{"#st = :st", "updated_at = :at"}
 	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
+	maps.Copy(vals, condVals)
 	for _, f := range []struct{ field, value string }{
 		{"reason", o.Reason}, {"provider_id", o.ProviderID}, {"template", o.Template},
 	} {
@@ -146,17 +164,38 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		removes = append(removes, "recheck_at")
 	}
 	pendingUpdate(key, o.Due(), &sets, &removes, vals)
-	expr := "SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.tables.Messages,
 		Key:                       messageKey(key),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(message_key)"),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
 	})
+	return err
+}
+
+// settleTaken settles a send the provider reported taking although its
+// answer was lost: sent, unless its events moved it further already; either
+// way the claim ends.
+func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outcome) error {
+	vals := map[string]types.AttributeValue{":sending": str(string(message.Sending)), ":sent": str(string(message.Sent)), ":at": ts(o.At)}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Messages, Key: messageKey(key),
+		UpdateExpression:          aws.String("SET #st = :sent, updated_at = :at, sent_at = if_not_exists(sent_at, :at) REMOVE lease_until, pending, due_at, recheck_at, reason"),
+		ConditionExpression:       aws.String("#st = :sending"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.tables.Messages, Key: messageKey(key),
+			UpdateExpression: aws.String("REMOVE lease_until, pending, due_at, recheck_at"),
+		})
+	}
 	if err != nil {
-		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
+		return fmt.Errorf("settle message %s as taken: %w", key, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
@@ -48,9 +49,9 @@ func (s *Store) Requeued(ctx context.Context, rec *message.Record, now time.Time
 // RetryAmbiguous turns an ambiguous email whose provider never reported it
 // into one to retry, unless the provider's word arrived meanwhile.
 func (s *Store) RetryAmbiguous(ctx context.Context, key message.Key, now time.Time, reason string) error {
-	return s.conditionalUpdate(ctx, key, "SET #st = :retry, reason = :why, updated_at = :now, due_at = :now REMOVE recheck_at",
-		"#st = :st", map[string]types.AttributeValue{":retry": str(string(message.Retry)), ":why": str(reason),
-			":now": ts(now), ":st": str(string(message.Ambiguous))})
+	return s.conditionalUpdate(ctx, key, "SET #st = :retry, reason = :why, updated_at = :now, pending = :pending, due_at = :now REMOVE recheck_at",
+		"#st = :st AND attribute_not_exists(taken_at)", map[string]types.AttributeValue{":retry": str(string(message.Retry)), ":why": str(reason),
+			":now": ts(now), ":st": str(string(message.Ambiguous)), ":pending": str(pendingShard(key))})
 }
 
 // GiveUp records a stranded message as failed for good, unless it moved on
@@ -81,36 +82,40 @@ func (s *Store) conditionalUpdate(ctx context.Context, key message.Key, set, con
 
 // CampaignProgress counts a campaign's messages by status and channel,
 // through the by-campaign index.
-func (s *Store) CampaignProgress(ctx context.Context, id string) (map[message.Status]map[string]int, error) {
-	out := map[message.Status]map[string]int{}
+func (s *Store) CampaignProgress(ctx context.Context, id string) (campaign.Tally, error) {
+	out := campaign.Tally{Messages: map[message.Status]map[string]int{}}
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.tables.Messages, IndexName: aws.String("by-campaign"),
 		KeyConditionExpression:    aws.String("campaign = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(id)},
-		ProjectionExpression:      aws.String("#st, channel"),
+		ProjectionExpression:      aws.String("#st, channel, recheck_at"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("progress of campaign %s: %w", id, err)
+			return campaign.Tally{}, fmt.Errorf("progress of campaign %s: %w", id, err)
 		}
 		var rows []struct {
-			Status  message.Status `dynamodbav:"status"`
-			Channel string         `dynamodbav:"channel"`
+			Status    message.Status `dynamodbav:"status"`
+			Channel   string         `dynamodbav:"channel"`
+			RecheckAt string         `dynamodbav:"recheck_at"`
 		}
 		if err := unmarshalList(page.Items, &rows); err != nil {
-			return nil, fmt.Errorf("decode progress of campaign %s: %w", id, err)
+			return campaign.Tally{}, fmt.Errorf("decode progress of campaign %s: %w", id, err)
 		}
 		for _, r := range rows {
-			if out[r.Status] == nil {
-				out[r.Status] = map[string]int{}
+			if out.Messages[r.Status] == nil {
+				out.Messages[r.Status] = map[string]int{}
 			}
 			ch := r.Channel
 			if ch == "" {
 				ch = "-"
 			}
-			out[r.Status][ch]++
+			out.Messages[r.Status][ch]++
+			if r.Status == message.Ambiguous && r.RecheckAt != "" {
+				out.Rechecking++
+			}
 		}
 	}
 	return out, nil

@@ -61,6 +61,10 @@ type State struct {
 	FinalCounts map[string]int `dynamodbav:"final_counts,omitempty"`
 	// EarlyCounts are the early wave's.
 	EarlyCounts map[string]int `dynamodbav:"early_counts,omitempty"`
+	// LastError is the first line of the error that ended the last failed
+	// run, and FailedRuns how many runs failed: the next run takes over.
+	LastError  string `dynamodbav:"last_error,omitempty"`
+	FailedRuns int    `dynamodbav:"failed_runs,omitempty"`
 }
 
 // Member is one recipient of a LINE multicast batch.
@@ -80,4 +84,14 @@ type Batch struct {
 	Flex       []byte   `dynamodbav:"flex,omitempty"` // text, or a Flex message object
 	Members    []Member `dynamodbav:"members"`
 	Status     Status   `dynamodbav:"status"` // sending until LINE took it, then sent
+	// Attempts counts the runs LINE failed to answer for this batch.
+	Attempts int `dynamodbav:"attempts,omitempty"`
+}
+
+// Tally is a campaign's messages by status and channel.
+type Tally struct {
+	Messages map[message.Status]map[string]int
+	// Rechecking counts the ambiguous emails still to be looked at again:
+	// SendGrid's events, or a resend, will yet settle them.
+	Rechecking int
 }

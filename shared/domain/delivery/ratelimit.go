@@ -70,15 +70,22 @@ func WithRetries(ctx context.Context, l *Limiter, sleepFn Sleeper, send func() (
 	if sleepFn == nil {
 		sleepFn = sleep
 	}
+	var last error
 	for attempt := 1; ; attempt++ {
 		if err := l.Wait(ctx); err != nil {
-			return Receipt{}, err
+			// The deadline came first: this attempt never left, so the
+			// last failure (or a retryable one) says what happened.
+			if last != nil {
+				return Receipt{}, last
+			}
+			return Receipt{}, &Failure{Retryable: true, Reason: "not sent: " + err.Error()}
 		}
 		receipt, err := send()
 		var f *Failure
 		if err == nil || !errors.As(err, &f) || !f.Retryable || attempt == inlineAttempts {
 			return receipt, err
 		}
+		last = err
 		wait := backoffBase << (attempt - 1)
 		wait += time.Duration(rand.Int64N(int64(wait))) // jitter: spread retries of a busy batch
 		if f.RetryAfter > wait {
@@ -87,8 +94,8 @@ func WithRetries(ctx context.Context, l *Limiter, sleepFn Sleeper, send func() (
 		if wait > maxInlineWait {
 			return receipt, err
 		}
-		if err := sleepFn(ctx, wait); err != nil {
-			return receipt, err
+		if sleepFn(ctx, wait) != nil {
+			return receipt, err // the deadline came while waiting to retry
 		}
 	}
 }

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"testing/synctest"
@@ -63,5 +64,32 @@ func TestRatesTheLimiterCannotKeepAreRefused(t *testing.T) {
 		if _, err := delivery.ParsePolicy("delivery.yaml", []byte("rates: {line: "+bad+"}\n")); err == nil {
 			t.Errorf("rate %s accepted", bad)
 		}
+	}
+}
+
+// A deadline that ends while waiting to retry leaves the provider's own
+// failure, retryable; one that ends before any attempt is retryable too.
+// Neither is mistaken for a message that can never be sent.
+func TestWithRetriesKeepsTheFailureWhenTheDeadlineComes(t *testing.T) {
+	failure := &delivery.Failure{Provider: "line", Retryable: true, Reason: "no response"}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err := delivery.WithRetries(ctx, nil, func(context.Context, time.Duration) error {
+		cancel()
+		return context.Canceled
+	}, func() (delivery.Receipt, error) {
+		calls++
+		return delivery.Receipt{}, failure
+	})
+	if err != failure || calls != 1 {
+		t.Errorf("err %v after %d calls; want the provider's failure after 1", err, calls)
+	}
+	_, err = delivery.WithRetries(ctx, delivery.NewLimiter(1), nil, func() (delivery.Receipt, error) {
+		t.Error("sent after the deadline")
+		return delivery.Receipt{}, nil
+	})
+	var f *delivery.Failure
+	if !errors.As(err, &f) || !f.Retryable {
+		t.Errorf("err %v; want a retryable failure", err)
 	}
 }

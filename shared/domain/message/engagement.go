@@ -52,12 +52,9 @@ func (r *Record) Observe(event string, at time.Time) bool {
 	}
 	next := Status("")
 	switch event {
-	case EvProcessed:
-		next = r.taken()
-	case EvGroupResubscribe:
+	case EvProcessed, EvGroupResubscribe:
 	case EvDeferred:
 		r.Deferrals++
-		next = r.taken()
 	case EvDelivered:
 		first(&r.DeliveredAt)
 		next = Delivered
@@ -81,26 +78,25 @@ func (r *Record) Observe(event string, at time.Time) bool {
 	default:
 		return false
 	}
-	if r.Status == Ambiguous && next != "" {
-		r.RecheckAt = time.Time{} // the provider has spoken: nothing to recheck
+	// Any word from the provider about the message says it took it. While a
+	// sender still holds the claim, that is noted for its settle (an answer
+	// lost after SendGrid took the mail is then no ambiguity); an email
+	// recorded ambiguous, or to retry, is sent.
+	first(&r.TakenAt)
+	switch r.Status {
+	case Sending:
+		return true
+	case Ambiguous, Retry:
+		r.RecheckAt = time.Time{}
 		if r.SentAt.IsZero() {
 			r.SentAt = at
 		}
+		r.Status = Sent
 	}
-	if next != "" && (progress[next] > progress[r.Status] || r.Status == Ambiguous) {
+	if next != "" && progress[next] > progress[r.Status] {
 		r.Status = next
 	}
 	return true
-}
-
-// taken is the status an email moves to when SendGrid says it took it
-// (processed, deferred): an ambiguous send is settled as sent; any other
-// status stays.
-func (r *Record) taken() Status {
-	if r.Status == Ambiguous {
-		return Sent
-	}
-	return ""
 }
 
 // ReplyTokenOf is the token in the reply address of an email message: the

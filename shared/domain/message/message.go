@@ -150,6 +150,9 @@ type Record struct {
 	// ReplyToken is in the per-message reply address of an email, so a reply
 	// finds the message it answers (index by-reply-token).
 	ReplyToken string `dynamodbav:"reply_token,omitempty"`
+	// TakenAt is when the provider first reported the message (SendGrid's
+	// processed, delivered… events): it took it, so it is never sent again.
+	TakenAt time.Time `dynamodbav:"taken_at,omitempty"`
 	// RecheckAt is when an ambiguous email is looked at again: if SendGrid
 	// has not reported taking it by then, it is sent again.
 	RecheckAt time.Time `dynamodbav:"recheck_at,omitempty"`
@@ -193,8 +196,9 @@ func dueOf(st Status, updated, lease, notBefore, recheck time.Time) time.Time {
 const ReleaseWindow = 48 * time.Hour
 
 // MaxSweeps is how often the reconciler puts a stranded message back on the
-// send queue before it records it as failed for good.
-const MaxSweeps = 5
+// send queue before it records it as failed for good: a day of hourly
+// sweeps, so an outage of a provider or of SQS is outlasted.
+const MaxSweeps = 24
 
 // ReleaseSlotOf names the hour a deferred message becomes due, as the index keys it.
 func ReleaseSlotOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
@@ -222,6 +226,12 @@ func (s Status) Settled() bool {
 		return false
 	}
 	return true
+}
+
+// OnItsWay says a message is queued, retrying or being sent: neither
+// settled nor waiting on purpose (deferred).
+func (s Status) OnItsWay() bool {
+	return s == Queued || s == Retry || s == Sending
 }
 
 // Pending returns the job of a message decided and still queued: it may
@@ -253,4 +263,20 @@ func (r *Record) job() Job {
 	}
 	return Job{Key: r.Key, Kind: r.Kind, CustomerID: r.CustomerID, Rank: r.Rank, OrderID: r.OrderID, Template: r.Template,
 		Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, QueuedAt: r.CreatedAt}
+}
+
+// campaignPrefix begins the occasion, and the plan, of a newsletter's messages.
+const campaignPrefix = "campaign:"
+
+// CampaignPlan is the plan (and the key's occasion) of a campaign's messages.
+func CampaignPlan(id string) string { return campaignPrefix + id }
+
+// CampaignKey is the key of a campaign's message to a customer.
+func CampaignKey(customerID, campaignID string) Key {
+	return NewKey(Newsletter, customerID, CampaignPlan(campaignID))
+}
+
+// Campaign is the id of the campaign a message belongs to, if it does.
+func (r *Record) Campaign() (string, bool) {
+	return strings.CutPrefix(r.Plan, campaignPrefix)
 }

@@ -100,7 +100,7 @@ func New(d Deps) *App {
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
-		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, EmailEvents: d.EmailEvents}
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder}
 	if d.LINE != nil {
 		cr.LINE = d.LINE
 	}

@@ -62,7 +62,15 @@ func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error)
 		errs = append(errs, err)
 		done, err := t.Campaigns.Complete(ctx, now)
 		errs = append(errs, err)
-		out := fmt.Sprintf("released %d, sent %d campaigns, %d campaigns complete", n, len(reps), len(done))
+		fanned, busy := 0, 0
+		for _, r := range reps {
+			if r.Busy != nil {
+				busy++
+			} else {
+				fanned++
+			}
+		}
+		out := fmt.Sprintf("released %d, fanned out %d campaigns (%d held by another run), %d campaigns complete", n, fanned, busy, len(done))
 		if sweep != nil {
 			out += fmt.Sprintf("; swept %d stranded: %d requeued (%d ambiguous emails sent again), %d failed for good",
 				sweep.Stranded, sweep.Requeued, sweep.Resent, sweep.GaveUp)

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,12 +40,14 @@ type Ledger interface {
 	Campaigns(ctx context.Context) ([]campaign.Campaign, map[string]campaign.State, error)
 	LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error
 	CampaignState(ctx context.Context, id string) (campaign.State, error)
-	CampaignProgress(ctx context.Context, id string) (map[message.Status]map[string]int, error)
+	CampaignProgress(ctx context.Context, id string) (campaign.Tally, error)
 	FinishCampaign(ctx context.Context, id string, st campaign.State) error
 	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
 	CreateBatch(ctx context.Context, b *campaign.Batch) error
 	BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error
 	HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error
+	BatchFailed(ctx context.Context, b *campaign.Batch, at time.Time) (attempts int, err error)
+	CampaignFailed(ctx context.Context, id string, at time.Time, reason string) error
 }
 
 // Multicaster sends one LINE message to many friends in one request.
@@ -86,13 +89,20 @@ type Runner struct {
 	// Holder names this run in a campaign's lease, so a second run can say
 	// who holds it (a host and process, a Lambda log stream).
 	Holder string
-	// EmailEvents says SendGrid's events settle ambiguous emails: until they
-	// do, or the reconciler sends them again, a campaign is not sent.
-	EmailEvents bool
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
 const Lease = 15 * time.Minute
+
+// MaxBatchAttempts is how many runs try a multicast batch LINE failed to
+// answer before its members go to the sender one by one.
+const MaxBatchAttempts = 3
+
+// firstLine is an error's first line, for a campaign's state.
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
 
 // batchSize is LINE's multicast limit.
 const batchSize = 500
@@ -154,6 +164,10 @@ type pending struct {
 	content render.LINE
 	tpl     string      // the rendered template, e.g. newsletter/2026-winter-default/line
 	job     message.Job // how the sender would send it alone
+	// carried: decided by an earlier run, which may have queued it for the
+	// sender; it joins no new batch, so it cannot go both ways (it has no
+	// content of its own).
+	carried bool
 }
 
 // Send fans a campaign out. It can be run again after a crash: customers
@@ -228,13 +242,12 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 		})
 	}
 	_ = pool.Wait() // every error is in errs
-	if err := errors.Join(errs...); err != nil {
-		return rep, err // the lease runs out; the next run takes over where this stopped
-	}
 
+	// What was decided goes out whatever happened to the rest: emails and
+	// pushes to the sender, batches to LINE.
 	batches, singles, err := r.batch(ctx, c, waiting)
 	if err != nil {
-		return rep, err
+		errs = append(errs, err)
 	}
 	jobs = append(jobs, singles...)
 	for _, j := range jobs {
@@ -245,9 +258,17 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 		}
 	}
 	if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
-		return rep, err
+		errs = append(errs, err)
 	}
 	if err := r.sendBatches(ctx, batches, now, rep); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		// Some customers or batches failed: the next hourly run takes over at
+		// once (the lease is let go) and finishes what this one left.
+		if ferr := r.Ledger.CampaignFailed(ctx, c.ID, now, firstLine(err)); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
 		return rep, err
 	}
 	rep.LINERequests = rep.Batches + rep.Push
@@ -329,7 +350,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	}()
 	rk := rank.Parse(cust.Rank)
 	tpl := c.TemplateFor(rk)
-	key := message.NewKey(message.Newsletter, cust.ID, "campaign:"+c.ID)
+	key := message.CampaignKey(cust.ID, c.ID)
 	ch, why := delivery.Choose(cust, "", func(ch customer.Channel) bool {
 		if (ch == customer.LINE && !r.HasLINE) || (ch == customer.Email && !r.HasEmail) {
 			return false
@@ -337,7 +358,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		return r.Templates.HasIn(tpl, ch)
 	})
 	job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, QueuedAt: now,
-		Template: tpl, Channel: ch, Plan: "campaign:" + c.ID}
+		Template: tpl, Channel: ch, Plan: message.CampaignPlan(c.ID)}
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
 		Template: tpl, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}
 	if ch == "" {
@@ -361,8 +382,12 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		if _, ok := onRecord.Pending(); !ok {
 			return nil, nil, nil
 		}
-		// Decided by a run that stopped before sending: carry on with its decision.
-		rec, job.Channel = *onRecord, onRecord.Channel
+		// Decided by a run that stopped before sending: carry on with its
+		// decision. batch sends it in the batch that run recorded, if any,
+		// or else through the sender; never in a new batch, since that run
+		// may have queued it for the sender already.
+		job.Channel = onRecord.Channel
+		return nil, &pending{member: campaign.Member{CustomerID: cust.ID, Key: key, LINEUserID: cust.LINEUserID}, job: job, carried: true}, nil
 	}
 	switch {
 	case rec.Status == message.Skipped:
@@ -379,7 +404,9 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		out, err := r.Templates.RenderIn(tpl, customer.LINE, render.Data{Customer: cust, RankID: rk.ID,
 			RankLabel: r.Rules.Label(rk), Shop: r.Shop, Voices: voices})
 		if err != nil {
-			return nil, nil, err
+			// The sender renders it again and records the failure on the
+			// message itself, so it does not stay queued.
+			return &job, nil, nil
 		}
 		return nil, &pending{member: campaign.Member{CustomerID: cust.ID, Key: key, LINEUserID: cust.LINEUserID}, content: *out.LINE,
 			tpl: out.Template, job: job}, nil
@@ -410,8 +437,13 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 	}
 	groups := map[[32]byte][]pending{}
 	var order [][32]byte
+	var singles []message.Job
 	for _, p := range waiting {
 		if inBatch[p.member.Key] {
+			continue
+		}
+		if p.carried {
+			singles = append(singles, p.job) // the sender's claim keeps it to one copy
 			continue
 		}
 		h := sha256.Sum256(append([]byte(p.content.Text+"\x00"+p.tpl+"\x00"), p.content.Flex...))
@@ -420,7 +452,6 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 		}
 		groups[h] = append(groups[h], p)
 	}
-	var singles []message.Job
 	for _, h := range order {
 		g := groups[h]
 		sort.Slice(g, func(i, j int) bool { return g[i].member.CustomerID < g[j].member.CustomerID })
@@ -493,8 +524,20 @@ func (r *Runner) sendBatch(ctx context.Context, b *campaign.Batch, now time.Time
 		switch {
 		case err == nil:
 			return true, r.Ledger.BatchSent(ctx, b, receipt.ProviderID, now)
+		case errors.As(err, &f) && !f.QuotaUsedUp && (f.Retryable || f.Ambiguous):
+			// Worth another try under the same retry key, a few times; then
+			// the members go to the sender one by one, where each settles.
+			attempts, ferr := r.Ledger.BatchFailed(ctx, b, now)
+			if ferr != nil || attempts < MaxBatchAttempts {
+				return false, errors.Join(err, ferr)
+			}
+			r.Logger().WarnContext(ctx, "batch failed too often; its members go one by one", "campaign", b.CampaignID, "batch", b.Seq, "error", err)
+			return false, r.handOver(ctx, b, now)
 		case !errors.As(err, &f) || !f.QuotaUsedUp:
-			return false, err
+			// LINE refused the batch for good (or it could not be sent at
+			// all): each member goes alone and settles with its own outcome.
+			r.Logger().WarnContext(ctx, "batch refused; its members go one by one", "campaign", b.CampaignID, "batch", b.Seq, "error", err)
+			return false, r.handOver(ctx, b, now)
 		}
 		p := delivery.LINEQuotaPause(now)
 		if err := r.Pauses.Set(ctx, p); err != nil {
@@ -550,19 +593,16 @@ func (r *Runner) holder() string {
 type Progress struct {
 	Campaign campaign.Campaign
 	State    campaign.State
-	Messages map[message.Status]map[string]int
-	// AmbiguousInFlight: ambiguous emails will yet be settled (SendGrid's
-	// events are on), so they count as in flight.
-	AmbiguousInFlight bool
+	campaign.Tally
 }
 
 // InFlight counts the messages not settled yet (queued, retrying, claimed,
-// and ambiguous emails while something can still settle them): a campaign
-// is sent when none are left. Deferred messages are held, not in flight.
+// and ambiguous emails still to be rechecked): a campaign is sent when none
+// are left. Deferred messages are held, not in flight.
 func (p *Progress) InFlight() int {
-	n := 0
+	n := p.Rechecking
 	for st, byCh := range p.Messages {
-		if st == message.Queued || st == message.Retry || st == message.Sending || (st == message.Ambiguous && p.AmbiguousInFlight) {
+		if st.OnItsWay() {
 			for _, c := range byCh {
 				n += c
 			}
@@ -606,11 +646,11 @@ func (r *Runner) Progress(ctx context.Context, id string) (*Progress, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := r.Ledger.CampaignProgress(ctx, id)
+	tally, err := r.Ledger.CampaignProgress(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return &Progress{Campaign: c, State: st, Messages: msgs, AmbiguousInFlight: r.EmailEvents}, nil
+	return &Progress{Campaign: c, State: st, Tally: tally}, nil
 }
 
 // Complete marks sent every delivering campaign none of whose messages is in
@@ -631,8 +671,8 @@ func (r *Runner) Complete(ctx context.Context, now time.Time) ([]*Progress, erro
 			errs = append(errs, err)
 			continue
 		}
-		if p.InFlight() > 0 {
-			continue
+		if p.InFlight() > 0 || p.Decided() < p.State.Counts["audience"] {
+			continue // (an index lags its table a little: every decision must show)
 		}
 		final := map[string]int{}
 		for status, byCh := range p.Messages {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 )
@@ -26,6 +27,7 @@ type Ledger interface {
 	RetryAmbiguous(ctx context.Context, key message.Key, now time.Time, reason string) error
 	GiveUp(ctx context.Context, rec *message.Record, now time.Time, reason string) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	CampaignState(ctx context.Context, id string) (campaign.State, error)
 }
 
 // Queue hands jobs to the sender.
@@ -40,8 +42,8 @@ type DeadLetters interface {
 
 // DefaultGrace is how long past its due time a message may still be on its
 // way before it counts as stranded: SQS's retries of a failed job (five
-// receives, minutes apart) end well within it.
-const DefaultGrace = 15 * time.Minute
+// receives, minutes apart) and a campaign run's lease end well within it.
+const DefaultGrace = time.Hour
 
 // Reconciler sweeps stranded messages back onto the send queue.
 type Reconciler struct {
@@ -60,6 +62,9 @@ type Reconciler struct {
 type Stuck struct {
 	Record *message.Record
 	Why    string
+	// Fanning: its campaign's runs still decide and multicast; its next run
+	// carries the message on, so no sweep or redrive touches it.
+	Fanning bool
 }
 
 // Report is what a sweep found and did.
@@ -70,6 +75,7 @@ type Report struct {
 	GaveUp    int            // stranded MaxSweeps times: failed for good
 	Dead      map[string]int // dead-letter queue depths
 	Conflicts int            // moved on while the sweep looked: left alone
+	Fanning   int            // members of a campaign still fanning out: its next run carries them on
 }
 
 // Stuck lists the messages in flight past their due time plus grace, oldest first.
@@ -79,8 +85,18 @@ func (r *Reconciler) Stuck(ctx context.Context, now time.Time, grace time.Durati
 		return nil, err
 	}
 	out := make([]Stuck, 0, len(recs))
+	fanning := r.fanningOut()
 	for _, rec := range recs {
-		out = append(out, Stuck{Record: rec, Why: why(rec, now)})
+		s := Stuck{Record: rec, Why: why(rec, now)}
+		if id, ok := rec.Campaign(); ok {
+			if s.Fanning, err = fanning(ctx, id); err != nil {
+				return nil, err
+			}
+			if s.Fanning {
+				s.Why = fmt.Sprintf("its campaign %s has not finished fanning out: the campaign's next run carries it on", id)
+			}
+		}
+		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Record.Due().Before(out[j].Record.Due()) })
 	return out, nil
@@ -126,7 +142,26 @@ func (r *Reconciler) sweep(ctx context.Context, now time.Time, grace time.Durati
 	rep := &Report{Stranded: len(stuck), Dead: map[string]int{}}
 	var jobs []message.Job
 	var errs []error
+	// Jobs go out in chunks as they are marked, so a sweep cut short leaves
+	// few messages marked requeued but not queued.
+	flush := func() {
+		if len(jobs) == 0 {
+			return
+		}
+		if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
+			errs = append(errs, fmt.Errorf("requeue %d stranded messages: %w", len(jobs), err))
+		} else {
+			rep.Requeued += len(jobs)
+		}
+		jobs = jobs[:0]
+	}
 	for _, s := range stuck {
+		if s.Fanning {
+			// Its campaign's next run carries it on (in a multicast batch,
+			// maybe): sent from here too, it could go twice.
+			rep.Fanning++
+			continue
+		}
 		job, requeue, err := r.sweepOne(ctx, s, now, rep)
 		switch {
 		case errors.Is(err, domain.ErrConflict):
@@ -136,14 +171,11 @@ func (r *Reconciler) sweep(ctx context.Context, now time.Time, grace time.Durati
 		case requeue:
 			jobs = append(jobs, job)
 		}
-	}
-	if len(jobs) > 0 {
-		if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
-			errs = append(errs, fmt.Errorf("requeue %d stranded messages: %w", len(jobs), err))
-		} else {
-			rep.Requeued = len(jobs)
+		if len(jobs) >= sweepChunk {
+			flush()
 		}
 	}
+	flush()
 	for name, dl := range r.DeadLetters {
 		n, err := dl.Depth(ctx)
 		if err != nil {
@@ -160,6 +192,27 @@ func (r *Reconciler) sweep(ctx context.Context, now time.Time, grace time.Durati
 	r.Logger().InfoContext(ctx, "reconciled", "stranded", rep.Stranded, "requeued", rep.Requeued, "resent", rep.Resent,
 		"gave_up", rep.GaveUp, "conflicts", rep.Conflicts)
 	return rep, errors.Join(errs...)
+}
+
+// sweepChunk is how many requeued jobs are queued at once.
+const sweepChunk = 100
+
+// fanningOut says whether a campaign's runs still decide and multicast its
+// members (it has not reached delivering), reading each campaign once.
+func (r *Reconciler) fanningOut() func(ctx context.Context, id string) (bool, error) {
+	seen := map[string]bool{}
+	return func(ctx context.Context, id string) (bool, error) {
+		if busy, ok := seen[id]; ok {
+			return busy, nil
+		}
+		st, err := r.Ledger.CampaignState(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		busy := st.Status == "" || st.Status == campaign.Scheduled || st.Status == campaign.Sending
+		seen[id] = busy
+		return busy, nil
+	}
 }
 
 func (r *Reconciler) sweepOne(ctx context.Context, s Stuck, now time.Time, rep *Report) (message.Job, bool, error) {
@@ -199,6 +252,7 @@ func (r *Reconciler) sweepOne(ctx context.Context, s Stuck, now time.Time, rep *
 func (r *Reconciler) Redrive(ctx context.Context, keys []message.Key) (int, error) {
 	now := r.Now()
 	var jobs []message.Job
+	fanning := r.fanningOut()
 	for _, key := range keys {
 		rec, err := r.Ledger.Message(ctx, key)
 		if err != nil {
@@ -207,6 +261,16 @@ func (r *Reconciler) Redrive(ctx context.Context, keys []message.Key) (int, erro
 		job, ok := rec.InFlight()
 		if !ok {
 			continue
+		}
+		if id, ok := rec.Campaign(); ok {
+			busy, err := fanning(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			if busy {
+				r.Logger().InfoContext(ctx, "not redriven: its campaign is still fanning out", "message_key", key, "campaign", id)
+				continue
+			}
 		}
 		if rec.Status == message.Ambiguous {
 			err = r.Ledger.RetryAmbiguous(ctx, key, now, "redriven on purpose")

@@ -18,6 +18,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
@@ -232,6 +233,58 @@ func TestAnAmbiguousEmailSendGridTookIsSettledByItsEvent(t *testing.T) {
 	}
 }
 
+// SendGrid's processed event arrives while the sender still waits for the
+// answer it will never get (the message is still sending). The event is
+// noted; the sender's ambiguous outcome then becomes sent, and nothing is
+// resent.
+func TestAProcessedEventBeforeTheLostAnswerSettlesTheEmail(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	processedEvents(r)
+	var during []message.Status
+	var applyErr error
+	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
+		if req.URL.Path != "/v3/mail/send" {
+			return false
+		}
+		_, _ = r.Capture.AcceptMail(req, body) // reports processed into the inbox
+		for r.Queue.Batches.Len() > 0 {
+			if _, err := handler.ApplyWebhooks(r.Webhooks)(context.Background(), r.Queue.DrainBatches(10)); err != nil {
+				applyErr = err
+			}
+		}
+		recs, _ := r.Store.History(context.Background(), "C1")
+		for _, rec := range recs {
+			during = append(during, rec.Status)
+		}
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+		return true
+	})
+	key := order(t, r, "C1")
+	r.SendQueued(t)
+	if applyErr != nil {
+		t.Fatal(applyErr)
+	}
+	if len(during) != 1 || during[0] != message.Sending {
+		t.Fatalf("statuses when the event was applied: %v; want the message still sending", during)
+	}
+	rec, err := r.Store.Message(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != message.Sent || rec.TakenAt.IsZero() || !rec.LeaseUntil.IsZero() {
+		t.Fatalf("status %s, taken %v, lease %v; want sent, taken, no claim", rec.Status, rec.TakenAt, rec.LeaseUntil)
+	}
+	if rep := sweep(t, r, 3*time.Hour); rep.Stranded != 0 || rep.Resent != 0 {
+		t.Errorf("sweep %+v: nothing to do", rep)
+	}
+	r.SendQueued(t)
+	if n := len(r.Capture.Requests("email")); n != 1 {
+		t.Errorf("%d emails, want 1", n)
+	}
+}
+
 // The connection dropped before SendGrid took the email: ambiguous, and no
 // processed event ever comes. After the wait, the sweep sends it again, once.
 func TestAnAmbiguousEmailSendGridNeverTookIsSentAgainOnce(t *testing.T) {
@@ -245,10 +298,11 @@ func TestAnAmbiguousEmailSendGridNeverTookIsSentAgainOnce(t *testing.T) {
 	if st := status(t, r, key); st != message.Ambiguous || len(r.Capture.Requests("email")) != 0 {
 		t.Fatalf("status %s, %d emails; want ambiguous, nothing taken", st, len(r.Capture.Requests("email")))
 	}
-	if rep := sweep(t, r, 20*time.Minute); rep.Resent != 0 {
+	// The recheck comes 30 minutes after the send; the sweep's grace, an hour after that.
+	if rep := sweep(t, r, 80*time.Minute); rep.Resent != 0 {
 		t.Fatalf("resent before the wait ended: %+v", rep)
 	}
-	if rep := sweep(t, r, 30*time.Minute); rep.Resent != 1 || rep.Requeued != 1 {
+	if rep := sweep(t, r, 15*time.Minute); rep.Resent != 1 || rep.Requeued != 1 {
 		t.Fatalf("after the wait: %+v; want it sent again", rep)
 	}
 	r.SendQueued(t)
@@ -258,5 +312,85 @@ func TestAnAmbiguousEmailSendGridNeverTookIsSentAgainOnce(t *testing.T) {
 	}
 	if rep := sweep(t, r, 2*time.Hour); rep.Stranded != 0 {
 		t.Errorf("after it was sent: %+v", rep)
+	}
+}
+
+// LINE fails to answer a campaign's multicast (500s): each run fails, its
+// members stay queued in a recorded batch. The sweep leaves them to the
+// campaign's next runs (a push from here, and the batch resent by the next
+// run, would be two copies). After MaxBatchAttempts failed runs the batch's
+// members go to the sender one by one; each gets one copy, and the campaign
+// completes.
+func TestMembersOfACampaignStillFanningOutAreLeftToItsNextRun(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	// Runs two hours apart from 19:30 in Japan: the second and third fall in
+	// LINE's quiet hours, where a member carried on must still not be pushed
+	// while its batch waits to be resent.
+	r.Clock.Set(time.Date(2026, 12, 1, 19, 30, 0, 0, customer.DefaultLocation()))
+	lineDown := atomic.Bool{}
+	lineDown.Store(true)
+	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, _ []byte) bool {
+		if !lineDown.Load() || !strings.HasPrefix(req.URL.Path, "/v2/bot/message/") {
+			return false
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		return true
+	})
+	var cs []*customer.Customer
+	for i := range 12 {
+		cs = append(cs, &customer.Customer{ID: fmt.Sprintf("L%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
+			Consent: customer.Consent{LINE: true}})
+	}
+	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	c := campaign.Campaign{ID: "winter", SendAt: r.Clock.Now(), Audience: campaign.Audience{All: true},
+		Templates: map[string]string{"default": "newsletter/2026-winter-default"}}
+	if err := r.Store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= campaigns.MaxBatchAttempts; run++ {
+		_, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
+		if run < campaigns.MaxBatchAttempts {
+			if err == nil {
+				t.Fatalf("run %d: LINE answered 500 and the run says nothing", run)
+			}
+			rep := sweep(t, r, 2*time.Hour)
+			if rep.Fanning != 12 || rep.Requeued != 0 || r.Queue.Len() != 0 {
+				t.Fatalf("sweep after run %d: %+v, %d jobs queued; want the 12 members left to the campaign", run, rep, r.Queue.Len())
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v; want the batch handed to the sender", run, err)
+		}
+	}
+	if r.Queue.Len() != 12 {
+		t.Fatalf("%d jobs queued after the batch was handed over, want 12", r.Queue.Len())
+	}
+	lineDown.Store(false)
+	r.SendQueued(t) // deferred to the morning
+	r.Clock.Set(time.Date(2026, 12, 2, 9, 5, 0, 0, customer.DefaultLocation()))
+	if n, err := r.Daily.Release(ctx, r.Store, r.Clock.Now()); err != nil || n != 12 {
+		t.Fatalf("released %d (%v), want the 12 pushes", n, err)
+	}
+	r.SendQueued(t)
+	got := map[string]int{}
+	for _, req := range r.Capture.Requests("line") {
+		var body struct {
+			To string `json:"to"`
+		}
+		_ = json.Unmarshal(req.Body, &body)
+		got[body.To]++
+	}
+	for _, c := range cs {
+		if got[c.LINEUserID] != 1 {
+			t.Errorf("%s got %d copies, want 1", c.ID, got[c.LINEUserID])
+		}
+	}
+	if done, err := r.Campaigns.Complete(ctx, r.Clock.Now()); err != nil || len(done) != 1 {
+		t.Errorf("the campaign is not complete: %v %v", done, err)
 	}
 }

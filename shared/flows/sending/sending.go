@@ -49,6 +49,9 @@ type Voices interface {
 	Quotes(ctx context.Context) ([]render.Voice, error)
 }
 
+// settleTimeout bounds the recording of an outcome after the send.
+const settleTimeout = 5 * time.Second
+
 // DefaultLease is how long a claim keeps other senders off a message.
 const DefaultLease = 2 * time.Minute
 
@@ -166,6 +169,10 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return err
 	}
 	receipt, err := s.deliver(ctx, job, c, ch, out)
+	// The outcome is recorded even when the message's deadline ran out
+	// during the send: an unrecorded attempt would wait out its lease.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	outcome := message.Outcome{Template: out.Template, At: s.Now()}
 	var f *delivery.Failure
 	switch {
