@@ -20,13 +20,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
 
-// One slow answer from LINE must hold up one message, not its batch: the
-// slow request waits until the other nine messages of its batch have
-// reached LINE. Handled one at a time, they never would.
-func TestASlowAnswerDelaysOnlyItsMessage(t *testing.T) {
-	t.Parallel()
-	r := testrig.New(t)
-	ctx := context.Background()
+// tenThankYous stores ten LINE friends and returns a thank-you job for each:
+// one SQS batch.
+func tenThankYous(t *testing.T, r *testrig.Rig) []message.Job {
+	t.Helper()
 	var cs []*customer.Customer
 	var jobs []message.Job
 	for i := range 10 {
@@ -36,9 +33,20 @@ func TestASlowAnswerDelaysOnlyItsMessage(t *testing.T) {
 		jobs = append(jobs, message.Job{Key: message.NewKey(message.ThankYou, c.ID, "order:O1"), Kind: message.ThankYou,
 			CustomerID: c.ID, Rank: "new"})
 	}
-	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+	if err := r.Store.PutCustomers(context.Background(), cs); err != nil {
 		t.Fatal(err)
 	}
+	return jobs
+}
+
+// One slow answer from LINE must hold up one message, not its batch: the
+// slow request waits until the other nine messages of its batch have
+// reached LINE. Handled one at a time, they never would.
+func TestASlowAnswerDelaysOnlyItsMessage(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	jobs := tenThankYous(t, r)
 	var seen atomic.Int32
 	othersIn := make(chan struct{})
 	var once sync.Once
@@ -75,18 +83,7 @@ func TestAHungRequestIsCutOffAtItsMessagesDeadline(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
 	ctx := context.Background()
-	var cs []*customer.Customer
-	var jobs []message.Job
-	for i := range 10 {
-		c := &customer.Customer{ID: fmt.Sprintf("C%d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "new",
-			Consent: customer.Consent{LINE: true}}
-		cs = append(cs, c)
-		jobs = append(jobs, message.Job{Key: message.NewKey(message.ThankYou, c.ID, "order:O1"), Kind: message.ThankYou,
-			CustomerID: c.ID, Rank: "new"})
-	}
-	if err := r.Store.PutCustomers(ctx, cs); err != nil {
-		t.Fatal(err)
-	}
+	jobs := tenThankYous(t, r)
 	release := make(chan struct{})
 	defer close(release)
 	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {

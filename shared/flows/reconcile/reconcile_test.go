@@ -140,8 +140,26 @@ func TestAQuotaRefusedBatchIsSentOnceWhenTheMonthTurns(t *testing.T) {
 		_, _ = w.Write([]byte(`{"message":"You have reached your monthly limit."}`))
 		return true
 	})
+	cs := lineCampaign(t, r, 12)
+	if reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil || reps[0].Handed != 12 {
+		t.Fatalf("%+v %v", reps, err)
+	}
+	r.Queue.Drain(100) // the run stopped
+	r.Capture.SetFault(nil)
+	r.Clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) // the quota is back
+	if rep := sweep(t, r, 0); rep.Requeued != 12 {
+		t.Fatalf("sweep %+v; want the 12 members requeued", rep)
+	}
+	r.SendQueued(t)
+	oneCopyEach(t, r, cs)
+}
+
+// lineCampaign stores n LINE friends and a newsletter to everyone, due now.
+func lineCampaign(t *testing.T, r *testrig.Rig, n int) []*customer.Customer {
+	t.Helper()
+	ctx := context.Background()
 	var cs []*customer.Customer
-	for i := range 12 {
+	for i := range n {
 		cs = append(cs, &customer.Customer{ID: fmt.Sprintf("L%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
 			Consent: customer.Consent{LINE: true}})
 	}
@@ -153,30 +171,34 @@ func TestAQuotaRefusedBatchIsSentOnceWhenTheMonthTurns(t *testing.T) {
 	if err := r.Store.CreateCampaign(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil || reps[0].Handed != 12 {
-		t.Fatalf("%+v %v", reps, err)
-	}
-	r.Queue.Drain(100) // the run stopped
-	r.Capture.SetFault(nil)
-	r.Clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) // the quota is back
-	if rep := sweep(t, r, 0); rep.Requeued != 12 {
-		t.Fatalf("sweep %+v; want the 12 members requeued", rep)
-	}
-	r.SendQueued(t)
+	return cs
+}
+
+// oneCopyEach checks that LINE got the newsletter once for each friend
+// (pushed or multicast), and that the campaign completes.
+func oneCopyEach(t *testing.T, r *testrig.Rig, cs []*customer.Customer) {
+	t.Helper()
 	got := map[string]int{}
 	for _, req := range r.Capture.Requests("line") {
 		var body struct {
-			To string `json:"to"`
+			To any `json:"to"` // one id (push) or many (multicast)
 		}
 		_ = json.Unmarshal(req.Body, &body)
-		got[body.To]++
+		switch to := body.To.(type) {
+		case string:
+			got[to]++
+		case []any:
+			for _, u := range to {
+				got[fmt.Sprint(u)]++
+			}
+		}
 	}
 	for _, c := range cs {
 		if got[c.LINEUserID] != 1 {
 			t.Errorf("%s got %d copies, want 1", c.ID, got[c.LINEUserID])
 		}
 	}
-	if done, err := r.Campaigns.Complete(ctx, r.Clock.Now()); err != nil || len(done) != 1 {
+	if done, err := r.Campaigns.Complete(context.Background(), r.Clock.Now()); err != nil || len(done) != 1 {
 		t.Errorf("the campaign is not complete: %v %v", done, err)
 	}
 }
@@ -191,8 +213,9 @@ func processedEvents(r *testrig.Rig) {
 }
 
 // dropAnswer makes SendGrid close the connection without answering, after
-// taking the email (accepted) or not.
-func dropAnswer(r *testrig.Rig, accepted bool) *atomic.Int32 {
+// taking the email (accepted) or not; meanwhile runs before the drop, while
+// the sender still waits.
+func dropAnswer(r *testrig.Rig, accepted bool, meanwhile ...func()) *atomic.Int32 {
 	var dropped atomic.Int32
 	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
 		if req.URL.Path != "/v3/mail/send" || dropped.Load() > 0 {
@@ -201,6 +224,9 @@ func dropAnswer(r *testrig.Rig, accepted bool) *atomic.Int32 {
 		dropped.Add(1)
 		if accepted {
 			_, _ = r.Capture.AcceptMail(req, body)
+		}
+		for _, f := range meanwhile {
+			f()
 		}
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		_ = conn.Close()
@@ -243,11 +269,7 @@ func TestAProcessedEventBeforeTheLostAnswerSettlesTheEmail(t *testing.T) {
 	processedEvents(r)
 	var during []message.Status
 	var applyErr error
-	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
-		if req.URL.Path != "/v3/mail/send" {
-			return false
-		}
-		_, _ = r.Capture.AcceptMail(req, body) // reports processed into the inbox
+	dropAnswer(r, true, func() { // the processed event is applied while the sender waits
 		for r.Queue.Batches.Len() > 0 {
 			if _, err := handler.ApplyWebhooks(r.Webhooks)(context.Background(), r.Queue.DrainBatches(10)); err != nil {
 				applyErr = err
@@ -257,9 +279,6 @@ func TestAProcessedEventBeforeTheLostAnswerSettlesTheEmail(t *testing.T) {
 		for _, rec := range recs {
 			during = append(during, rec.Status)
 		}
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-		return true
 	})
 	key := order(t, r, "C1")
 	r.SendQueued(t)
@@ -338,19 +357,7 @@ func TestMembersOfACampaignStillFanningOutAreLeftToItsNextRun(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return true
 	})
-	var cs []*customer.Customer
-	for i := range 12 {
-		cs = append(cs, &customer.Customer{ID: fmt.Sprintf("L%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
-			Consent: customer.Consent{LINE: true}})
-	}
-	if err := r.Store.PutCustomers(ctx, cs); err != nil {
-		t.Fatal(err)
-	}
-	c := campaign.Campaign{ID: "winter", SendAt: r.Clock.Now(), Audience: campaign.Audience{All: true},
-		Templates: map[string]string{"default": "newsletter/2026-winter-default"}}
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	cs := lineCampaign(t, r, 12)
 	for run := 1; run <= campaigns.MaxBatchAttempts; run++ {
 		_, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
 		if run < campaigns.MaxBatchAttempts {
@@ -377,20 +384,5 @@ func TestMembersOfACampaignStillFanningOutAreLeftToItsNextRun(t *testing.T) {
 		t.Fatalf("released %d (%v), want the 12 pushes", n, err)
 	}
 	r.SendQueued(t)
-	got := map[string]int{}
-	for _, req := range r.Capture.Requests("line") {
-		var body struct {
-			To string `json:"to"`
-		}
-		_ = json.Unmarshal(req.Body, &body)
-		got[body.To]++
-	}
-	for _, c := range cs {
-		if got[c.LINEUserID] != 1 {
-			t.Errorf("%s got %d copies, want 1", c.ID, got[c.LINEUserID])
-		}
-	}
-	if done, err := r.Campaigns.Complete(ctx, r.Clock.Now()); err != nil || len(done) != 1 {
-		t.Errorf("the campaign is not complete: %v %v", done, err)
-	}
+	oneCopyEach(t, r, cs)
 }
