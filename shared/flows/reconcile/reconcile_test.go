@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -267,9 +268,14 @@ func TestAProcessedEventBeforeTheLostAnswerSettlesTheEmail(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
 	processedEvents(r)
-	var during []message.Status
-	var applyErr error
+	var (
+		mu       sync.Mutex // the server's goroutine writes, the test reads: a dropped connection orders nothing
+		during   []message.Status
+		applyErr error
+	)
 	dropAnswer(r, true, func() { // the processed event is applied while the sender waits
+		mu.Lock()
+		defer mu.Unlock()
 		for r.Queue.Batches.Len() > 0 {
 			if _, err := handler.ApplyWebhooks(r.Webhooks)(context.Background(), r.Queue.DrainBatches(10)); err != nil {
 				applyErr = err
@@ -282,6 +288,8 @@ func TestAProcessedEventBeforeTheLostAnswerSettlesTheEmail(t *testing.T) {
 	})
 	key := order(t, r, "C1")
 	r.SendQueued(t)
+	mu.Lock()
+	defer mu.Unlock()
 	if applyErr != nil {
 		t.Fatal(applyErr)
 	}
