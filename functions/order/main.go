@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/daifuku/daifuku/shared/edge/app"
-	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 func main() {
@@ -16,5 +15,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(handler.OrderPlaced(a.Intake))
+	lambda.Start(a.OrderPlaced())
 }

@@ -16,5 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(a.Tasks().Handle)
+	lambda.Start(a.Tasks)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/daifuku/daifuku/shared/edge/app"
-	"github.com/daifuku/daifuku/shared/edge/handler"
 )
 
 func main() {
@@ -17,5 +16,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(handler.ApplyWebhooks(a.Webhooks))
+	lambda.Start(a.ApplyWebhooks())
 }

@@ -51,7 +51,9 @@ type Options struct {
 	// CaptureFaults wraps the capture server's handler: a chaos run injects
 	// errors, resets and slow answers there.
 	CaptureFaults func(http.Handler) http.Handler
-	Content       *content.Content
+	// Content fixes the content; nil: the content published in the local
+	// content table, seeded from templates/ on first start.
+	Content *content.Content
 	// Clock tells every flow the time; nil: the wall clock.
 	Clock func() time.Time
 	// Visibility is the local queues' visibility timeout: how long a failed
@@ -67,6 +69,9 @@ type Options struct {
 // Env is a running local environment.
 type Env struct {
 	*app.App
+	// Live follows the content published in the studio (the App above is
+	// the one loaded at start); nil when Options.Content fixed it.
+	Live       *app.Live
 	Queue      *queue.Memory
 	Capture    *capture.Server // nil when real credentials are used for both providers
 	CaptureURL string
@@ -121,14 +126,31 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	e.App = app.New(app.Deps{
+	deps := app.Deps{
 		DB: db, Tables: dynamo.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
 		LINE: lineClient, Mail: mail, Clock: o.Clock, Log: o.Log,
 		BaseURL: LocalAPI, UnsubscribeSecret: localSecret,
 		EmailEvents: e.mailToCapture,
 		DeadLetters: map[string]reconcile.DeadLetters{"send": &e.Queue.Jobs, "webhook": &e.Queue.Batches},
 		Holder:      fmt.Sprintf("%s (process %d)", host, os.Getpid()),
-	})
+	}
+	if o.Content != nil {
+		e.App = app.New(deps)
+	} else {
+		now := time.Now
+		if o.Clock != nil {
+			now = o.Clock
+		}
+		if _, err := app.Seed(ctx, dynamo.New(db, deps.Tables), "seed", now()); err != nil {
+			e.Close()
+			return nil, err
+		}
+		if e.Live, err = app.NewLive(ctx, deps); err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.App = e.Live.App(ctx)
+	}
 	if e.mailToCapture {
 		// As SendGrid's event webhook: every email the capture server takes is
 		// reported processed, into the inbox the API would store it in.
@@ -215,13 +237,14 @@ func (e *Env) startCapture(addr, outbox string, faults func(http.Handler) http.H
 // in the ledger, where the reconciler finds it (`daifuku messages stuck`).
 func (e *Env) SendQueued(ctx context.Context) error {
 	for e.Queue.Len() > 0 || e.Queue.Batches.Len() > 0 {
+		a := e.current(ctx)
 		var lanes errgroup.Group
 		lanes.Go(func() error {
-			_, err := e.Queue.Jobs.Work(ctx, e.invocations, handler.SendJobs(e.Sender))
+			_, err := e.Queue.Jobs.Work(ctx, e.invocations, handler.SendJobs(a.Sender))
 			return err
 		})
 		lanes.Go(func() error {
-			_, err := e.Queue.Batches.Work(ctx, 1, handler.ApplyWebhooks(e.Webhooks))
+			_, err := e.Queue.Batches.Work(ctx, 1, handler.ApplyWebhooks(a.Webhooks))
 			return err
 		})
 		if err := lanes.Wait(); err != nil {
@@ -229,6 +252,15 @@ func (e *Env) SendQueued(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// current is the App on the content published now (a serving process
+// follows the studio's publishes).
+func (e *Env) current(ctx context.Context) *app.App {
+	if e.Live != nil {
+		return e.Live.App(ctx)
+	}
+	return e.App
 }
 
 // Dead counts the local dead-letter lists: jobs and webhook batches that

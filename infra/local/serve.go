@@ -41,7 +41,7 @@ var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Seco
 // queues as the webhook and sender functions would: webhook events reach the
 // ledger, and the messages they cause are sent, within a moment.
 func (e *Env) Serve(ctx context.Context, addr string, ready func(url string)) error {
-	h, err := e.APIHandler(LocalEnv)
+	h, err := e.handler()
 	if err != nil {
 		return err
 	}
@@ -76,6 +76,14 @@ func (e *Env) Serve(ctx context.Context, addr string, ready func(url string)) er
 // onto its queue, as the hourly run does in AWS.
 const sweepEvery = 5 * time.Minute
 
+// handler is the API on the App, or on the published content when it follows the studio.
+func (e *Env) handler() (http.Handler, error) {
+	if e.Live != nil {
+		return e.Live.APIHandler(LocalEnv)
+	}
+	return e.APIHandler(LocalEnv)
+}
+
 // work drains the in-process queues every 100 ms, and sweeps now and then.
 func (e *Env) work(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
@@ -87,7 +95,7 @@ func (e *Env) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-sweep.C:
-			if _, err := e.Reconciler.Sweep(ctx, e.Now()); err != nil && ctx.Err() == nil {
+			if _, err := e.current(ctx).Reconciler.Sweep(ctx, e.Now()); err != nil && ctx.Err() == nil {
 				e.log.ErrorContext(ctx, "local sweep", "error", err)
 			}
 			continue

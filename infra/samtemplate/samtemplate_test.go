@@ -247,14 +247,19 @@ func TestEnvJSONSetsOnlyDeclaredVariables(t *testing.T) {
 func TestFunctionsMayUseTheirTables(t *testing.T) {
 	needs := map[string]map[string]string{
 		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
-		"ApiFunction":   {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w"},
-		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w"},
+		// (and the studio: it saves and publishes content, and seeds it)
+		"ApiFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
+			"ContentTable": "w"},
+		// every function loads the published content, and looks for a new publish
+		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r"},
 		// sends, settles, pauses LINE, quotes customer voice
-		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r"},
+		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
+			"ContentTable": "r"},
 		// events, replies, the new friend's welcome
-		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w"},
+		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r"},
 		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
-		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "ChannelsTable": "w", "FeedbackTable": "r"},
+		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
+			"ContentTable": "r"},
 	}
 	tpl, err := samtemplate.LoadRepo()
 	if err != nil {

@@ -38,6 +38,8 @@ type Rig struct {
 	// build a store of their own (to count its reads, say).
 	DB     *dynamodb.Client
 	Tables dynamo.Tables
+	// Deps built the App: a test builds another on them (a Live one, say).
+	Deps app.Deps
 }
 
 // New builds a rig. Call dynamolocal.RunTests from the package's TestMain.
@@ -61,16 +63,17 @@ func New(t testing.TB) *Rig {
 	}
 	clock := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	q := &queue.Memory{}
-	a := app.New(app.Deps{
+	deps := app.Deps{
 		DB: db, Tables: dynamo.TablesWithPrefix(prefix), Queue: q, Batches: q, Content: content,
 		LINE: lineClient, Mail: mail, Clock: clock.Now, Log: slog.New(slog.DiscardHandler),
 		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
 		DeadLetters: map[string]reconcile.DeadLetters{"send": &q.Jobs, "webhook": &q.Batches}, Holder: t.Name(),
-	})
+	}
+	a := app.New(deps)
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.
 	a.Sender.Sleep = func(context.Context, time.Duration) error { return nil }
 	a.Campaigns.Sleep = a.Sender.Sleep
-	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL, DB: db, Tables: dynamo.TablesWithPrefix(prefix)}
+	return &Rig{App: a, Queue: q, Capture: cap, Clock: clock, URL: srv.URL, DB: db, Tables: dynamo.TablesWithPrefix(prefix), Deps: deps}
 }
 
 // SendQueued hands every queued job to the sender as SQS batches would and

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -19,8 +20,9 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/infra/local"
-	"github.com/daifuku/daifuku/shared/adapters/content"
+	contentpkg "github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -54,7 +56,11 @@ commands:
   campaign resume ID          take over a campaign whose run is gone, and finish it
   messages stuck              messages in flight past due (-grace 1h), and why
   messages redrive -all|KEY…  send stuck messages again
-  validate                    check rank rules, shop and every template
+  content export DIR          write the published content set into DIR, byte for byte
+  content import DIR          publish the content set in DIR, whole, as one revision
+                              (checked first: a set that would not run changes nothing)
+  validate                    check rank rules, shop and every template (TEMPLATES_DIR,
+                              or the built-in copy)
 
 flags:
   -dir .local      state folder (DynamoDB data, outbox)
@@ -62,7 +68,9 @@ flags:
   -now TIME        act as if it were TIME (RFC 3339), e.g. to release tonight's
                    deferred messages as tomorrow morning would
 Environment: DYNAMODB_ENDPOINT, LINE_CHANNEL_ACCESS_TOKEN, LINE_API_ENDPOINT,
-SENDGRID_API_KEY, SENDGRID_API_HOST, TEMPLATES_DIR.
+SENDGRID_API_KEY, SENDGRID_API_HOST, TEMPLATES_DIR (fixes the content to that
+folder instead of the one published in the local content table),
+STUDIO_DEV_TOKEN.
 `
 
 func main() {
@@ -100,9 +108,14 @@ func run(ctx context.Context, args []string) error {
 	days := fs.Int("days", 7, "feedback: this many days back")
 	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
 	all := cAll
-	content, err := content.ContentFromEnv()
-	if err != nil {
-		return err
+	// TEMPLATES_DIR fixes the content to a folder; otherwise the content
+	// published in the local table (seeded from templates/) is used.
+	var content *contentpkg.Content
+	var err error
+	if os.Getenv("TEMPLATES_DIR") != "" || args[0] == "validate" {
+		if content, err = contentpkg.ContentFromEnv(); err != nil {
+			return err
+		}
 	}
 	switch args[0] {
 	case "validate":
@@ -112,8 +125,9 @@ func run(ctx context.Context, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-	case "campaign", "messages":
-		subs := map[string][]string{"campaign": {"create", "send", "status", "resume"}, "messages": {"stuck", "redrive"}}[args[0]]
+	case "campaign", "messages", "content":
+		subs := map[string][]string{"campaign": {"create", "send", "status", "resume"}, "messages": {"stuck", "redrive"},
+			"content": {"export", "import"}}[args[0]]
 		if len(args) < 2 || !slices.Contains(subs, args[1]) {
 			return fmt.Errorf("usage: daifuku %s %s [flags]", args[0], strings.Join(subs, "|"))
 		}
@@ -148,11 +162,20 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.Close()
+	content = env.Content
 
 	summary := local.NewSummary()
 	switch args[0] {
 	case "schedule":
 		return schedule(ctx, env, *date, *dryRun)
+	case "content":
+		if len(fs.Args()) != 1 {
+			return fmt.Errorf("usage: daifuku content %s DIR", args[1])
+		}
+		if args[1] == "export" {
+			return exportContent(ctx, env, fs.Arg(0))
+		}
+		return importContent(ctx, env, fs.Arg(0))
 	case "messages":
 		if args[1] == "stuck" {
 			return stuck(ctx, env, *grace)
@@ -638,5 +661,51 @@ func redrive(ctx context.Context, env *local.Env, keys []string, all bool) error
 	if still > 0 {
 		return fmt.Errorf("%d messages are still on their way (`daifuku messages stuck -grace 0`)", still)
 	}
+	return nil
+}
+
+// exportContent writes the published content set into dir, file by file,
+// byte for byte.
+func exportContent(ctx context.Context, env *local.Env, dir string) error {
+	rev, set, err := env.Desk.Live(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range set.Paths() {
+		file := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(file, set[p], 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("exported revision %d: %d files into %s\n", rev.N, len(set), dir)
+	return nil
+}
+
+// importContent publishes the content set in dir, whole, as one revision.
+func importContent(ctx context.Context, env *local.Env, dir string) error {
+	set, err := contentset.FromFS(os.DirFS(dir))
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	rev, changed, err := env.Desk.Import(ctx, set, "import@"+host, "imported from "+dir)
+	var invalid *contentset.Invalid
+	if errors.As(err, &invalid) {
+		for _, p := range invalid.Problems {
+			fmt.Fprintln(os.Stderr, p)
+		}
+		return fmt.Errorf("%d problems: nothing was imported", len(invalid.Problems))
+	}
+	if err != nil {
+		return err
+	}
+	if changed == 0 {
+		fmt.Printf("nothing changed: revision %d stays published\n", rev.N)
+		return nil
+	}
+	fmt.Printf("published revision %d: %d files changed\n", rev.N, changed)
 	return nil
 }

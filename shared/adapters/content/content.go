@@ -6,10 +6,10 @@ package content
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
@@ -110,47 +111,69 @@ func (c *Content) Known() campaign.Known {
 	}
 }
 
-// check renders every template with sample data, with and without customer
-// voice to quote, and checks LINE messages with the LINE SDK's own types, so
-// a typo in a variable or a Flex message LINE would refuse is caught when the
-// templates load, not when a customer is due one.
+// check renders every template with sample data, for every rank (active
+// and lapsed) and every kind that has words for it on a channel, with and
+// without customer voice to quote, and checks LINE messages with the LINE
+// SDK's own types, so a typo in a variable or a Flex message LINE would
+// refuse is caught when the templates load, not when a customer is due one.
+// It reports every template that fails, once.
 func (c *Content) check() error {
-	sample := render.Data{
-		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`},
-		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
-		Shop: c.Shop,
-	}
-	voices := []render.Voice{
-		{Text: "見本のお声 <b>\"&\"</b>", Profile: "30代・女性・リピーター", Rating: 5, Date: "2026年1月"},
-		{Text: "二件目の見本", Profile: "お客様", Date: "2025年12月"},
-	}
-	for _, ref := range c.Templates.Refs() {
-		rk := rank.Parse(ref.Rank)
-		if ref.Rank == render.LapsedRank {
-			rk = rank.Rank{ID: c.Rules.Ranks[0].ID, Lapsed: true}
-		}
-		sample.RankID, sample.RankLabel = rk.ID, c.Rules.Label(rk)
-		for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
-			if !c.Templates.Has(ref.Kind, rk, ch) {
-				continue
+	sample := render.Sample(c.Shop, "", "", false)
+	voices := sample.Voices
+	var errs []error
+	seen := map[string]bool{}
+	try := func(out *render.Rendered, err error, ch customer.Channel) {
+		if err != nil {
+			if !seen[err.Error()] {
+				seen[err.Error()] = true
+				errs = append(errs, err)
 			}
-			for _, vs := range [][]render.Voice{voices, nil} {
-				sample.Voices = vs
-				out, err := c.Templates.Render(ref.Kind, rk, ch, sample)
-				if err != nil {
-					return err
-				}
-				if ch != customer.LINE {
+			return
+		}
+		if ch != customer.LINE {
+			return
+		}
+		if _, err := line.Message(out.LINE); err != nil && !seen[out.Template] {
+			seen[out.Template] = true
+			errs = append(errs, fmt.Errorf("%s: %w", out.Template, err))
+		}
+	}
+	for _, rk := range c.sampleRanks() {
+		sample.RankID, sample.RankLabel = rk.ID, c.Rules.Label(rk)
+		for _, kind := range message.Kinds {
+			for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
+				if !c.Templates.Has(kind, rk, ch) {
 					continue
 				}
-				if _, err := line.Message(out.LINE); err != nil {
-					return fmt.Errorf("%s: %w", out.Template, err)
+				for _, vs := range [][]render.Voice{voices, nil} {
+					sample.Voices = vs
+					out, err := c.Templates.Render(kind, rk, ch, sample)
+					try(out, err, ch)
 				}
 			}
 		}
 	}
-	return nil
+	// Folders no rank reaches by kind (plan steps, newsletters) render too.
+	for _, ref := range c.Templates.Refs() {
+		dir := string(ref.Kind) + "/" + ref.Rank
+		for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
+			if c.Templates.HasIn(dir, ch) {
+				sample.RankID, sample.RankLabel, sample.Voices = c.Rules.Ranks[0].ID, c.Rules.Label(rank.Rank{ID: c.Rules.Ranks[0].ID}), voices
+				out, err := c.Templates.RenderIn(dir, ch, sample)
+				try(out, err, ch)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sampleRanks are every rank, active and lapsed.
+func (c *Content) sampleRanks() []rank.Rank {
+	var out []rank.Rank
+	for _, r := range c.Rules.Ranks {
+		out = append(out, rank.Rank{ID: r.ID}, rank.Rank{ID: r.ID, Lapsed: true})
+	}
+	return out
 }
 
 // ContentFromEnv loads the content from $TEMPLATES_DIR, or the embedded copy.

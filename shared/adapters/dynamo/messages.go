@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,6 +152,10 @@ func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, 
 	}
 	if o.Status == message.Sent {
 		sets = append(sets, "sent_at = :at")
+	}
+	if o.Content > 0 {
+		sets = append(sets, "content_revision = :content")
+		vals[":content"] = &types.AttributeValueMemberN{Value: strconv.Itoa(o.Content)}
 	}
 	if o.Status == message.Deferred {
 		sets = append(sets, "not_before = :nb", "release_slot = :slot")

@@ -26,6 +26,7 @@ type Tables struct {
 	Inbox     string // webhook batches and processed-event markers
 	Feedback  string
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
+	Content   string // the content set's versions and published revision
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -41,7 +42,7 @@ func (t *Tables) each() []struct {
 		{"CustomersTable", "CUSTOMERS_TABLE", &t.Customers}, {"OrdersTable", "ORDERS_TABLE", &t.Orders},
 		{"MessagesTable", "MESSAGES_TABLE", &t.Messages}, {"CampaignsTable", "CAMPAIGNS_TABLE", &t.Campaigns},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
-		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels},
+		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
 	}
 }
 

@@ -86,6 +86,8 @@ type Batch struct {
 	Status     Status   `dynamodbav:"status"` // sending until LINE took it, then sent
 	// Attempts counts the runs LINE failed to answer for this batch.
 	Attempts int `dynamodbav:"attempts,omitempty"`
+	// Content is the content revision its message was rendered from.
+	Content int `dynamodbav:"content_revision,omitempty"`
 }
 
 // Tally is a campaign's messages by status and channel.

@@ -130,14 +130,18 @@ type Record struct {
 	OrderID    string           `dynamodbav:"order_id,omitempty"`
 	Channel    customer.Channel `dynamodbav:"channel,omitempty"`
 	Template   string           `dynamodbav:"template,omitempty"` // e.g. thank-you/royal/email
-	Status     Status           `dynamodbav:"status"`
-	Reason     string           `dynamodbav:"reason,omitempty"` // why skipped or failed
-	ProviderID string           `dynamodbav:"provider_id,omitempty"`
-	Attempts   int              `dynamodbav:"attempts"`
-	CreatedAt  time.Time        `dynamodbav:"created_at"`
-	UpdatedAt  time.Time        `dynamodbav:"updated_at"`
-	SentAt     time.Time        `dynamodbav:"sent_at,omitempty"`
-	LeaseUntil time.Time        `dynamodbav:"lease_until,omitempty"`
+	// ContentRevision is the published content revision the message was
+	// rendered from: with the template, it names the exact words (0: the
+	// templates built into the binary).
+	ContentRevision int       `dynamodbav:"content_revision,omitempty"`
+	Status          Status    `dynamodbav:"status"`
+	Reason          string    `dynamodbav:"reason,omitempty"` // why skipped or failed
+	ProviderID      string    `dynamodbav:"provider_id,omitempty"`
+	Attempts        int       `dynamodbav:"attempts"`
+	CreatedAt       time.Time `dynamodbav:"created_at"`
+	UpdatedAt       time.Time `dynamodbav:"updated_at"`
+	SentAt          time.Time `dynamodbav:"sent_at,omitempty"`
+	LeaseUntil      time.Time `dynamodbav:"lease_until,omitempty"`
 	// The plan step that produced it, for measuring plans.
 	Plan        string `dynamodbav:"plan,omitempty"`
 	PlanVersion int    `dynamodbav:"plan_version,omitempty"`
@@ -213,6 +217,7 @@ type Outcome struct {
 	Reason     string // never personal data
 	ProviderID string
 	Template   string
+	Content    int // the content revision it was rendered from
 	At         time.Time
 	NotBefore  time.Time // Deferred: when it may go
 	RecheckAt  time.Time // Ambiguous: when to look for the provider's word, and send again without it

@@ -175,3 +175,23 @@ func newEngine() *liquid.Engine {
 	e.RegisterFilter("yen", Yen)
 	return e
 }
+
+// Sample is a made-up customer's data, for checks and previews: every
+// variable set, with characters that need escaping, and customer voice to
+// quote unless quiet.
+func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
+	d := Data{
+		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`, Rank: rankID},
+		RankID:   rankID, RankLabel: rankLabel,
+		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
+		Shop: shop,
+	}
+	if !quiet {
+		d.Voices = []Voice{
+			{Text: "見本のお声 <b>\"&\"</b>", Profile: "30代・女性・リピーター", Rating: 5, Date: "2026年1月"},
+			{Text: "二件目の見本", Profile: "お客様", Date: "2025年12月"},
+		}
+	}
+	return d
+}

@@ -104,9 +104,11 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Load parses every template of every message kind found in fsys.
+// Load parses every template of every message kind found in fsys. It
+// reports every file that does not parse, not only the first.
 func Load(fsys fs.FS) (*Library, error) {
 	lib := &Library{engine: newEngine(), sets: map[string]*set{}}
+	var errs []error
 	for _, kind := range message.Kinds {
 		ranks, err := fs.ReadDir(fsys, string(kind))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -121,16 +123,50 @@ func Load(fsys fs.FS) (*Library, error) {
 			}
 			s, err := lib.parseSet(fsys, path.Join(string(kind), d.Name()))
 			if err != nil {
-				return nil, err
+				errs = append(errs, err)
+				continue
 			}
 			lib.sets[s.dir] = s
 		}
 	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return lib, nil
+}
+
+// CheckFile checks one template file alone, as Load and a send would: its
+// Liquid parses, it renders for a sample customer (an unknown variable or
+// filter fails here), and it keeps the honesty rules. It returns an *Error
+// with the line of the problem.
+func CheckFile(file string, src []byte) error {
+	t, err := newEngine().ParseTemplateLocation(src, file, 1)
+	if err != nil {
+		return &Error{File: file, Line: err.LineNumber(), Msg: causeOf(err)}
+	}
+	if err := checkHonest(file, src); err != nil {
+		return err
+	}
+	if err := checkLoops(file, src); err != nil {
+		return err
+	}
+	escape := noEscape
+	switch path.Base(file) {
+	case fileHTML:
+		escape = html.EscapeString
+	case fileFlex:
+		escape = jsonEscape
+	}
+	out, rerr := t.RenderString(Sample(Shop{Name: "見本の店"}, "new", "見本", false).bindings(escape))
+	if rerr != nil {
+		return &Error{File: file, Line: rerr.LineNumber(), Msg: causeOf(rerr)}
+	}
+	return checkOutput(file, out)
 }
 
 func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 	s := &set{dir: dir}
+	var errs []error
 	for name, dst := range map[string]**liquid.Template{
 		fileSubject: &s.subject, fileHTML: &s.html, fileText: &s.text,
 		fileLINE: &s.line, fileFlex: &s.flex,
@@ -145,13 +181,22 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 		}
 		t, serr := lib.engine.ParseTemplateLocation(src, file, 1)
 		if serr != nil {
-			return nil, &Error{File: file, Line: serr.LineNumber(), Msg: causeOf(serr)}
+			errs = append(errs, &Error{File: file, Line: serr.LineNumber(), Msg: causeOf(serr)})
+			continue
 		}
 		if err := checkHonest(file, src); err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
+		}
+		if err := checkLoops(file, src); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		s.usesVoices = s.usesVoices || voicesRE.Match(src)
 		*dst = t
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	hasEmail := s.subject != nil || s.html != nil || s.text != nil
 	if hasEmail && (s.subject == nil || s.html == nil || s.text == nil) {
@@ -310,6 +355,9 @@ func (lib *Library) run(dir, file string, t *liquid.Template, b liquid.Bindings)
 	out, err := t.RenderString(b)
 	if err != nil {
 		return "", &Error{File: path.Join(dir, file), Line: err.LineNumber(), Msg: causeOf(err)}
+	}
+	if err := checkOutput(path.Join(dir, file), out); err != nil {
+		return "", err
 	}
 	return out, nil
 }

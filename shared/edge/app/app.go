@@ -22,6 +22,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/shared/flows/sending"
 	"github.com/daifuku/daifuku/shared/flows/timeline"
@@ -37,8 +38,11 @@ type Deps struct {
 	// Batches carries stored webhook batches to the webhook worker.
 	Batches webhooks.Queue
 	Content *content.Content
-	LINE    *line.Client     // nil: LINE is not configured
-	Mail    *sendgrid.Client // nil: SendGrid is not configured
+	// ContentRevision is the published revision Content is (0: the
+	// embedded templates); every message records it.
+	ContentRevision int
+	LINE            *line.Client     // nil: LINE is not configured
+	Mail            *sendgrid.Client // nil: SendGrid is not configured
 	// Clock tells every flow the time; nil: the wall clock.
 	Clock func() time.Time
 	Log   *slog.Logger
@@ -67,7 +71,11 @@ type App struct {
 	Webhooks   *webhooks.Processor
 	Voice      *voice.Voice
 	Reconciler *reconcile.Reconciler
-	Content    *content.Content
+	// Desk saves and publishes the content (the studio, content import).
+	Desk    *publishing.Desk
+	Content *content.Content
+	// ContentRevision is the published revision of Content (0: embedded).
+	ContentRevision int
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -87,6 +95,7 @@ func New(d Deps) *App {
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL, EmailEvents: d.EmailEvents,
 		// The same secret signs feedback links, under another label.
 		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
+		ContentRevision: d.ContentRevision,
 	}
 	for ch, rate := range d.Content.Policy.Rates {
 		s.Limits[ch] = delivery.NewLimiter(rate)
@@ -100,7 +109,7 @@ func New(d Deps) *App {
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
-		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder}
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision}
 	if d.LINE != nil {
 		cr.LINE = d.LINE
 	}
@@ -129,7 +138,9 @@ func New(d Deps) *App {
 		Voice:     vo,
 		Reconciler: &reconcile.Reconciler{Env: env, Ledger: st, Queue: d.Queue, EmailEvents: d.EmailEvents,
 			DeadLetters: d.DeadLetters},
-		Content: d.Content,
+		Desk:            &publishing.Desk{Env: env, Ledger: st, Checks: content.Checks{}},
+		Content:         d.Content,
+		ContentRevision: d.ContentRevision,
 	}
 }
 

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"time"
 
-	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/queue"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
@@ -18,14 +18,11 @@ func Logger() *slog.Logger {
 }
 
 // FromEnv builds the App a Lambda function runs on, from the variables
-// template.yaml sets. Call it once, at init.
-func FromEnv(ctx context.Context) (*App, error) {
+// template.yaml sets, on the published content (seeded from templates/ on
+// first start where CONTENT_SEED is set). Call it once, at init.
+func FromEnv(ctx context.Context) (*Live, error) {
 	log := Logger()
 	slog.SetDefault(log)
-	content, err := content.ContentFromEnv()
-	if err != nil {
-		return nil, err
-	}
 	tables, err := dynamo.TablesFromEnv()
 	if err != nil {
 		return nil, err
@@ -59,13 +56,20 @@ func FromEnv(ctx context.Context) (*App, error) {
 			dead[name] = &queue.SQS{Client: sqsClient, URL: u}
 		}
 	}
-	return New(Deps{
+	if os.Getenv("CONTENT_SEED") == "true" {
+		if seeded, err := Seed(ctx, dynamo.New(db, tables), "seed", time.Now()); err != nil {
+			return nil, err
+		} else if seeded {
+			log.InfoContext(ctx, "content table seeded from templates/")
+		}
+	}
+	return NewLive(ctx, Deps{
 		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url}, Batches: batches,
-		Content: content, LINE: lineClient, Mail: mail, Log: log,
+		LINE: lineClient, Mail: mail, Log: log,
 		BaseURL: os.Getenv("API_BASE_URL"), UnsubscribeSecret: os.Getenv("UNSUBSCRIBE_SECRET"),
 		// The event webhook's key is set where SendGrid's events can settle ambiguous emails.
 		EmailEvents: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY") != "",
 		DeadLetters: dead,
 		Holder:      "lambda " + os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
-	}), nil
+	})
 }

@@ -81,8 +81,11 @@ type Sender struct {
 	// EmailEvents says SendGrid's event webhook is set up: an email whose
 	// send was ambiguous is settled by its processed event, or sent again
 	// when none came within AmbiguousWait. Without it, it stays ambiguous.
-	EmailEvents   bool
-	AmbiguousWait time.Duration
+	EmailEvents bool
+	// ContentRevision is the published content revision the templates are
+	// (0: built in); each message records it.
+	ContentRevision int
+	AmbiguousWait   time.Duration
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
 	Lease time.Duration
@@ -173,7 +176,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	// during the send: an unrecorded attempt would wait out its lease.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	outcome := message.Outcome{Template: out.Template, At: s.Now()}
+	outcome := message.Outcome{Template: out.Template, Content: s.ContentRevision, At: s.Now()}
 	var f *delivery.Failure
 	switch {
 	case err == nil:
