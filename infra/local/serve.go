@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
@@ -20,6 +21,18 @@ var localSecrets = map[string]string{
 	"SENDGRID_WEBHOOK_MAX_AGE":    "0",
 	"INBOUND_PARSE_TOKEN":         "local-inbound-token",
 	"ORDERS_API_TOKEN":            "local-orders-token",
+	// Opens the studio locally (make serve prints its URL); in AWS, Cognito does.
+	"STUDIO_DEV_TOKEN": DefaultStudioToken,
+	// Where the studio's test sends go: the capture server takes both.
+	"STUDIO_TEST_RECIPIENTS": "email:studio-test@example.jp,line:U00000000000000000000000000000001",
+}
+
+// DefaultStudioToken is the local studio's token unless STUDIO_DEV_TOKEN says another.
+const DefaultStudioToken = "local-studio-token"
+
+// StudioURL is the local studio's address, with the token that opens it.
+func StudioURL(base string) string {
+	return base + "/studio?token=" + url.QueryEscape(LocalEnv("STUDIO_DEV_TOKEN"))
 }
 
 // LocalEnv reads a variable, falling back to the local secrets.

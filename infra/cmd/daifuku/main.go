@@ -228,8 +228,9 @@ func run(ctx context.Context, args []string) error {
 		}
 		return env.Serve(ctx, *addr, func(url string) {
 			fmt.Printf("daifuku API: %s (POST /orders, /webhooks/line, /webhooks/sendgrid/events, /webhooks/sendgrid/inbound/…)\n"+
+				"studio (templates, preview, publish): %s\n"+
 				"DynamoDB Local: %s; capture server: %s → %s/outbox; logs: %s/daifuku.log\nCtrl-C stops.\n",
-				url, env.DynamoDB, env.CaptureURL, *dir, *dir)
+				url, local.StudioURL(url), env.DynamoDB, env.CaptureURL, *dir, *dir)
 		})
 	case "voice":
 		return voice(ctx, env, fs.Args(), *format, *limit)

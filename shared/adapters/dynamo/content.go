@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 )
 
@@ -38,7 +37,12 @@ func (s *Store) SaveVersion(ctx context.Context, v contentset.Version, base int)
 		return fmt.Errorf("encode %s version %d: %w", v.Path, v.Version, err)
 	}
 	cond := "files.#p = :base"
-	vals := map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(v.Version)}}
+	edit, err := marshal(contentset.Edit{Version: v.Version, Author: v.Author, At: v.At})
+	if err != nil {
+		return err
+	}
+	vals := map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(v.Version)},
+		":e": &types.AttributeValueMemberM{Value: edit}}
 	if base == 0 {
 		cond = "attribute_exists(files) AND attribute_not_exists(files.#p)"
 	} else {
@@ -48,7 +52,7 @@ func (s *Store) SaveVersion(ctx context.Context, v contentset.Version, base int)
 		{Put: &types.Put{TableName: &s.tables.Content, Item: item, ConditionExpression: aws.String("attribute_not_exists(#path)"),
 			ExpressionAttributeNames: map[string]string{"#path": "path"}}},
 		{Update: &types.Update{TableName: &s.tables.Content, Key: contentKey(latestItem, 0),
-			UpdateExpression: aws.String("SET files.#p = :n"), ConditionExpression: aws.String(cond),
+			UpdateExpression: aws.String("SET files.#p = :n, edits.#p = :e"), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: map[string]string{"#p": v.Path}, ExpressionAttributeValues: vals}},
 	}})
 	var cancelled *types.TransactionCanceledException
@@ -67,32 +71,48 @@ func (s *Store) SaveVersion(ctx context.Context, v contentset.Version, base int)
 
 // LatestVersions is the latest version of every file.
 func (s *Store) LatestVersions(ctx context.Context) (map[string]int, error) {
+	rec, err := s.latest(ctx)
+	return rec.Files, err
+}
+
+// LatestEdits says who saved each file's latest version, and when.
+func (s *Store) LatestEdits(ctx context.Context) (map[string]contentset.Edit, error) {
+	rec, err := s.latest(ctx)
+	return rec.Edits, err
+}
+
+type latestRecord struct {
+	Files map[string]int             `dynamodbav:"files"`
+	Edits map[string]contentset.Edit `dynamodbav:"edits"`
+}
+
+func (s *Store) latest(ctx context.Context) (latestRecord, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Content, Key: contentKey(latestItem, 0),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return nil, fmt.Errorf("read latest content versions: %w", err)
+		return latestRecord{}, fmt.Errorf("read latest content versions: %w", err)
 	}
-	var rec struct {
-		Files map[string]int `dynamodbav:"files"`
-	}
+	var rec latestRecord
 	if err := unmarshal(out.Item, &rec); err != nil {
-		return nil, fmt.Errorf("decode latest content versions: %w", err)
+		return latestRecord{}, fmt.Errorf("decode latest content versions: %w", err)
 	}
 	if rec.Files == nil {
 		rec.Files = map[string]int{}
 	}
-	return rec.Files, nil
+	if rec.Edits == nil {
+		rec.Edits = map[string]contentset.Edit{}
+	}
+	return rec, nil
 }
 
-// Version reads one version of a file (domain.ErrNotFound wrapped in
-// contentset.ErrNoVersion when there is none).
+// Version reads one version of a file (contentset.ErrNoVersion when there is none).
 func (s *Store) Version(ctx context.Context, p string, n int) (*contentset.Version, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Content, Key: contentKey(p, n)})
 	if err != nil {
 		return nil, fmt.Errorf("read %s version %d: %w", p, n, err)
 	}
 	if out.Item == nil {
-		return nil, fmt.Errorf("%s version %d: %w", p, n, errors.Join(contentset.ErrNoVersion, domain.ErrNotFound))
+		return nil, fmt.Errorf("%s version %d: %w", p, n, contentset.ErrNoVersion)
 	}
 	v := new(contentset.Version)
 	if err := unmarshal(out.Item, v); err != nil {
@@ -221,7 +241,7 @@ func (s *Store) Seed(ctx context.Context, set contentset.Set, by string, at time
 	if err != nil || rev.N > 0 {
 		return false, err
 	}
-	files := map[string]int{}
+	files, edits := map[string]int{}, map[string]contentset.Edit{}
 	var failed *types.ConditionalCheckFailedException
 	for _, p := range set.Paths() {
 		item, err := marshal(contentset.Version{Path: p, Version: 1, Source: string(set[p]), Author: by, Comment: "seeded from templates/", At: at})
@@ -233,9 +253,9 @@ func (s *Store) Seed(ctx context.Context, set contentset.Set, by string, at time
 		if err != nil && !errors.As(err, &failed) { // a seed running beside this one wrote it
 			return false, fmt.Errorf("seed %s: %w", p, err)
 		}
-		files[p] = 1
+		files[p], edits[p] = 1, contentset.Edit{Version: 1, Author: by, At: at}
 	}
-	latest, err := marshal(map[string]any{"files": files})
+	latest, err := marshal(latestRecord{Files: files, Edits: edits})
 	if err != nil {
 		return false, err
 	}

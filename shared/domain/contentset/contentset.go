@@ -43,6 +43,13 @@ type Revision struct {
 	Version int    `dynamodbav:"changed_version,omitempty" json:"version,omitempty"`
 }
 
+// Edit is a file's latest version, who saved it and when.
+type Edit struct {
+	Version int       `dynamodbav:"version" json:"version"`
+	Author  string    `dynamodbav:"author" json:"author"`
+	At      time.Time `dynamodbav:"at" json:"at"`
+}
+
 // Set is a whole content set: file path → source.
 type Set map[string][]byte
 

@@ -46,6 +46,8 @@ type Options struct {
 	ShopName string
 	// Timeline serves GET /customers/{id}/timeline (with the orders token); nil: not served.
 	Timeline Timelines
+	// Studio serves /studio, the marketers' page and API; nil: not served.
+	Studio *Studio
 }
 
 // New returns the API handler.
@@ -86,6 +88,9 @@ func New(recorder Orders, o Options) http.Handler {
 	}
 	if o.Timeline != nil {
 		mux.Handle("GET /customers/{id}/timeline", requireToken(o.OrdersToken, "customer timelines", timelineHandler(o.Timeline, o)))
+	}
+	if o.Studio != nil {
+		o.Studio.routes(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -1,11 +1,17 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/edge/api"
 )
 
@@ -40,5 +46,32 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Answers: a.Webhooks, Script: a.Content.Feedback},
 		Voice:    a.Voice, ShopName: a.Content.Shop.Name,
 		Timeline: a,
+		Studio:   a.studio(getenv),
 	}), nil
+}
+
+// studio builds the marketers' studio: locally behind STUDIO_DEV_TOKEN, in
+// AWS behind Cognito (STUDIO_AUTH=cognito).
+func (a *App) studio(getenv func(string) string) *api.Studio {
+	return &api.Studio{
+		Desk: a.Desk, Edits: a.Store, Customers: a.Store,
+		Recipients: api.ParseRecipients(getenv("STUDIO_TEST_RECIPIENTS")),
+		DevToken:   getenv("STUDIO_DEV_TOKEN"), Cognito: getenv("STUDIO_AUTH") == "cognito", Login: getenv("STUDIO_LOGIN_URL"),
+		Send: a.sendTest,
+	}
+}
+
+// sendTest sends a studio test through the real clients: marked as a test
+// (SendGrid category "test"), under no message key, recorded nowhere.
+func (a *App) sendTest(ctx context.Context, out *render.Rendered, shop render.Shop, to api.TestRecipient) error {
+	switch {
+	case to.Channel == customer.Email && out.Email != nil && a.Sender.Mail != nil:
+		_, err := a.Sender.Mail.Send(ctx, delivery.Envelope{FromEmail: shop.FromEmail, FromName: shop.FromName, ToEmail: to.Address,
+			Categories: []string{"test"}, CustomArgs: map[string]string{"test": "studio"}}, out.Email)
+		return err
+	case to.Channel == customer.LINE && out.LINE != nil && a.Sender.LINE != nil:
+		_, err := a.Sender.LINE.Push(ctx, to.Address, out.LINE, uuid.NewString())
+		return err
+	}
+	return fmt.Errorf("nothing to send on %s (is the provider configured?)", to.Channel)
 }

@@ -1,0 +1,201 @@
+// daifuku studio: the overview, the editor with errors as you type, the
+// preview, history and diffs, publish and test sends. No framework: it
+// talks to /studio/api, the same JSON API scripts use.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { csrf: "", file: null, latest: 0, timer: 0, ranks: [] };
+
+// Locally the page's cookie carries the session; in AWS a Cognito token
+// from the hosted UI's redirect (#id_token=…) goes in Authorization.
+const token = (() => {
+  const m = location.hash.match(/id_token=([^&]+)/);
+  if (m) { sessionStorage.setItem("studio_token", m[1]); history.replaceState(null, "", location.pathname); }
+  return sessionStorage.getItem("studio_token");
+})();
+
+async function call(method, url, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
+  if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const data = await res.json().catch(() => ({}));
+  return { status: res.status, data };
+}
+
+const VARS = {
+  common: [["customer.name", "花子"], ["rank.label", "ロイヤル"], ["shop.name", "お店の名前"], ["shop.url", "https://…"]],
+  "thank-you": [["order.id", "O-1024"], ["order.total", "12800"], ["order.ordered_at", "2026年1月2日"], ["order.items", "name, quantity, price の一覧"]],
+  birthday: [["coupon.code", "BDAY-XXXX"], ["coupon.note", "有効期限など"]],
+  surprise: [["coupon.code", "THANKS-XXXX"], ["coupon.note", "有効期限など"]],
+  feedback: [["feedback.ratings", "value, label, stars, url の一覧"]],
+  newsletter: [["voices", "text, profile, rating, stars, date の一覧（掲載に同意したお声）"], ["links.unsubscribe", "配信停止リンク"]],
+  step: [["links.unsubscribe", "配信停止リンク"]],
+  lapsed: [["links.unsubscribe", "配信停止リンク"]],
+};
+
+function text(el, s) { el.textContent = s; return el; }
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+async function boot() {
+  const s = await call("GET", "/studio/api/session");
+  if (s.status === 401 && document.body.dataset.login) { location.href = document.body.dataset.login; return; }
+  if (s.status !== 200) { text($("who"), "サインインしてください（" + (s.data.error || s.status) + "）"); return; }
+  state.csrf = s.data.csrf;
+  text($("who"), s.data.user);
+  for (const r of s.data.recipients || []) $("recipient").append(el("option", { value: r.id, "data-channel": r.channel }, r.label + "（" + r.channel + "）"));
+  await overview();
+}
+
+async function overview() {
+  const { data } = await call("GET", "/studio/api/content");
+  text($("revision"), "公開中: 第" + data.revision + "版（" + (data.published_by || "") + "）");
+  state.ranks = data.ranks;
+  $("rank").replaceChildren(...data.ranks.map((r) => el("option", { value: r.id }, r.label + " (" + r.id + ")")));
+  const t = $("matrix");
+  const head = el("tr", {}, el("th", {}, "ランク"));
+  for (const k of data.kinds) head.append(el("th", { colspan: "2" }, k));
+  const sub = el("tr", {}, el("th"));
+  for (const _ of data.kinds) sub.append(el("th", {}, "メール"), el("th", {}, "LINE"));
+  t.replaceChildren(head, sub);
+  const files = new Set(data.files.map((f) => f.path));
+  const byRank = {};
+  for (const c of data.matrix) (byRank[c.rank] ||= []).push(c);
+  for (const r of data.ranks) {
+    const tr = el("tr", {}, el("th", {}, r.label));
+    for (const k of data.kinds) for (const ch of ["email", "line"]) {
+      const c = byRank[r.id].find((x) => x.kind === k && x.channel === ch);
+      const td = el("td", { "data-cell": k + "/" + r.id + "/" + ch });
+      if (!c.folder) td.append(el("span", { class: "missing", title: "文面がありません" }, "—"));
+      else {
+        const file = c.folder + "/" + (ch === "email" ? "email.html.liquid" : (files.has(c.folder + "/line.flex.json.liquid") ? "line.flex.json.liquid" : "line.txt.liquid"));
+        const a = el("a", { href: "#", class: c.own ? "own" : "fallback", title: c.folder }, c.own ? "●" : "↳");
+        a.onclick = (e) => { e.preventDefault(); open(file, r.id); };
+        td.append(a);
+      }
+      tr.append(td);
+    }
+    t.append(tr);
+  }
+  $("files").replaceChildren(...data.files.map((f) => {
+    const a = el("a", { href: "#", "data-path": f.path }, f.path);
+    a.onclick = (e) => { e.preventDefault(); open(f.path); };
+    return el("li", {}, a, " ", el("span", { class: "meta" }, "v" + f.latest.version + " " + f.latest.author + " " + new Date(f.latest.at).toLocaleString("ja-JP") + (f.published !== f.latest.version ? "（公開中 v" + f.published + "）" : "")));
+  }));
+}
+
+async function open(path, rank) {
+  const { status, data } = await call("GET", "/studio/api/content/" + path);
+  if (status !== 200) { text($("status"), data.error); return; }
+  state.file = path; state.latest = data.version;
+  $("editor").hidden = false; $("preview").hidden = false;
+  text($("path"), path);
+  text($("fileinfo"), "最新 v" + data.version + "（" + data.author + "）");
+  $("source").value = data.source;
+  if (rank) $("rank").value = rank;
+  const kind = path.split("/")[0];
+  $("varlist").replaceChildren(...[...VARS.common, ...(VARS[kind] || [])].flatMap(([v, ex]) => [el("dt", {}, "{{ " + v + " }}"), el("dd", {}, "例: " + ex)]));
+  gutter([]);
+  await versions();
+  preview();
+}
+
+function gutter(errors) {
+  const bad = new Set(errors.filter((e) => e.file === state.file && e.line).map((e) => e.line));
+  const n = $("source").value.split("\n").length;
+  $("gutter").replaceChildren(...Array.from({ length: n }, (_, i) => el("div", bad.has(i + 1) ? { class: "bad" } : {}, String(i + 1))));
+  $("errors").replaceChildren(...errors.map((e) => el("li", { "data-line": e.line || "" },
+    (e.file || "") + (e.line ? " " + e.line + "行目" : "") + (e.column ? " " + e.column + "文字目" : "") + "：" + e.message)));
+}
+
+async function preview() {
+  const body = { path: state.file, source: $("source").value };
+  if ($("customer").value.trim()) body.customer_id = $("customer").value.trim(); else body.rank = $("rank").value;
+  const { status, data } = await call("POST", "/studio/api/preview", body);
+  if (status !== 200) { gutter([{ message: data.error || String(status) }]); return; }
+  gutter(data.errors || []);
+  $("emailview").hidden = !data.html; $("lineview").hidden = !data.line;
+  if (data.html) {
+    const frame = $("html");
+    delete frame.dataset.loaded;
+    frame.onload = () => { frame.dataset.loaded = "1"; };
+    text($("subject"), data.subject); frame.srcdoc = data.html; text($("text"), data.text);
+  }
+  if (data.line) {
+    const b = $("bubble");
+    if (data.line.flex_html) { b.className = "flex"; b.innerHTML = data.line.flex_html; } // escaped by the server
+    else { b.className = ""; text(b, data.line.text); }
+    text($("linecount"), (data.line.flex_html ? "代替テキスト " : "") + data.line.chars + " / " + data.line.max_chars + " 文字" +
+      (data.line.bytes ? "　JSON " + data.line.bytes + " / " + data.line.max_bytes + " バイト" : "") +
+      (data.line.alt_text ? "　代替テキスト：" + data.line.alt_text : ""));
+  }
+}
+
+async function versions() {
+  const { data } = await call("GET", "/studio/api/content/" + state.file + "/versions");
+  const t = $("versions");
+  t.replaceChildren(el("tr", {}, el("th", {}, "比較"), el("th", {}, "版"), el("th", {}, "作成者"), el("th", {}, "日時"), el("th", {}, "コメント"), el("th")));
+  for (const v of data.versions || []) {
+    const back = el("button", { "data-version": v.version }, "この版を公開");
+    back.onclick = () => publish(v.version);
+    t.append(el("tr", { "data-version": v.version }, el("td", {}, el("input", { type: "checkbox", value: v.version })), el("td", {}, "v" + v.version),
+      el("td", {}, v.author), el("td", {}, new Date(v.at).toLocaleString("ja-JP")), el("td", {}, v.comment || ""), el("td", {}, back)));
+  }
+}
+
+async function save() {
+  const { status, data } = await call("PUT", "/studio/api/content/" + state.file, { source: $("source").value, base_version: state.latest, comment: $("comment").value });
+  if (status === 201) { state.latest = data.version; text($("status"), "v" + data.version + " を保存しました"); await versions(); await overview(); return; }
+  if (status === 409) { text($("status"), "他の人が先に保存しました（v" + data.latest_version + "）。履歴で比べてから保存し直してください。"); await versions(); return; }
+  if (status === 422) gutter(data.errors);
+  text($("status"), data.error || String(status));
+}
+
+async function publish(version) {
+  const { status, data } = await call("POST", "/studio/api/publish", { path: state.file, version: version || state.latest, comment: $("comment").value });
+  if (status === 200) { text($("status"), "第" + data.revision + "版として公開しました"); await overview(); return; }
+  if (status === 422) gutter(data.errors);
+  text($("status"), data.error || String(status));
+}
+
+async function testSend() {
+  const opt = $("recipient").selectedOptions[0];
+  if (!opt) { text($("status"), "テスト送信先が設定されていません（STUDIO_TEST_RECIPIENTS）"); return; }
+  const { status, data } = await call("POST", "/studio/api/test-send", { path: state.file, version: state.latest, channel: opt.dataset.channel, recipient: opt.value, rank: $("rank").value });
+  text($("status"), status === 202 ? data.sent_to + " にテスト送信しました" : (data.error || String(status)));
+}
+
+// diff: a line diff of two versions (longest common subsequence).
+async function diff() {
+  const picked = [...document.querySelectorAll("#versions input:checked")].map((i) => i.value).sort((a, b) => a - b);
+  if (picked.length !== 2) { text($("status"), "比べる版を2つ選んでください"); return; }
+  const [a, b] = await Promise.all(picked.map((v) => call("GET", "/studio/api/content/" + state.file + "?version=" + v)));
+  const x = a.data.source.split("\n"), y = b.data.source.split("\n");
+  const L = Array.from({ length: x.length + 1 }, () => new Array(y.length + 1).fill(0));
+  for (let i = x.length - 1; i >= 0; i--) for (let j = y.length - 1; j >= 0; j--) L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < x.length || j < y.length) {
+    if (i < x.length && j < y.length && x[i] === y[j]) { out.push(el("div", {}, "  " + x[i])); i++; j++; }
+    else if (j < y.length && (i === x.length || L[i][j + 1] >= L[i + 1][j])) out.push(el("div", { class: "add" }, "+ " + y[j++]));
+    else out.push(el("div", { class: "del" }, "- " + x[i++]));
+  }
+  $("diffout").replaceChildren(el("div", { class: "meta" }, "v" + picked[0] + " → v" + picked[1]), ...out);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("source").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(preview, 300); gutter([]); });
+  $("source").addEventListener("scroll", () => { $("gutter").scrollTop = $("source").scrollTop; });
+  $("rank").addEventListener("change", preview);
+  $("customer").addEventListener("change", preview);
+  $("save").onclick = save;
+  $("publish").onclick = () => publish();
+  $("testsend").onclick = testSend;
+  $("diff").onclick = diff;
+  boot();
+});
