@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/edge/app"
 )
@@ -148,5 +151,55 @@ func TestStudioTestSend(t *testing.T) {
 	lineBody := `{"path":"thank-you/royal/line.flex.json.liquid","version":1,"channel":"line","recipient":"2","rank":"royal"}`
 	if code, got := studioCall(h, "POST", "/studio/api/test-send", lineBody, bearer...); code != http.StatusAccepted || len(r.Capture.Requests("line")) != 1 {
 		t.Errorf("LINE test send: %d %v", code, got)
+	}
+}
+
+// In AWS, API Gateway's JWT authorizer has checked Cognito's token before
+// the function runs; through the Lambda adapter, as the function runs, the
+// studio still requires the marketers group, and records who saved.
+func TestStudioBehindCognitoRequiresTheMarketersGroup(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	if _, err := app.Seed(context.Background(), r.Store, "seed", r.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.APIHandler(func(k string) string {
+		return map[string]string{"STUDIO_AUTH": "cognito", "STUDIO_DEV_TOKEN": "ignored"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lambda := httpadapter.NewV2(h)
+	call := func(claims map[string]string, method, path, body string) int {
+		t.Helper()
+		ev := events.APIGatewayV2HTTPRequest{RawPath: path, Body: body, Headers: map[string]string{"content-type": "application/json"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}}
+		if claims != nil {
+			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+		}
+		res, err := lambda.ProxyWithContext(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode
+	}
+	const file = "/studio/api/content/thank-you/royal/email.subject.liquid"
+	marketer := map[string]string{"email": "hanako@shop.jp", "sub": "u-1", "cognito:groups": "[marketers]"}
+	if code := call(nil, "GET", file, ""); code != http.StatusUnauthorized {
+		t.Errorf("no authorizer claims: %d", code)
+	}
+	if code := call(map[string]string{"email": "x@shop.jp", "cognito:groups": "[staff]"}, "GET", file, ""); code != http.StatusForbidden {
+		t.Errorf("not a marketer: %d", code)
+	}
+	if code := call(map[string]string{"email": "x@shop.jp"}, "GET", file, ""); code != http.StatusForbidden {
+		t.Errorf("no groups: %d", code)
+	}
+	if code := call(marketer, "PUT", file, `{"source":"{{ customer.name }}様","base_version":1}`); code != http.StatusCreated {
+		t.Fatalf("a marketer's save: %d", code)
+	}
+	vs, err := r.Store.Versions(context.Background(), "thank-you/royal/email.subject.liquid")
+	if err != nil || vs[0].Author != "hanako@shop.jp u-1" {
+		t.Errorf("author of the save: %+v %v", vs, err)
 	}
 }
