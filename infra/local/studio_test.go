@@ -102,7 +102,9 @@ func TestStudioWalkthrough(t *testing.T) {
 	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
+			// What the page showed, for whoever reads the failure.
+			body, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 2000)`))
+			t.Fatalf("%s: %v\npage:\n%s", step, err, body)
 		}
 	}
 	shot := func(name string) {
@@ -125,13 +127,13 @@ func TestStudioWalkthrough(t *testing.T) {
 	do("step 2, open", chromedp.Click(cellLink), chromedp.WaitVisible(`#source`),
 		chromedp.Poll[chromedp.Void](`document.getElementById("source").value.length > 0`),
 		setSource(`s.value.replace("</body>", "{{ customer.name | shout }}\n</body>")`),
-		chromedp.WaitVisible(`#errors li`))
-	errText := run(t, ctx, chromedp.Text(`#errors li`))
-	errLine := run(t, ctx, chromedp.AttributeValue(`#errors li`, "data-line")).Value
-	bad := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("#gutter .bad") ? document.querySelector("#gutter .bad").textContent : ""`))
+		chromedp.Poll[chromedp.Void](`document.querySelector("#errors li") !== null`))
+	type shown struct{ Text, Line, Bad string }
+	got := run(t, ctx, chromedp.Evaluate[shown](`(() => { const li = document.querySelector("#errors li"), bad = document.querySelector("#gutter .bad");
+		return {Text: li.textContent, Line: li.dataset.line, Bad: bad ? bad.textContent : ""} })()`))
 	shot("studio-editor-error.png")
-	if !strings.Contains(errText, "shout") || errLine == "" || errLine != bad {
-		t.Errorf("step 2: error %q at line %q, gutter marks %q", errText, errLine, bad)
+	if !strings.Contains(got.Text, "shout") || got.Line == "" || got.Line != got.Bad {
+		t.Errorf("step 2: error %q at line %q, gutter marks %q", got.Text, got.Line, got.Bad)
 	}
 	// 3. Fix it: the preview shows the sample customer's name.
 	do("step 3, the preview",

@@ -135,7 +135,7 @@ func (c *Content) check() error {
 		}
 		if _, err := line.Message(out.LINE); err != nil && !seen[out.Template] {
 			seen[out.Template] = true
-			errs = append(errs, fmt.Errorf("%s: %w", out.Template, err))
+			errs = append(errs, &render.Error{File: out.LINEFile(), Msg: "LINE would refuse it: " + err.Error()})
 		}
 	}
 	for _, rk := range c.sampleRanks() {

@@ -11,10 +11,13 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/render"
 )
 
-// Limits of the Messaging API.
+// Limits of the Messaging API: characters of a text message and of a Flex
+// message's alt text; bytes of a Flex bubble's and carousel's JSON.
 const (
-	maxText    = 5000
-	maxAltText = 1500
+	MaxText          = 5000
+	MaxAltText       = 1500
+	MaxBubbleBytes   = 30_000
+	MaxCarouselBytes = 50_000
 )
 
 // Message converts rendered content into an SDK message, checking it against
@@ -33,8 +36,8 @@ func Message(msg *render.LINE) (messaging_api.MessageInterface, error) {
 		return withQuickReply(msg.Flex, msg.QuickReply)
 	case msg.Text == "":
 		return nil, errors.New("LINE text message is empty")
-	case utf8.RuneCountInString(msg.Text) > maxText:
-		return nil, fmt.Errorf("LINE text message has %d characters (limit %d)", utf8.RuneCountInString(msg.Text), maxText)
+	case utf8.RuneCountInString(msg.Text) > MaxText:
+		return nil, fmt.Errorf("LINE text message has %d characters (limit %d)", utf8.RuneCountInString(msg.Text), MaxText)
 	}
 	qr, err := quickReply(msg.QuickReply)
 	if err != nil {
@@ -95,13 +98,54 @@ func ValidateFlex(raw []byte) error {
 	switch n := utf8.RuneCountInString(fm.AltText); {
 	case n == 0:
 		return errors.New("flex message: altText is required")
-	case n > maxAltText:
-		return fmt.Errorf("flex message: altText has %d characters (limit %d)", n, maxAltText)
+	case n > MaxAltText:
+		return fmt.Errorf("flex message: altText has %d characters (limit %d)", n, MaxAltText)
 	}
+	limit := MaxBubbleBytes
 	switch fm.Contents.(type) {
-	case *messaging_api.FlexBubble, *messaging_api.FlexCarousel, messaging_api.FlexBubble, messaging_api.FlexCarousel:
+	case *messaging_api.FlexBubble, messaging_api.FlexBubble:
+	case *messaging_api.FlexCarousel, messaging_api.FlexCarousel:
+		limit = MaxCarouselBytes
 	default:
 		return errors.New("flex message: contents must be a bubble or a carousel")
+	}
+	if len(raw) > limit {
+		return fmt.Errorf("flex message: %d bytes of JSON (limit %d)", len(raw), limit)
+	}
+	var tree struct {
+		Contents any `json:"contents"`
+	}
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return fmt.Errorf("flex message: %w", err)
+	}
+	return knownComponents(tree.Contents)
+}
+
+// flexComponents are the component types LINE knows; the SDK decodes any
+// other without complaint, and LINE refuses the message.
+var flexComponents = map[string]bool{"bubble": true, "carousel": true, "box": true, "text": true, "span": true, "image": true,
+	"video": true, "icon": true, "button": true, "separator": true, "spacer": true, "filler": true}
+
+// knownComponents walks a Flex tree (contents, and a bubble's blocks).
+func knownComponents(node any) error {
+	switch n := node.(type) {
+	case []any:
+		for _, c := range n {
+			if err := knownComponents(c); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		if t, _ := n["type"].(string); !flexComponents[t] {
+			return fmt.Errorf("flex message: unknown component type %q", t)
+		}
+		for _, k := range []string{"contents", "header", "hero", "body", "footer"} {
+			if c, ok := n[k]; ok {
+				if err := knownComponents(c); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -74,6 +74,15 @@ type Rendered struct {
 	LINE     *LINE
 }
 
+// LINEFile names the template file a rendered LINE message came from.
+func (r *Rendered) LINEFile() string {
+	dir := strings.TrimSuffix(r.Template, "/"+string(customer.LINE))
+	if r.LINE != nil && r.LINE.Flex != nil {
+		return path.Join(dir, fileFlex)
+	}
+	return path.Join(dir, fileLINE)
+}
+
 // set is the parsed templates of one (kind, rank) folder.
 type set struct {
 	dir                 string

@@ -22,6 +22,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/line"
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
@@ -142,7 +143,17 @@ func (s *Studio) routes(mux *http.ServeMux) {
 		_, _ = w.Write(page)
 	}
 	mux.HandleFunc("GET /studio", page)
-	mux.Handle("GET /studio/static/", http.StripPrefix("/studio/static/", http.FileServerFS(static)))
+	files := http.StripPrefix("/studio/static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /studio/static/", func(w http.ResponseWriter, r *http.Request) {
+		// Locally nothing of the studio answers without its session; in AWS
+		// the page's code is public (it holds no content), the API is not.
+		if c, err := r.Cookie(studioCookie); !s.Cognito && (err != nil || !s.devToken(c.Value)) {
+			writeError(w, &httpError{http.StatusUnauthorized, "open the studio with the URL make serve printed"})
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
 	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request, who string)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
@@ -441,15 +452,6 @@ type LINEPreview struct {
 	MaxBytes int    `json:"max_bytes,omitempty"`
 }
 
-// LINE's limits: 5,000 characters of text, 1,500 of alt text, and a Flex
-// message's JSON (30 KB a bubble; 50 KB a carousel).
-const (
-	lineMaxText   = 5000
-	lineMaxAlt    = 1500
-	lineMaxBubble = 30_000
-	lineMaxCarsl  = 50_000
-)
-
 func (s *Studio) render(ctx context.Context, req previewRequest) (*Preview, *msgrender.Rendered, msgrender.Shop, error) {
 	var src []byte
 	switch {
@@ -520,17 +522,19 @@ func (s *Studio) render(ctx context.Context, req previewRequest) (*Preview, *msg
 		if err != nil {
 			p.Errors = append(p.Errors, contentset.Problem{File: req.Path, Message: err.Error()})
 		}
-		max := lineMaxBubble
+		max := line.MaxBubbleBytes
 		if strings.Contains(string(out.LINE.Flex), `"carousel"`) {
-			max = lineMaxCarsl
+			max = line.MaxCarouselBytes
 		}
-		p.LINE = &LINEPreview{FlexHTML: html, AltText: alt, Chars: utf8.RuneCountInString(alt), MaxChars: lineMaxAlt,
+		p.LINE = &LINEPreview{FlexHTML: html, AltText: alt, Chars: utf8.RuneCountInString(alt), MaxChars: line.MaxAltText,
 			Bytes: len(out.LINE.Flex), MaxBytes: max}
 	case out.LINE != nil:
-		p.LINE = &LINEPreview{Text: out.LINE.Text, Chars: utf8.RuneCountInString(out.LINE.Text), MaxChars: lineMaxText}
+		p.LINE = &LINEPreview{Text: out.LINE.Text, Chars: utf8.RuneCountInString(out.LINE.Text), MaxChars: line.MaxText}
 	}
-	if p.LINE != nil && (p.LINE.Chars > p.LINE.MaxChars || p.LINE.Bytes > p.LINE.MaxBytes) {
-		p.Errors = append(p.Errors, contentset.Problem{File: req.Path, Message: "over LINE's limits"})
+	if out.LINE != nil {
+		if _, err := line.Message(out.LINE); err != nil { // what LINE would refuse: its limits, the SDK's types
+			p.Errors = append(p.Errors, contentset.Problem{File: req.Path, Message: err.Error()})
+		}
 	}
 	return p, out, c.Shop, nil
 }

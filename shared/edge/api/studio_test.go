@@ -59,7 +59,7 @@ func TestStudioIsClosedToEveryoneElse(t *testing.T) {
 		{"POST", "/studio/api/preview", `{"path":"ranks.yaml","source":"x"}`},
 		{"POST", "/studio/api/publish", `{"path":"ranks.yaml","version":1}`},
 		{"POST", "/studio/api/test-send", `{"path":"ranks.yaml","version":1,"recipient":"1"}`},
-		{"GET", "/studio/api/revisions", ""}, {"GET", "/studio", ""},
+		{"GET", "/studio/api/revisions", ""}, {"GET", "/studio", ""}, {"GET", "/studio/static/studio.js", ""},
 	} {
 		for _, auth := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Cookie", "daifuku_studio=wrong"}} {
 			if code, _ := studioCall(h, c.method, c.path, c.body, auth...); code != http.StatusUnauthorized {

@@ -110,6 +110,29 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if !errors.As(err, &invalid) || invalid.Problems[0].File != "plans.yaml" {
 		t.Fatalf("publish of a set that would not run: %v", err)
 	}
+	// Flex LINE would refuse: no alt text, a component LINE does not know,
+	// alt text over LINE's limit. Each saves (the Liquid is fine) and is
+	// refused at publish, with the file named.
+	const flex = "birthday/royal/line.flex.json.liquid"
+	orig, err := r.Desk.File(ctx, flex, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]string{
+		"no alt text":       strings.Replace(orig.Source, `"altText"`, `"altTextX"`, 1),
+		"unknown component": strings.Replace(orig.Source, `"type": "box"`, `"type": "marquee"`, 1),
+		"alt text too long": strings.Replace(orig.Source, `"altText": "`, `"altText": "`+strings.Repeat("あ", 1501), 1),
+	} {
+		latest, _ := r.Store.LatestVersions(ctx)
+		n, err := r.Desk.Save(ctx, flex, src, latest[flex], "a", name)
+		if err != nil {
+			t.Fatalf("%s: save: %v", name, err)
+		}
+		_, err = r.Desk.Publish(ctx, flex, n, "a", "")
+		if !errors.As(err, &invalid) || !strings.Contains(invalid.Error(), flex) {
+			t.Errorf("%s: publish %v; want it refused naming %s", name, err, flex)
+		}
+	}
 	if rev := published(t, r); rev.N != 1 {
 		t.Errorf("published revision %d after refused input; want 1", rev.N)
 	}

@@ -87,6 +87,9 @@ async function overview() {
     a.onclick = (e) => { e.preventDefault(); open(f.path); };
     return el("li", {}, a, " ", el("span", { class: "meta" }, "v" + f.latest.version + " " + f.latest.author + " " + new Date(f.latest.at).toLocaleString("ja-JP") + (f.published !== f.latest.version ? "（公開中 v" + f.published + "）" : "")));
   }));
+  const audit = await call("GET", "/studio/api/revisions");
+  $("audit").replaceChildren(...(audit.data.revisions || []).slice(0, 10).map((r) =>
+    el("li", { class: "meta" }, "第" + r.revision + "版 " + new Date(r.at).toLocaleString("ja-JP") + " " + r.by + "：" + (r.changed || "初期の内容") + (r.version ? " v" + r.version : "") + (r.comment ? "（" + r.comment + "）" : ""))));
 }
 
 async function open(path, rank) {
