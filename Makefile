@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-daily bench-campaign bench-webhook bench-chaos fuzz deps clean validate stubs \
+.PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -43,6 +43,11 @@ bench-chaos: deps
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
 	$(GO) run ./infra/cmd/daifuku stubs
+
+## bench-studio: the studio's preview round trip through make serve's server (p50/p99), the
+## content's share of a cold start (embedded, and from the content table), publish to sender
+bench-studio: deps
+	$(GO) test -run '^$$' -bench 'StudioPreview|ColdStart|PublishToSender' -benchtime 200x ./infra/local/
 
 ## bench-daily: the daily planning pass over a generated ledger of 100,000 customers
 bench-daily: deps

@@ -130,9 +130,13 @@ func (c *Content) check() error {
 			}
 			return
 		}
-		if ch != customer.LINE {
+		// LINE's checks, once per template and voices: a customer's name
+		// changes no structure.
+		key := fmt.Sprintf("%s|%d", out.Template, len(sample.Voices))
+		if ch != customer.LINE || seen[key] {
 			return
 		}
+		seen[key] = true
 		if _, err := line.Message(out.LINE); err != nil && !seen[out.Template] {
 			seen[out.Template] = true
 			errs = append(errs, &render.Error{File: out.LINEFile(), Msg: "LINE would refuse it: " + err.Error()})
@@ -145,7 +149,8 @@ func (c *Content) check() error {
 				if !c.Templates.Has(kind, rk, ch) {
 					continue
 				}
-				for _, vs := range [][]render.Voice{voices, nil} {
+				dir, _ := c.Templates.Resolve(kind, rk, ch)
+				for _, vs := range voiceCases(c.Templates.UsesVoices(dir), voices) {
 					sample.Voices = vs
 					out, err := c.Templates.Render(kind, rk, ch, sample)
 					try(out, err, ch)
@@ -165,6 +170,15 @@ func (c *Content) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// voiceCases are the voices a template is rendered with: with and without
+// comments to quote, where it quotes them.
+func voiceCases(uses bool, voices []render.Voice) [][]render.Voice {
+	if uses {
+		return [][]render.Voice{voices, nil}
+	}
+	return [][]render.Voice{nil}
 }
 
 // sampleRanks are every rank, active and lapsed.

@@ -7,11 +7,13 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 )
@@ -195,40 +197,58 @@ func (s *Store) Publish(ctx context.Context, rev contentset.Revision, prev int) 
 	return nil
 }
 
-// Files reads the sources of the named versions, a hundred at a time.
+// Files reads the sources of the named versions, a hundred at a time, the
+// hundreds at once (a cold start waits for them).
 func (s *Store) Files(ctx context.Context, files map[string]int) (contentset.Set, error) {
 	paths := slices.Sorted(maps.Keys(files))
 	set := contentset.Set{}
+	var mu sync.Mutex
+	var reads errgroup.Group
 	for chunk := range slices.Chunk(paths, 100) {
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, p := range chunk {
-			keys[i] = contentKey(p, files[p])
-		}
-		req := map[string]types.KeysAndAttributes{s.tables.Content: {Keys: keys, ProjectionExpression: aws.String("#p, #src"),
-			ExpressionAttributeNames: map[string]string{"#p": "path", "#src": "source"}}}
-		for wait := 50 * time.Millisecond; len(req) > 0; wait *= 2 {
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fmt.Errorf("read content files: %w", err)
-			}
-			var got []contentset.Version
-			if err := unmarshalList(out.Responses[s.tables.Content], &got); err != nil {
-				return nil, fmt.Errorf("decode content files: %w", err)
-			}
-			for _, v := range got {
-				set[v.Path] = []byte(v.Source)
-			}
-			if req = out.UnprocessedKeys; len(req) > 0 {
-				select { // throttled: back off before the rest
-				case <-ctx.Done():
-					return nil, ctx.Err()
-				case <-time.After(wait):
-				}
-			}
-		}
+		reads.Go(func() error {
+			got, err := s.filesChunk(ctx, chunk, files)
+			mu.Lock()
+			defer mu.Unlock()
+			maps.Copy(set, got)
+			return err
+		})
+	}
+	if err := reads.Wait(); err != nil {
+		return nil, err
 	}
 	if len(set) != len(files) {
 		return nil, fmt.Errorf("read content files: %d of %d versions found", len(set), len(files))
+	}
+	return set, nil
+}
+
+func (s *Store) filesChunk(ctx context.Context, chunk []string, files map[string]int) (contentset.Set, error) {
+	set := contentset.Set{}
+	keys := make([]map[string]types.AttributeValue, len(chunk))
+	for i, p := range chunk {
+		keys[i] = contentKey(p, files[p])
+	}
+	req := map[string]types.KeysAndAttributes{s.tables.Content: {Keys: keys, ProjectionExpression: aws.String("#p, #src"),
+		ExpressionAttributeNames: map[string]string{"#p": "path", "#src": "source"}}}
+	for wait := 50 * time.Millisecond; len(req) > 0; wait *= 2 {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, fmt.Errorf("read content files: %w", err)
+		}
+		var got []contentset.Version
+		if err := unmarshalList(out.Responses[s.tables.Content], &got); err != nil {
+			return nil, fmt.Errorf("decode content files: %w", err)
+		}
+		for _, v := range got {
+			set[v.Path] = []byte(v.Source)
+		}
+		if req = out.UnprocessedKeys; len(req) > 0 {
+			select { // throttled: back off before the rest
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
 	}
 	return set, nil
 }

@@ -37,6 +37,7 @@ func BenchmarkRender(b *testing.B) {
 // BenchmarkLoadContent is the cold-start share: parse and check every template.
 func BenchmarkLoadContent(b *testing.B) {
 	for b.Loop() {
+		render.ForgetParsed()
 		if _, err := content.LoadContent(templates.FS); err != nil {
 			b.Fatal(err)
 		}

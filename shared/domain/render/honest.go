@@ -26,6 +26,11 @@ var liquidRE = regexp.MustCompile(`(?s)\{\{.*?\}\}|\{%.*?%\}`)
 // checkHonest refuses a template whose own text attributes words to a
 // customer, with the file and line of the first such attribution.
 func checkHonest(file string, src []byte) error {
+	// An attribution needs an age band and a gender: most templates have
+	// neither, and skip the regular expressions (a third of a cold start).
+	if !bytes.Contains(src, []byte("代")) || !(bytes.Contains(src, []byte("女性")) || bytes.Contains(src, []byte("男性"))) {
+		return nil
+	}
 	text := liquidRE.ReplaceAllFunc(src, func(tag []byte) []byte {
 		blank := bytes.Clone(tag) // keep offsets and line breaks, and so line numbers
 		for i, b := range blank {

@@ -2,9 +2,13 @@ package render
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
+
+	"github.com/osteele/liquid"
 )
 
 // Limits that keep a template from running away: the data a template loops
@@ -25,6 +29,9 @@ var rangeRE = regexp.MustCompile(`\(\s*([^()]+?)\s*\.\.\s*([^()]+?)\s*\)`)
 
 // checkLoops refuses ranges that could loop too long.
 func checkLoops(file string, src []byte) error {
+	if !bytes.Contains(src, []byte("..")) {
+		return nil
+	}
 	total := 1
 	for _, loc := range rangeRE.FindAllSubmatchIndex(src, -1) {
 		n := unknownRange
@@ -48,4 +55,44 @@ func checkOutput(file string, out string) error {
 		return &Error{File: file, Msg: fmt.Sprintf("renders to %d bytes, over the limit of %d", len(out), MaxOutput)}
 	}
 	return nil
+}
+
+// parsed keeps templates parsed before, by file and source: the studio's
+// preview loads the whole set on every keystroke, and all but one file are
+// the same. Parsed templates are only read when rendering, so sharing them
+// is safe; the cache is emptied when it grows past maxParsed.
+var parsed struct {
+	sync.Mutex
+	m map[[32]byte]*liquid.Template
+}
+
+const maxParsed = 4096
+
+// parse parses src as file, or returns the template parsed from the same before.
+func parse(e *liquid.Engine, file string, src []byte) (*liquid.Template, liquid.SourceError) {
+	key := sha256.Sum256(append([]byte(file+"\x00"), src...))
+	parsed.Lock()
+	t, ok := parsed.m[key]
+	parsed.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := e.ParseTemplateLocation(src, file, 1)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= maxParsed {
+		parsed.m = map[[32]byte]*liquid.Template{}
+	}
+	parsed.m[key] = t
+	parsed.Unlock()
+	return t, nil
+}
+
+// ForgetParsed empties the parse cache: what a cold start sees (benchmarks).
+func ForgetParsed() {
+	parsed.Lock()
+	parsed.m = nil
+	parsed.Unlock()
 }

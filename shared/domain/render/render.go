@@ -149,7 +149,7 @@ func Load(fsys fs.FS) (*Library, error) {
 // filter fails here), and it keeps the honesty rules. It returns an *Error
 // with the line of the problem.
 func CheckFile(file string, src []byte) error {
-	t, err := newEngine().ParseTemplateLocation(src, file, 1)
+	t, err := parse(newEngine(), file, src)
 	if err != nil {
 		return &Error{File: file, Line: err.LineNumber(), Msg: causeOf(err)}
 	}
@@ -188,7 +188,7 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read template %s: %w", file, err)
 		}
-		t, serr := lib.engine.ParseTemplateLocation(src, file, 1)
+		t, serr := parse(lib.engine, file, src)
 		if serr != nil {
 			errs = append(errs, &Error{File: file, Line: serr.LineNumber(), Msg: causeOf(serr)})
 			continue
@@ -201,7 +201,7 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 			errs = append(errs, err)
 			continue
 		}
-		s.usesVoices = s.usesVoices || voicesRE.Match(src)
+		s.usesVoices = s.usesVoices || (bytes.Contains(src, []byte("voices")) && voicesRE.Match(src))
 		*dst = t
 	}
 	if err := errors.Join(errs...); err != nil {
