@@ -174,8 +174,9 @@ func Client(endpoint string) *dynamodb.Client {
 	})
 }
 
-// CreateTables creates every table of template.yaml named prefix+LogicalID;
-// tables that exist already are left as they are.
+// CreateTables creates every table of template.yaml named prefix+LogicalID.
+// A table that exists already (a .local kept from an older version) gets
+// the indexes template.yaml added since, as CloudFormation would add them.
 func CreateTables(ctx context.Context, c *dynamodb.Client, prefix string) error {
 	t, err := samtemplate.LoadRepo()
 	if err != nil {
@@ -189,10 +190,38 @@ func CreateTables(ctx context.Context, c *dynamodb.Client, prefix string) error 
 		_, err := c.CreateTable(ctx, tb.Input)
 		var inUse *types.ResourceInUseException
 		if errors.As(err, &inUse) {
-			continue
+			err = addIndexes(ctx, c, tb.Input)
 		}
 		if err != nil {
 			return fmt.Errorf("create table %s: %w", *tb.Input.TableName, err)
+		}
+	}
+	return nil
+}
+
+// addIndexes creates the global secondary indexes want declares and the
+// existing table lacks, one at a time (DynamoDB's rule).
+func addIndexes(ctx context.Context, c *dynamodb.Client, want *dynamodb.CreateTableInput) error {
+	have, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: want.TableName})
+	if err != nil {
+		return err
+	}
+	existing := map[string]bool{}
+	for _, gsi := range have.Table.GlobalSecondaryIndexes {
+		existing[*gsi.IndexName] = true
+	}
+	for _, gsi := range want.GlobalSecondaryIndexes {
+		if existing[*gsi.IndexName] {
+			continue
+		}
+		_, err := c.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName: want.TableName, AttributeDefinitions: want.AttributeDefinitions,
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+				IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection, ProvisionedThroughput: gsi.ProvisionedThroughput,
+			}}},
+		})
+		if err != nil {
+			return fmt.Errorf("add index %s: %w", *gsi.IndexName, err)
 		}
 	}
 	return nil

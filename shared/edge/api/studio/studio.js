@@ -64,6 +64,13 @@ async function overview() {
   for (const _ of data.kinds) sub.append(el("th", {}, "メール"), el("th", {}, "LINE"));
   t.replaceChildren(head, sub);
   const files = new Set(data.files.map((f) => f.path));
+  // The last edit of each folder: its newest file version, and who saved it.
+  const edited = {};
+  for (const f of data.files) {
+    const dir = f.path.split("/").slice(0, 2).join("/");
+    if (!edited[dir] || f.latest.at > edited[dir].at) edited[dir] = f.latest;
+  }
+  const lastEdit = (dir) => edited[dir] ? "（最終更新 " + new Date(edited[dir].at).toLocaleString("ja-JP") + " " + edited[dir].author + "）" : "";
   const byRank = {};
   for (const c of data.matrix) (byRank[c.rank] ||= []).push(c);
   for (const r of data.ranks) {
@@ -74,7 +81,7 @@ async function overview() {
       if (!c.folder) td.append(el("span", { class: "missing", title: "文面がありません" }, "—"));
       else {
         const file = c.folder + "/" + (ch === "email" ? "email.html.liquid" : (files.has(c.folder + "/line.flex.json.liquid") ? "line.flex.json.liquid" : "line.txt.liquid"));
-        const a = el("a", { href: "#", class: c.own ? "own" : "fallback", title: c.folder }, c.own ? "●" : "↳");
+        const a = el("a", { href: "#", class: c.own ? "own" : "fallback", title: (c.own ? "" : "共通の文面: ") + c.folder + lastEdit(c.folder) }, c.own ? "●" : "↳");
         a.onclick = (e) => { e.preventDefault(); open(file, r.id); };
         td.append(a);
       }
