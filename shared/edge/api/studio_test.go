@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/edge/app"
 )
 
@@ -106,6 +107,17 @@ func TestStudioAPI(t *testing.T) {
 	code, got = studioCall(h, "POST", "/studio/api/preview", `{"path":"thank-you/royal/email.subject.liquid","source":"{{ customer.name }}様","rank":"royal"}`, bearer...)
 	if code != http.StatusOK || got["subject"] != "見本 花子様" {
 		t.Errorf("preview: %d %v", code, got)
+	}
+	// A real customer, picked by id: their name and rank.
+	if err := r.Store.PutCustomers(context.Background(), []*customer.Customer{{ID: "C9", Name: "実在 太郎", Rank: "royal"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, got = studioCall(h, "POST", "/studio/api/preview", `{"path":"thank-you/royal/email.subject.liquid","source":"{{ customer.name }}様（{{ rank.label }}）","customer_id":"C9"}`, bearer...)
+	if code != http.StatusOK || got["subject"] != "実在 太郎様（ロイヤル顧客）" {
+		t.Errorf("preview for a real customer: %d %v", code, got)
+	}
+	if code, _ = studioCall(h, "POST", "/studio/api/preview", `{"path":"thank-you/royal/email.subject.liquid","source":"x","customer_id":"nobody"}`, bearer...); code != http.StatusNotFound {
+		t.Errorf("preview for an unknown customer: %d", code)
 	}
 	code, got = studioCall(h, "POST", "/studio/api/preview", `{"path":"birthday/royal/line.flex.json.liquid","version":1,"rank":"royal"}`, bearer...)
 	line, _ := got["line"].(map[string]any)
