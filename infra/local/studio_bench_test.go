@@ -90,7 +90,7 @@ func BenchmarkColdStart(b *testing.B) {
 		env, _ := studioEnv(b)
 		for b.Loop() {
 			render.ForgetParsed()
-			if _, rev, err := app.Published(context.Background(), env.Store); err != nil || rev != 1 {
+			if _, rev, err := app.Published(context.Background(), env.Store); err != nil || rev.N != 1 {
 				b.Fatal(rev, err)
 			}
 		}

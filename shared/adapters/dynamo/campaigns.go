@@ -196,7 +196,7 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
 	var failed *types.ConditionalCheckFailedException
 	for _, m := range b.Members {
-		err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, Content: b.Content, At: at}, "#st = :queued", queued)
+		err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, Content: b.Content, Versions: b.Versions, At: at}, "#st = :queued", queued)
 		if err != nil && !errors.As(err, &failed) {
 			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
 		}

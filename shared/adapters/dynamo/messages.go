@@ -143,7 +143,7 @@ func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, 
 	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
 	maps.Copy(vals, condVals)
 	for _, f := range []struct{ field, value string }{
-		{"reason", o.Reason}, {"provider_id", o.ProviderID}, {"template", o.Template},
+		{"reason", o.Reason}, {"provider_id", o.ProviderID}, {"template", o.Template}, {"template_version", o.Versions},
 	} {
 		if f.value != "" {
 			sets = append(sets, f.field+" = :"+f.field)

@@ -87,7 +87,8 @@ type Batch struct {
 	// Attempts counts the runs LINE failed to answer for this batch.
 	Attempts int `dynamodbav:"attempts,omitempty"`
 	// Content is the content revision its message was rendered from.
-	Content int `dynamodbav:"content_revision,omitempty"`
+	Content  int    `dynamodbav:"content_revision,omitempty"`
+	Versions string `dynamodbav:"template_version,omitempty"`
 }
 
 // Tally is a campaign's messages by status and channel.

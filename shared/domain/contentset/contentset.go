@@ -50,6 +50,20 @@ type Edit struct {
 	At      time.Time `dynamodbav:"at" json:"at"`
 }
 
+// TemplateVersions names the file versions a rendered template used, e.g.
+// "email.subject.liquid@1 email.html.liquid@3 email.txt.liquid@2" for
+// "thank-you/royal/email" ("" before the first publish).
+func TemplateVersions(files map[string]int, template string) string {
+	dir, ch := path.Split(template)
+	var parts []string
+	for _, name := range TemplateFiles {
+		if n, ok := files[dir+name]; ok && strings.HasPrefix(name, ch+".") {
+			parts = append(parts, fmt.Sprintf("%s@%d", name, n))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // Set is a whole content set: file path → source.
 type Set map[string][]byte
 

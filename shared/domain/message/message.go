@@ -133,7 +133,10 @@ type Record struct {
 	// ContentRevision is the published content revision the message was
 	// rendered from: with the template, it names the exact words (0: the
 	// templates built into the binary).
-	ContentRevision int       `dynamodbav:"content_revision,omitempty"`
+	ContentRevision int `dynamodbav:"content_revision,omitempty"`
+	// TemplateVersion names the versions of the template's files, e.g.
+	// "email.subject.liquid@1 email.html.liquid@3 email.txt.liquid@2".
+	TemplateVersion string    `dynamodbav:"template_version,omitempty"`
 	Status          Status    `dynamodbav:"status"`
 	Reason          string    `dynamodbav:"reason,omitempty"` // why skipped or failed
 	ProviderID      string    `dynamodbav:"provider_id,omitempty"`
@@ -217,7 +220,8 @@ type Outcome struct {
 	Reason     string // never personal data
 	ProviderID string
 	Template   string
-	Content    int // the content revision it was rendered from
+	Content    int    // the content revision it was rendered from
+	Versions   string // and the versions of the template's files
 	At         time.Time
 	NotBefore  time.Time // Deferred: when it may go
 	RecheckAt  time.Time // Ambiguous: when to look for the provider's word, and send again without it

@@ -41,6 +41,7 @@ type Deps struct {
 	// ContentRevision is the published revision Content is (0: the
 	// embedded templates); every message records it.
 	ContentRevision int
+	ContentFiles    map[string]int   // the revision's file versions
 	LINE            *line.Client     // nil: LINE is not configured
 	Mail            *sendgrid.Client // nil: SendGrid is not configured
 	// Clock tells every flow the time; nil: the wall clock.
@@ -95,7 +96,7 @@ func New(d Deps) *App {
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL, EmailEvents: d.EmailEvents,
 		// The same secret signs feedback links, under another label.
 		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
-		ContentRevision: d.ContentRevision,
+		ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles,
 	}
 	for ch, rate := range d.Content.Policy.Rates {
 		s.Limits[ch] = delivery.NewLimiter(rate)
@@ -109,7 +110,7 @@ func New(d Deps) *App {
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
-		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision}
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles}
 	if d.LINE != nil {
 		cr.LINE = d.LINE
 	}

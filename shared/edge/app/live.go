@@ -52,24 +52,24 @@ func Seed(ctx context.Context, st *dynamo.Store, by string, at time.Time) (bool,
 
 // Published loads the published content and its revision. Before the first
 // publish (revision 0) it is the embedded content.
-func Published(ctx context.Context, st *dynamo.Store) (*content.Content, int, error) {
+func Published(ctx context.Context, st *dynamo.Store) (*content.Content, contentset.Revision, error) {
 	rev, err := st.Published(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, rev, err
 	}
 	if rev.N == 0 {
 		c, err := content.LoadContent(templates.FS)
-		return c, 0, err
+		return c, rev, err
 	}
 	set, err := st.Files(ctx, rev.Files)
 	if err != nil {
-		return nil, 0, err
+		return nil, rev, err
 	}
 	c, err := content.LoadContent(set.FS())
 	if err != nil {
-		return nil, 0, fmt.Errorf("published revision %d: %w", rev.N, err)
+		return nil, rev, fmt.Errorf("published revision %d: %w", rev.N, err)
 	}
-	return c, rev.N, nil
+	return c, rev, nil
 }
 
 // NewLive builds the App on the published content.
@@ -83,10 +83,10 @@ func NewLive(ctx context.Context, d Deps) (*Live, error) {
 	return l, nil
 }
 
-func (l *Live) build(c *content.Content, rev int) {
+func (l *Live) build(c *content.Content, rev contentset.Revision) {
 	d := l.deps
-	d.Content, d.ContentRevision = c, rev
-	l.app, l.rev = New(d), rev
+	d.Content, d.ContentRevision, d.ContentFiles = c, rev.N, rev.Files
+	l.app, l.rev = New(d), rev.N
 	l.checked = l.app.Now()
 }
 
@@ -111,13 +111,13 @@ func (l *Live) App(ctx context.Context) *App {
 		}
 		return l.app
 	}
-	c, n, err := Published(ctx, l.store)
+	c, loaded, err := Published(ctx, l.store)
 	if err != nil {
 		l.app.Logger().ErrorContext(ctx, "published content not loaded; keeping the loaded one", "revision", l.rev, "error", err)
 		return l.app
 	}
-	l.build(c, n)
-	l.app.Logger().InfoContext(ctx, "content reloaded", "revision", n)
+	l.build(c, loaded)
+	l.app.Logger().InfoContext(ctx, "content reloaded", "revision", loaded.N)
 	return l.app
 }
 

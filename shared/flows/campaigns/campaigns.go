@@ -22,6 +22,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -89,9 +90,10 @@ type Runner struct {
 	// Holder names this run in a campaign's lease, so a second run can say
 	// who holds it (a host and process, a Lambda log stream).
 	Holder string
-	// ContentRevision is the published content revision the templates are;
-	// each multicast message records it.
+	// ContentRevision is the published content revision the templates are,
+	// and ContentFiles its file versions; each multicast message records them.
 	ContentRevision int
+	ContentFiles    map[string]int
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
@@ -465,7 +467,7 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 		for start := 0; start < len(g); start += batchSize {
 			seq++
 			b := &campaign.Batch{CampaignID: c.ID, Seq: seq, Template: g[0].tpl, Text: g[0].content.Text, Flex: g[0].content.Flex, Status: campaign.Sending,
-				Content: r.ContentRevision}
+				Content: r.ContentRevision, Versions: contentset.TemplateVersions(r.ContentFiles, g[0].tpl)}
 			for _, p := range g[start:min(start+batchSize, len(g))] {
 				b.Members = append(b.Members, p.member)
 			}

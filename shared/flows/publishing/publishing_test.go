@@ -184,6 +184,9 @@ func TestPublishReachesTheSenderAndRollbackRestores(t *testing.T) {
 		return string(reqs[len(reqs)-1].Body), rec
 	}
 	body, rec := send("O1")
+	if rec.TemplateVersion != "email.subject.liquid@2 email.html.liquid@1 email.txt.liquid@1" {
+		t.Errorf("template version %q", rec.TemplateVersion)
+	}
 	if !strings.Contains(body, "新しいお礼の言葉です") || rec.ContentRevision != 2 {
 		t.Errorf("sent with revision %d; the new words %v", rec.ContentRevision, strings.Contains(body, "新しいお礼の言葉です"))
 	}

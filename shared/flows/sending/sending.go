@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
@@ -83,8 +84,10 @@ type Sender struct {
 	// when none came within AmbiguousWait. Without it, it stays ambiguous.
 	EmailEvents bool
 	// ContentRevision is the published content revision the templates are
-	// (0: built in); each message records it.
+	// (0: built in), and ContentFiles its file versions; each message
+	// records both.
 	ContentRevision int
+	ContentFiles    map[string]int
 	AmbiguousWait   time.Duration
 	// Sleep waits between inline retries; tests replace it.
 	Sleep delivery.Sleeper
@@ -176,7 +179,8 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	// during the send: an unrecorded attempt would wait out its lease.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	outcome := message.Outcome{Template: out.Template, Content: s.ContentRevision, At: s.Now()}
+	outcome := message.Outcome{Template: out.Template, Content: s.ContentRevision,
+		Versions: contentset.TemplateVersions(s.ContentFiles, out.Template), At: s.Now()}
 	var f *delivery.Failure
 	switch {
 	case err == nil:
