@@ -304,23 +304,44 @@ func (s *Studio) list(w http.ResponseWriter, r *http.Request, _ string) {
 		s.fail(w, r, err)
 		return
 	}
+	// Kinds whose words are chosen by rank make the matrix; the others (plan
+	// steps, lapsed series, newsletters, feedback) are folders that plans and
+	// campaigns name, listed as such.
 	var ranks []map[string]string
 	var cells []cell
-	for _, rk := range c.Rules.Ranks {
-		for _, lapsed := range []bool{false, true} {
-			rr := rank.Rank{ID: rk.ID, Lapsed: lapsed}
-			ranks = append(ranks, map[string]string{"id": rr.String(), "label": c.Rules.Label(rr)})
-			for _, kind := range message.Kinds {
+	var kinds []message.Kind
+	for _, kind := range message.Kinds {
+		var row []cell
+		resolved := false
+		for _, rk := range c.Rules.Ranks {
+			for _, lapsed := range []bool{false, true} {
+				rr := rank.Rank{ID: rk.ID, Lapsed: lapsed}
 				for _, ch := range []customer.Channel{customer.Email, customer.LINE} {
 					dir, ok := c.Templates.Resolve(kind, rr, ch)
-					cells = append(cells, cell{Kind: kind, Rank: rr.String(), Channel: ch, Folder: dir,
+					resolved = resolved || ok
+					row = append(row, cell{Kind: kind, Rank: rr.String(), Channel: ch, Folder: dir,
 						Own: ok && (dir == string(kind)+"/"+rr.ID || (lapsed && dir == string(kind)+"/"+rr.ID+"-lapsed"))})
 				}
 			}
 		}
+		if resolved {
+			kinds, cells = append(kinds, kind), append(cells, row...)
+		}
+	}
+	for _, rk := range c.Rules.Ranks {
+		for _, lapsed := range []bool{false, true} {
+			rr := rank.Rank{ID: rk.ID, Lapsed: lapsed}
+			ranks = append(ranks, map[string]string{"id": rr.String(), "label": c.Rules.Label(rr)})
+		}
+	}
+	var named []string
+	for _, ref := range c.Templates.Refs() {
+		if !slices.Contains(kinds, ref.Kind) {
+			named = append(named, string(ref.Kind)+"/"+ref.Rank)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev.N, "published_at": rev.At, "published_by": rev.By,
-		"files": files, "kinds": message.Kinds, "ranks": ranks, "matrix": cells})
+		"files": files, "kinds": kinds, "ranks": ranks, "matrix": cells, "named": named})
 }
 
 func (s *Studio) get(w http.ResponseWriter, r *http.Request, _ string) {

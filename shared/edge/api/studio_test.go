@@ -92,8 +92,16 @@ func TestStudioIsClosedToEveryoneElse(t *testing.T) {
 func TestStudioAPI(t *testing.T) {
 	t.Parallel()
 	r, h := studio(t)
+	// The overview: kinds chosen by rank make the matrix; plan steps are named folders.
+	code, got := studioCall(h, "GET", "/studio/api/content", "", bearer...)
+	kinds, _ := json.Marshal(got["kinds"])
+	named, _ := json.Marshal(got["named"])
+	if code != http.StatusOK || !strings.Contains(string(kinds), `"thank-you"`) || strings.Contains(string(kinds), `"step"`) ||
+		!strings.Contains(string(named), `"step/royal-welcome"`) {
+		t.Errorf("overview: %d kinds %s named %s", code, kinds, named)
+	}
 	const file = "/studio/api/content/thank-you/royal/email.subject.liquid"
-	code, got := studioCall(h, "PUT", file, `{"source":"{{ customer.name }}様、ありがとうございます","base_version":1,"comment":"短く"}`, bearer...)
+	code, got = studioCall(h, "PUT", file, `{"source":"{{ customer.name }}様、ありがとうございます","base_version":1,"comment":"短く"}`, bearer...)
 	if code != http.StatusCreated || got["version"] != 2.0 {
 		t.Fatalf("save: %d %v", code, got)
 	}

@@ -89,6 +89,15 @@ async function overview() {
     }
     t.append(tr);
   }
+  $("named").replaceChildren(...(data.named || []).map((dir) => {
+    const li = el("li", {}, el("span", {}, dir + lastEdit(dir) + "："));
+    for (const f of data.files.filter((f) => f.path.startsWith(dir + "/"))) {
+      const a = el("a", { href: "#", "data-path": f.path }, f.path.slice(dir.length + 1));
+      a.onclick = (e) => { e.preventDefault(); open(f.path); };
+      li.append(" ", a);
+    }
+    return li;
+  }));
   $("files").replaceChildren(...data.files.map((f) => {
     const a = el("a", { href: "#", "data-path": f.path }, f.path);
     a.onclick = (e) => { e.preventDefault(); open(f.path); };
@@ -119,8 +128,23 @@ function gutter(errors) {
   const bad = new Set(errors.filter((e) => e.file === state.file && e.line).map((e) => e.line));
   const n = $("source").value.split("\n").length;
   $("gutter").replaceChildren(...Array.from({ length: n }, (_, i) => el("div", bad.has(i + 1) ? { class: "bad" } : {}, String(i + 1))));
-  $("errors").replaceChildren(...errors.map((e) => el("li", { "data-line": e.line || "" },
-    (e.file || "") + (e.line ? " " + e.line + "行目" : "") + (e.column ? " " + e.column + "文字目" : "") + "：" + e.message)));
+  $("errors").replaceChildren(...errors.map((e) => {
+    const li = el("li", { "data-line": e.line || "" },
+      (e.file || "") + (e.line ? " " + e.line + "行目" : "") + (e.column ? " " + e.column + "文字目" : "") + "：" + e.message);
+    if (e.line && e.file === state.file) li.onclick = () => goTo(e.line, e.column);
+    return li;
+  }));
+}
+
+// goTo puts the cursor at a line and column of the source, scrolled into view.
+function goTo(line, column) {
+  const s = $("source"), lines = s.value.split("\n");
+  let at = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) at += lines[i].length + 1;
+  at += Math.max((column || 1) - 1, 0);
+  s.focus();
+  s.setSelectionRange(at, at);
+  s.scrollTop = Math.max(0, (line - 3) * parseFloat(getComputedStyle(s).lineHeight));
 }
 
 async function preview() {
