@@ -99,13 +99,15 @@ func DecodeEvent(raw []byte) (webhook.MailEvent, error) {
 		Timestamp  json.Number     `json:"timestamp"`
 		MessageKey json.RawMessage `json:"message_key"`
 		Type2      string          `json:"type"`
+		Test       json.RawMessage `json:"test"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&e); err != nil {
 		return webhook.MailEvent{}, errors.New("sendgrid event: not an event object")
 	}
-	ev := webhook.MailEvent{ID: e.ID, Type: e.Type, Email: strings.ToLower(strings.TrimSpace(e.Email)), BounceType: e.Type2}
+	ev := webhook.MailEvent{ID: e.ID, Type: e.Type, Email: strings.ToLower(strings.TrimSpace(e.Email)), BounceType: e.Type2,
+		Test: len(e.Test) > 0}
 	if ev.ID == "" {
 		sum := sha256.Sum256(raw)
 		ev.ID = "sha256-" + hex.EncodeToString(sum[:16])

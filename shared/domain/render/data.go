@@ -169,13 +169,6 @@ func Yen(v any) string {
 	return sign + b.String() + "円"
 }
 
-func newEngine() *liquid.Engine {
-	e := liquid.NewEngine()
-	e.StrictVariables()
-	e.RegisterFilter("yen", Yen)
-	return e
-}
-
 // Sample is a made-up customer's data, for checks and previews: every
 // variable set, with characters that need escaping, and customer voice to
 // quote unless quiet.

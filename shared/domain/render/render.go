@@ -159,6 +159,9 @@ func CheckFile(file string, src []byte) error {
 	if err := checkLoops(file, src); err != nil {
 		return err
 	}
+	if err := checkTags(file, src); err != nil {
+		return err
+	}
 	escape := noEscape
 	switch path.Base(file) {
 	case fileHTML:
@@ -166,11 +169,8 @@ func CheckFile(file string, src []byte) error {
 	case fileFlex:
 		escape = jsonEscape
 	}
-	out, rerr := t.RenderString(Sample(Shop{Name: "見本の店"}, "new", "見本", false).bindings(escape))
-	if rerr != nil {
-		return &Error{File: file, Line: rerr.LineNumber(), Msg: causeOf(rerr)}
-	}
-	return checkOutput(file, out)
+	_, rerr := renderBounded(file, t, Sample(Shop{Name: "見本の店"}, "new", "見本", false).bindings(escape))
+	return rerr
 }
 
 func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
@@ -198,6 +198,10 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 			continue
 		}
 		if err := checkLoops(file, src); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := checkTags(file, src); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -361,14 +365,7 @@ func (lib *Library) render(s *set, ch customer.Channel, d Data) (*Rendered, erro
 }
 
 func (lib *Library) run(dir, file string, t *liquid.Template, b liquid.Bindings) (string, error) {
-	out, err := t.RenderString(b)
-	if err != nil {
-		return "", &Error{File: path.Join(dir, file), Line: err.LineNumber(), Msg: causeOf(err)}
-	}
-	if err := checkOutput(path.Join(dir, file), out); err != nil {
-		return "", err
-	}
-	return out, nil
+	return renderBounded(path.Join(dir, file), t, b)
 }
 
 // causeOf strips liquid's own location prefix, which our Error already carries.

@@ -31,6 +31,8 @@ type MailEvent struct {
 	At         time.Time
 	MessageKey string // custom_args.message_key, as sent
 	BounceType string // bounce: "bounce" (hard) or "blocked"
+	// Test: the studio's test send (custom_args.test); about no customer.
+	Test bool
 }
 
 // InboundMail is an email a customer sent to the shop's reply address, as

@@ -43,6 +43,11 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 	if !(&message.Record{}).Observe(ev.Type, ev.At) {
 		return false, nil // an event type daifuku does not know: accepted and ignored
 	}
+	if ev.Test {
+		// A studio test: a bounce or a complaint there says nothing of any
+		// customer who shares the address.
+		return false, nil
+	}
 	return p.apply(ctx, func() (*webhook.Effects, error) {
 		e := &webhook.Effects{Marker: webhook.Marker(webhook.SendGrid, ev.ID)}
 		var rec *message.Record

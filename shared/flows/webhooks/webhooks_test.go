@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/webhooks"
@@ -132,5 +133,36 @@ func TestLargeRequestsAreSplitIntoBatches(t *testing.T) {
 	}
 	if failed := r.ProcessWebhooks(t); failed != 0 {
 		t.Error("batches failed")
+	}
+}
+
+// A studio test email that bounces stops no customer's email, though a
+// customer has the same address; a real bounce does.
+func TestABouncedTestEmailStopsNoCustomer(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	if err := r.Store.PutCustomers(ctx, []*customer.Customer{{ID: "C1", Email: "hanako@shop.jp", Rank: "new",
+		Consent: customer.Consent{Email: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	bounce := func(id, extra string) customer.ContactStatus {
+		t.Helper()
+		ev := json.RawMessage(`{"sg_event_id":"` + id + `","event":"bounce","type":"bounce","email":"hanako@shop.jp","timestamp":1795395600` + extra + `}`)
+		if _, err := r.Inbox.Accept(ctx, webhook.SendGrid, []json.RawMessage{ev}); err != nil {
+			t.Fatal(err)
+		}
+		r.ProcessWebhooks(t)
+		c, err := r.Store.Customer(ctx, "C1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Consent.EmailStatus
+	}
+	if st := bounce("b-test", `,"test":"studio"`); st != customer.Reachable {
+		t.Errorf("after a test email bounced: %q, want reachable", st)
+	}
+	if st := bounce("b-real", ""); st != customer.Bounced {
+		t.Errorf("after a real bounce: %q, want bounced", st)
 	}
 }
