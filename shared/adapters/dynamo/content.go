@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -50,15 +51,16 @@ func (s *Store) SaveVersion(ctx context.Context, v contentset.Version, base int)
 	} else {
 		vals[":base"] = &types.AttributeValueMemberN{Value: strconv.Itoa(base)}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Content, Item: item, ConditionExpression: aws.String("attribute_not_exists(#path)"),
 			ExpressionAttributeNames: map[string]string{"#path": "path"}}},
 		{Update: &types.Update{TableName: &s.tables.Content, Key: contentKey(latestItem, 0),
 			UpdateExpression: aws.String("SET files.#p = :n, edits.#p = :e"), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: map[string]string{"#p": v.Path}, ExpressionAttributeValues: vals}},
-	}})
+	}}
+	err = s.transact(ctx, in)
 	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) {
+	if errors.As(err, &cancelled) && conditionFailed(cancelled) {
 		latest, lerr := s.LatestVersions(ctx)
 		if lerr != nil {
 			return lerr
@@ -69,6 +71,34 @@ func (s *Store) SaveVersion(ctx context.Context, v contentset.Version, base int)
 		return fmt.Errorf("save %s version %d: %w", v.Path, v.Version, err)
 	}
 	return nil
+}
+
+// transact writes a transaction, trying again while it only collided with
+// another one (every save updates #latest: two saves of different files at
+// once conflict without either being stale).
+func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) error {
+	var err error
+	for attempt, wait := 0, 20*time.Millisecond; attempt < 5; attempt, wait = attempt+1, wait*2 {
+		_, err = s.db.TransactWriteItems(ctx, in)
+		var cancelled *types.TransactionCanceledException
+		if !errors.As(err, &cancelled) || conditionFailed(cancelled) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait + time.Duration(rand.Int64N(int64(wait)))):
+		}
+	}
+	return err
+}
+
+// conditionFailed says a transaction was cancelled by a condition (stale
+// data), not by a collision or throttling.
+func conditionFailed(e *types.TransactionCanceledException) bool {
+	return slices.ContainsFunc(e.CancellationReasons, func(r types.CancellationReason) bool {
+		return aws.ToString(r.Code) == "ConditionalCheckFailed"
+	})
 }
 
 // LatestVersions is the latest version of every file.
@@ -182,13 +212,13 @@ func (s *Store) Publish(ctx context.Context, rev contentset.Revision, prev int) 
 		live.ConditionExpression, live.ExpressionAttributeNames = aws.String("revision = :prev"), nil
 		live.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": &types.AttributeValueMemberN{Value: strconv.Itoa(prev)}}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Content, Item: audit, ConditionExpression: aws.String("attribute_not_exists(#path)"),
 			ExpressionAttributeNames: map[string]string{"#path": "path"}}},
 		{Put: live},
 	}})
 	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) {
+	if errors.As(err, &cancelled) && conditionFailed(cancelled) {
 		return fmt.Errorf("publish revision %d: %w", rev.N, contentset.ErrBusy)
 	}
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"testing/fstest"
 	"time"
 	"unicode/utf8"
+
+	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
 // MaxFileSize bounds one file: the largest template today is a few KiB.
@@ -131,7 +133,7 @@ func CheckPath(p string) error {
 		return nil
 	}
 	parts := strings.Split(p, "/")
-	if len(parts) == 3 && segment.MatchString(parts[0]) && segment.MatchString(parts[1]) && slices.Contains(TemplateFiles, parts[2]) &&
+	if len(parts) == 3 && message.Kind(parts[0]).Valid() && segment.MatchString(parts[1]) && slices.Contains(TemplateFiles, parts[2]) &&
 		path.Clean(p) == p {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"regexp"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ type flexNode struct {
 	Layout          string          `json:"layout"`
 	Text            string          `json:"text"`
 	URL             string          `json:"url"`
+	PreviewURL      string          `json:"previewUrl"`
 	Size            string          `json:"size"`
 	Weight          string          `json:"weight"`
 	Color           string          `json:"color"`
@@ -72,8 +74,10 @@ func drawFlex(b *strings.Builder, n *flexNode, parentLayout string) error {
 	style := func(props ...string) string {
 		var s []string
 		for i := 0; i+1 < len(props); i += 2 {
-			if props[i+1] != "" {
-				s = append(s, props[i]+":"+e(props[i+1]))
+			// Only plain values (a colour, a size, a number): a value such as
+			// "red;position:fixed" would restyle the studio page itself.
+			if v := props[i+1]; v != "" && safeStyle.MatchString(v) {
+				s = append(s, props[i]+":"+e(v))
 			}
 		}
 		if len(s) == 0 {
@@ -147,9 +151,28 @@ func drawFlex(b *strings.Builder, n *flexNode, parentLayout string) error {
 			weight = "bold"
 		}
 		b.WriteString(`<div class="flex-text"` + style("font-size", pick(flexSizes[n.Size], flexSizes["md"]), "font-weight", weight,
-			"color", n.Color, "text-align", n.Align, "white-space", ws, "margin-top", margin, "flex", grow) + `>` + e(n.Text) + `</div>`)
-	case "image", "icon":
-		b.WriteString(`<img class="flex-` + n.Type + `" alt="" src="` + e(n.URL) + `"` + style("aspect-ratio",
+			"color", n.Color, "text-align", n.Align, "white-space", ws, "margin-top", margin, "flex", grow) + `>` + e(n.Text))
+		if len(n.Contents) > 0 { // spans
+			var spans []flexNode
+			if err := json.Unmarshal(n.Contents, &spans); err != nil {
+				return fmt.Errorf("text contents: %w", err)
+			}
+			for i := range spans {
+				if err := drawFlex(b, &spans[i], ""); err != nil {
+					return err
+				}
+			}
+		}
+		b.WriteString(`</div>`)
+	case "image", "icon", "video":
+		src := n.URL
+		if n.Type == "video" {
+			src = n.PreviewURL
+		}
+		if !strings.HasPrefix(src, "https://") {
+			src = "" // LINE shows only https images
+		}
+		b.WriteString(`<img class="flex-` + n.Type + `" alt="" src="` + e(src) + `"` + style("aspect-ratio",
 			strings.ReplaceAll(n.AspectRatio, ":", "/"), "margin-top", margin) + `>`)
 	case "button":
 		label := ""
@@ -162,6 +185,8 @@ func drawFlex(b *strings.Builder, n *flexNode, parentLayout string) error {
 		b.WriteString(`<hr class="flex-separator"` + style("border-color", n.Color, "margin-top", margin) + `>`)
 	case "spacer":
 		b.WriteString(`<div class="flex-spacer"` + style("height", pick(flexSpace[n.Size], "8px")) + `></div>`)
+	case "span":
+		b.WriteString(`<span` + style("color", n.Color, "font-size", flexSizes[n.Size]) + `>` + e(n.Text) + `</span>`)
 	case "filler":
 		b.WriteString(`<div style="flex:1"></div>`)
 	default:
@@ -169,6 +194,9 @@ func drawFlex(b *strings.Builder, n *flexNode, parentLayout string) error {
 	}
 	return nil
 }
+
+// safeStyle is a CSS value with no way out of its property.
+var safeStyle = regexp.MustCompile(`^[#a-zA-Z0-9.%/ -]{1,40}$`)
 
 func pick(a, b string) string {
 	if a != "" {

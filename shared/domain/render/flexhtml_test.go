@@ -50,3 +50,23 @@ func TestFlexHTMLRefusesWhatIsNotFlex(t *testing.T) {
 		}
 	}
 }
+
+// A value cannot leave its property: the preview is drawn into the studio
+// page, and must not restyle it or fetch from elsewhere.
+func TestFlexHTMLKeepsValuesInTheirProperty(t *testing.T) {
+	raw := `{"type":"flex","altText":"a","contents":{"type":"bubble","body":{"type":"box","layout":"vertical","backgroundColor":"red;position:fixed;inset:0",` +
+		`"contents":[{"type":"text","text":"<b>x</b>","color":"#111;background:url(https://evil.example/x)"},` +
+		`{"type":"image","url":"javascript:alert(1)"},{"type":"text","contents":[{"type":"span","text":"span<i>"}]}]}}}`
+	html, _, err := render.FlexHTML([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"position", "url(", "javascript:", "<b>", "<i>"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("%q in %s", bad, html)
+		}
+	}
+	if !strings.Contains(html, "span&lt;i&gt;") {
+		t.Errorf("span text missing: %s", html)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -72,12 +73,25 @@ func Published(ctx context.Context, st *dynamo.Store) (*content.Content, content
 	return c, rev, nil
 }
 
-// NewLive builds the App on the published content.
+// NewLive builds the App on the published content. When that cannot be
+// loaded (the table unreadable, or a revision this build's checks refuse),
+// it starts on the embedded content, says so, and tries again at the next
+// look: a function that cannot start sends nothing at all.
 func NewLive(ctx context.Context, d Deps) (*Live, error) {
 	l := &Live{deps: d, store: dynamo.New(d.DB, d.Tables)}
 	c, rev, err := Published(ctx, l.store)
 	if err != nil {
-		return nil, err
+		log := d.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.ErrorContext(ctx, "published content not loaded; starting on the embedded templates", "revision", rev.N, "error", err)
+		if c, err = content.LoadContent(templates.FS); err != nil {
+			return nil, err
+		}
+		l.build(c, contentset.Revision{})
+		l.rev = -1 // not the published one: load it at the next look
+		return l, nil
 	}
 	l.build(c, rev)
 	return l, nil

@@ -77,7 +77,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	r := seeded(t)
 	ctx := context.Background()
 	for _, p := range []string{"../ranks.yaml", "/etc/passwd", "thank-you/../ranks.yaml", "thank-you/royal/../../x.liquid",
-		"thank-you\\royal\\email.txt.liquid", "Thank-You/royal/email.txt.liquid", "thank-you/royal/notes.md", "templates.go"} {
+		"thank-you\\royal\\email.txt.liquid", "Thank-You/royal/email.txt.liquid", "thank-you/royal/notes.md", "templates.go",
+		"nokind/x/email.html.liquid"} {
 		if _, err := r.Desk.Save(ctx, p, "x", 0, "a", ""); !errors.Is(err, contentset.ErrPath) && !strings.Contains(err.Error(), "not a content file") {
 			t.Errorf("save %q: %v; want the path refused", p, err)
 		}
@@ -247,5 +248,38 @@ func TestImportAndExportRoundTrip(t *testing.T) {
 	}
 	if rev := published(t, r); rev.N != 2 {
 		t.Errorf("revision %d after a refused import, want 2", rev.N)
+	}
+}
+
+// A revision this build refuses (published by another build, or by hand)
+// does not stop a function from starting: it starts on the embedded
+// templates, and loads the next good publish.
+func TestAFunctionStartsWhenThePublishedRevisionWillNotLoad(t *testing.T) {
+	t.Parallel()
+	r := seeded(t)
+	ctx := context.Background()
+	bad := contentset.Version{Path: subject, Source: "{{ customer.name | shout }}", Author: "elsewhere", At: r.Clock.Now()}
+	if err := r.Store.SaveVersion(ctx, bad, 1); err != nil {
+		t.Fatal(err)
+	}
+	live := published(t, r)
+	live.Files[subject] = 2
+	if err := r.Store.Publish(ctx, contentset.Revision{Files: live.Files, By: "elsewhere", At: r.Clock.Now()}, live.N); err != nil {
+		t.Fatal(err)
+	}
+	l, err := app.NewLive(ctx, r.Deps)
+	if err != nil {
+		t.Fatalf("a function could not start: %v", err)
+	}
+	l.Every = time.Minute
+	if n := l.App(ctx).ContentRevision; n != 0 {
+		t.Errorf("started on revision %d, want the embedded templates (0)", n)
+	}
+	if _, err := r.Desk.Publish(ctx, subject, 1, "hanako@shop", "back to a good version"); err != nil {
+		t.Fatal(err)
+	}
+	r.Clock.Advance(time.Minute)
+	if n := l.App(ctx).ContentRevision; n != 3 {
+		t.Errorf("revision %d after a good publish, want 3", n)
 	}
 }
