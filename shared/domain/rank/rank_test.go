@@ -91,6 +91,10 @@ func TestParseRulesRejects(t *testing.T) {
 		{"unknown key", "ranks:\n  - id: a\n    colour: gold\n", 3, `unknown key "colour"`},
 		{"no catch-all leaves customers without a rank", "ranks:\n  - id: a\n    when: [purchase_count >= 1]\n", 2, "must have no `when` conditions"},
 		{"unreachable rank after a catch-all", "ranks:\n  - id: a\n  - id: b\n", 3, "can never match"},
+		{"a rank shadowed by a wider one above it", "ranks:\n  - id: royal\n    when: [purchase_count >= 1]\n  - id: early\n    when: [purchase_count >= 2]\n  - id: prospect\n",
+			4, `rank "early" can never match: every customer it describes matches rank "royal"`},
+		{"a rank shadowed by two above it together", "ranks:\n  - id: big\n    when: [total_spend >= 100]\n  - id: small\n    when: [total_spend < 100]\n" +
+			"  - id: often\n    when: [purchase_count >= 5]\n  - id: rest\n", 6, `rank "often" can never match`},
 		{"duplicate id", "ranks:\n  - id: a\n    when: [purchase_count >= 1]\n  - id: a\n", 4, "defined twice"},
 		{"negative lapse", "ranks:\n  - id: a\n    lapsed_after_days: -3\n", 3, "lapsed_after_days"},
 		{"empty", "", 1, "ranks"},

@@ -189,7 +189,75 @@ func ParseRules(name string, src []byte) (*Rules, error) {
 	if last := rules.Ranks[len(rules.Ranks)-1]; len(last.When) > 0 {
 		return nil, fail(last.Line, "customers matching no rank would be left without one: the last rank (%q) must have no `when` conditions", last.ID)
 	}
+	if r, by, ok := rules.unreachable(); ok {
+		return nil, fail(r.Line, "rank %q can never match: every customer it describes matches rank %q above it (line %d) first", r.ID, by.ID, by.Line)
+	}
 	return rules, nil
+}
+
+// unreachable finds a rank no customer can reach, and the rank above that
+// takes its customers. Each field's thresholds cut it into intervals that
+// every condition treats alike; a value from each interval (a threshold,
+// and one either side) tries every case exactly.
+func (rs *Rules) unreachable() (Rule, Rule, bool) {
+	names := []string{"total_spend", "purchase_count", "tenure_days", "days_since_last_purchase"}
+	cands := make([][]int64, len(names))
+	size := 1
+	for i, name := range names {
+		set := map[int64]bool{0: true}
+		for _, r := range rs.Ranks {
+			for _, c := range r.When {
+				if c.Field == name {
+					for _, v := range []int64{c.Value - 1, c.Value, c.Value + 1} {
+						set[max(v, 0)] = true
+					}
+				}
+			}
+		}
+		for v := range set {
+			cands[i] = append(cands[i], v)
+		}
+		size *= len(cands[i])
+	}
+	if size > 1_000_000 {
+		return Rule{}, Rule{}, false // too many thresholds to try them all; nothing claimed
+	}
+	reached := make([]bool, len(rs.Ranks))
+	shadow := make([]int, len(rs.Ranks)) // the first rank that took a customer of this one
+	for i := range shadow {
+		shadow[i] = -1
+	}
+	var f Facts
+	for _, a := range cands[0] {
+		for _, b := range cands[1] {
+			for _, c := range cands[2] {
+				for _, d := range cands[3] {
+					f = Facts{TotalSpend: a, PurchaseCount: b, TenureDays: c, DaysSinceLastPurchase: d}
+					first := -1
+					for i, r := range rs.Ranks {
+						if !r.matches(f) {
+							continue
+						}
+						if first < 0 {
+							first, reached[i] = i, true
+						} else if shadow[i] < 0 {
+							shadow[i] = first
+						}
+					}
+				}
+			}
+		}
+	}
+	for i, ok := range reached {
+		if !ok {
+			by := Rule{ID: "?"}
+			if shadow[i] >= 0 {
+				by = rs.Ranks[shadow[i]]
+			}
+			return rs.Ranks[i], by, true
+		}
+	}
+	return Rule{}, Rule{}, false
 }
 
 func parseCondition(s string) (Condition, error) {
