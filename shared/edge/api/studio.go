@@ -405,13 +405,21 @@ func (s *Studio) publish(w http.ResponseWriter, r *http.Request, who string) {
 	var req struct {
 		Path    string `json:"path"`
 		Version int    `json:"version"`
-		Comment string `json:"comment"`
+		// Files publishes several at once; version 0 takes a file out.
+		Files   map[string]int `json:"files"`
+		Comment string         `json:"comment"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	rev, err := s.Desk.Publish(r.Context(), req.Path, req.Version, who, req.Comment)
+	var rev contentset.Revision
+	var err error
+	if req.Files != nil {
+		rev, err = s.Desk.PublishFiles(r.Context(), req.Files, who, req.Comment)
+	} else {
+		rev, err = s.Desk.Publish(r.Context(), req.Path, req.Version, who, req.Comment)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

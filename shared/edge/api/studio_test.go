@@ -72,9 +72,20 @@ func TestStudioIsClosedToEveryoneElse(t *testing.T) {
 	if code, _ := studioCall(h, "GET", "/studio/api/content/ranks.yaml", "", cookie...); code != http.StatusOK {
 		t.Errorf("a cookie session may read: %d", code)
 	}
-	code, _ := studioCall(h, "PUT", "/studio/api/content/ranks.yaml", `{"source":"x","base_version":1}`, cookie...)
-	if code != http.StatusForbidden {
-		t.Errorf("a cookie session changed content without the CSRF token: %d", code)
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/studio/api/content/ranks.yaml", `{"source":"x","base_version":1}`},
+		{"POST", "/studio/api/publish", `{"path":"ranks.yaml","version":1}`},
+		{"POST", "/studio/api/test-send", `{"path":"thank-you/royal/email.html.liquid","version":1,"recipient":"1"}`},
+		{"POST", "/studio/api/preview", `{"path":"ranks.yaml","source":"x"}`},
+	} {
+		if code, _ := studioCall(h, c.method, c.path, c.body, append(cookie, "X-CSRF-Token", "forged")...); code != http.StatusForbidden {
+			t.Errorf("%s %s from a cookie session without the CSRF token: %d", c.method, c.path, code)
+		}
+	}
+	_, session := studioCall(h, "GET", "/studio/api/session", "", cookie...)
+	csrf, _ := session["csrf"].(string)
+	if code, _ := studioCall(h, "POST", "/studio/api/preview", `{"path":"ranks.yaml","source":"x"}`, append(cookie, "X-CSRF-Token", csrf)...); code != http.StatusOK {
+		t.Errorf("a cookie session with its CSRF token: %d", code)
 	}
 	req := httptest.NewRequest("GET", "/studio", nil)
 	req.Header.Set("Cookie", "daifuku_studio="+studioToken)
@@ -139,10 +150,14 @@ func TestStudioAPI(t *testing.T) {
 	if code != http.StatusOK || got["revision"] != 2.0 {
 		t.Errorf("publish: %d %v", code, got)
 	}
-	for _, p := range []string{"/studio/api/content/../ranks.yaml", "/studio/api/content/%2e%2e/ranks.yaml", "/studio/api/content/thank-you/royal/..%2f..%2franks.yaml"} {
-		if code, _ := studioCall(h, "PUT", p, `{"source":"x","base_version":1}`, bearer...); code < 300 || code == http.StatusCreated {
+	for _, p := range []string{"/studio/api/content/../ranks.yaml", "/studio/api/content/%2e%2e/ranks.yaml",
+		"/studio/api/content/thank-you/royal/..%2f..%2franks.yaml", "/studio/api/content/nokind/x/email.html.liquid"} {
+		if code, _ := studioCall(h, "PUT", p, `{"source":"x","base_version":1}`, bearer...); code == http.StatusCreated {
 			t.Errorf("PUT %s: %d", p, code)
 		}
+	}
+	if latest, err := r.Store.LatestVersions(context.Background()); err != nil || latest["ranks.yaml"] != 1 || len(latest) != 142 {
+		t.Errorf("after path tricks: ranks.yaml v%d, %d files (%v)", latest["ranks.yaml"], len(latest), err)
 	}
 	if rev, _ := r.Store.Published(context.Background()); rev.N != 2 {
 		t.Errorf("revision %d, want 2", rev.N)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/daifuku/daifuku/shared/domain/contentset"
@@ -92,24 +93,53 @@ func (d *Desk) With(ctx context.Context, path string, source []byte) (contentset
 // once the whole set passes its checks (*contentset.Invalid otherwise,
 // with every problem). Publishing an older version is a rollback.
 func (d *Desk) Publish(ctx context.Context, path string, n int, by, comment string) (contentset.Revision, error) {
-	if err := contentset.CheckPath(path); err != nil {
-		return contentset.Revision{}, &contentset.Invalid{Problems: []contentset.Problem{{File: path, Message: err.Error()}}}
+	if n < 1 {
+		return contentset.Revision{}, fmt.Errorf("%s version %d: %w", path, n, contentset.ErrNoVersion)
 	}
-	v, err := d.Ledger.Version(ctx, path, n)
-	if err != nil {
-		return contentset.Revision{}, err
+	return d.PublishFiles(ctx, map[string]int{path: n}, by, comment)
+}
+
+// PublishFiles puts several versions live at once (a new email's three
+// files, say); version 0 takes a file out of the published set (switching
+// a folder from LINE text to Flex). The whole set, so changed, must pass
+// its checks; then it goes live in one revision.
+func (d *Desk) PublishFiles(ctx context.Context, changes map[string]int, by, comment string) (contentset.Revision, error) {
+	if len(changes) == 0 {
+		return contentset.Revision{}, &contentset.Invalid{Problems: []contentset.Problem{{Message: "nothing to publish"}}}
 	}
 	live, set, err := d.Live(ctx)
 	if err != nil {
 		return contentset.Revision{}, err
 	}
-	set[path] = []byte(v.Source)
+	files := maps.Clone(live.Files)
+	paths := slices.Sorted(maps.Keys(changes))
+	for _, p := range paths {
+		if err := contentset.CheckPath(p); err != nil {
+			return contentset.Revision{}, &contentset.Invalid{Problems: []contentset.Problem{{File: p, Message: err.Error()}}}
+		}
+		n := changes[p]
+		if n == 0 {
+			if _, ok := files[p]; !ok {
+				return contentset.Revision{}, fmt.Errorf("%s: not published: %w", p, ErrUnknownFile)
+			}
+			delete(files, p)
+			delete(set, p)
+			continue
+		}
+		v, err := d.Ledger.Version(ctx, p, n)
+		if err != nil {
+			return contentset.Revision{}, err
+		}
+		files[p], set[p] = n, []byte(v.Source)
+	}
 	if ps := d.Checks.Set(set); len(ps) > 0 {
 		return contentset.Revision{}, &contentset.Invalid{Problems: ps}
 	}
-	files := maps.Clone(live.Files)
-	files[path] = n
-	return d.publish(ctx, live.N, contentset.Revision{Files: files, By: by, Comment: comment, Changed: path, Version: n})
+	rev := contentset.Revision{Files: files, By: by, Comment: comment, Changed: strings.Join(paths, ", ")}
+	if len(paths) == 1 {
+		rev.Version = changes[paths[0]]
+	}
+	return d.publish(ctx, live.N, rev)
 }
 
 func (d *Desk) publish(ctx context.Context, prev int, rev contentset.Revision) (contentset.Revision, error) {

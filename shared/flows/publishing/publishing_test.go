@@ -14,6 +14,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/flows/publishing"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
@@ -281,5 +282,50 @@ func TestAFunctionStartsWhenThePublishedRevisionWillNotLoad(t *testing.T) {
 	r.Clock.Advance(time.Minute)
 	if n := l.App(ctx).ContentRevision; n != 3 {
 		t.Errorf("revision %d after a good publish, want 3", n)
+	}
+}
+
+// A new email is three files, published together; a folder switches from
+// Flex to LINE text by publishing the one and taking the other out. Either
+// alone would not run, and is refused.
+func TestSeveralFilesGoLiveTogether(t *testing.T) {
+	t.Parallel()
+	r := seeded(t)
+	ctx := context.Background()
+	words := map[string]string{
+		"surprise/repeater/email.subject.liquid": "{{ customer.name }}様へ、ささやかな贈り物です",
+		"surprise/repeater/email.html.liquid":    "<p>{{ customer.name }}様、いつもありがとうございます。</p>",
+		"surprise/repeater/email.txt.liquid":     "{{ customer.name }}様、いつもありがとうございます。",
+	}
+	for p, src := range words {
+		if _, err := r.Desk.Save(ctx, p, src, 0, "hanako@shop", "new"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var invalid *contentset.Invalid
+	if _, err := r.Desk.Publish(ctx, "surprise/repeater/email.subject.liquid", 1, "hanako@shop", ""); !errors.As(err, &invalid) {
+		t.Errorf("one file of three went live: %v", err)
+	}
+	all := map[string]int{}
+	for p := range words {
+		all[p] = 1
+	}
+	rev, err := r.Desk.PublishFiles(ctx, all, "hanako@shop", "a surprise of their own")
+	if err != nil || rev.Files["surprise/repeater/email.html.liquid"] != 1 {
+		t.Fatalf("publish the three: %+v %v", rev, err)
+	}
+	const text, flex = "birthday/royal/line.txt.liquid", "birthday/royal/line.flex.json.liquid"
+	if _, err := r.Desk.Save(ctx, text, "{{ customer.name }}様、お誕生日おめでとうございます", 0, "hanako@shop", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Desk.Publish(ctx, text, 1, "hanako@shop", ""); !errors.As(err, &invalid) {
+		t.Errorf("a folder with both LINE files went live: %v", err)
+	}
+	rev, err = r.Desk.PublishFiles(ctx, map[string]int{text: 1, flex: 0}, "hanako@shop", "plain words")
+	if _, still := rev.Files[flex]; err != nil || still || rev.Files[text] != 1 {
+		t.Errorf("switch to text: %+v %v", rev, err)
+	}
+	if _, err := r.Desk.PublishFiles(ctx, map[string]int{flex: 0}, "hanako@shop", ""); !errors.Is(err, publishing.ErrUnknownFile) {
+		t.Errorf("took out a file not published: %v", err)
 	}
 }

@@ -4,7 +4,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", file: null, latest: 0, timer: 0, ranks: [] };
+const state = { csrf: "", file: null, latest: 0, timer: 0, ranks: [], files: [] };
+const EMAIL_FILES = ["email.subject.liquid", "email.html.liquid", "email.txt.liquid"];
+const LINE_FILES = ["line.txt.liquid", "line.flex.json.liquid"];
 
 // Locally the page's cookie carries the session; in AWS a Cognito token
 // from the hosted UI's redirect (#id_token=…) goes in Authorization.
@@ -56,6 +58,7 @@ async function overview() {
   const { data } = await call("GET", "/studio/api/content");
   text($("revision"), "公開中: 第" + data.revision + "版（" + (data.published_by || "") + "）");
   state.ranks = data.ranks;
+  state.files = data.files;
   $("rank").replaceChildren(...data.ranks.map((r) => el("option", { value: r.id }, r.label + " (" + r.id + ")")));
   const t = $("matrix");
   const head = el("tr", {}, el("th", {}, "ランク"));
@@ -78,7 +81,12 @@ async function overview() {
     for (const k of data.kinds) for (const ch of ["email", "line"]) {
       const c = byRank[r.id].find((x) => x.kind === k && x.channel === ch);
       const td = el("td", { "data-cell": k + "/" + r.id + "/" + ch });
-      if (!c.folder) td.append(el("span", { class: "missing", title: "文面がありません" }, "—"));
+      if (!c.folder) {
+        // Nothing written: start the rank's own file here.
+        const a = el("a", { href: "#", class: "missing", title: "文面がありません（クリックで作成）" }, "—");
+        a.onclick = (e) => { e.preventDefault(); open(k + "/" + r.id.replace(/-lapsed$/, "") + "/" + (ch === "email" ? EMAIL_FILES[0] : LINE_FILES[0]), r.id); };
+        td.append(a);
+      }
       else {
         const file = c.folder + "/" + (ch === "email" ? "email.html.liquid" : (files.has(c.folder + "/line.flex.json.liquid") ? "line.flex.json.liquid" : "line.txt.liquid"));
         const a = el("a", { href: "#", class: c.own ? "own" : "fallback", title: (c.own ? "" : "共通の文面: ") + c.folder + lastEdit(c.folder) }, c.own ? "●" : "↳");
@@ -110,12 +118,14 @@ async function overview() {
 
 async function open(path, rank) {
   const { status, data } = await call("GET", "/studio/api/content/" + path);
-  if (status !== 200) { text($("status"), data.error); return; }
-  state.file = path; state.latest = data.version;
+  if (status !== 200 && status !== 404) { text($("status"), data.error); return; }
+  const fresh = status === 404; // a file not written yet: saved as version 1
+  state.file = path; state.latest = fresh ? 0 : data.version;
   $("editor").hidden = false; $("preview").hidden = false;
   text($("path"), path);
-  text($("fileinfo"), "最新 v" + data.version + "（" + data.author + "）");
-  $("source").value = data.source;
+  text($("fileinfo"), fresh ? "新しいファイル（まだ保存されていません）" : "最新 v" + data.version + "（" + data.author + "）");
+  $("source").value = fresh ? "" : data.source;
+  folder();
   if (rank) $("rank").value = rank;
   const kind = path.split("/")[0];
   $("varlist").replaceChildren(...[...VARS.common, ...(VARS[kind] || [])].flatMap(([v, ex]) => [el("dt", {}, "{{ " + v + " }}"), el("dd", {}, "例: " + ex)]));
@@ -184,15 +194,63 @@ async function versions() {
 
 async function save() {
   const { status, data } = await call("PUT", "/studio/api/content/" + state.file, { source: $("source").value, base_version: state.latest, comment: $("comment").value });
-  if (status === 201) { state.latest = data.version; text($("status"), "v" + data.version + " を保存しました"); await versions(); await overview(); return; }
+  if (status === 201) {
+    state.latest = data.version;
+    // Known at once, so a publish right after the save includes it.
+    const f = state.files.find((f) => f.path === state.file);
+    if (f) f.latest = { ...f.latest, version: data.version };
+    else state.files.push({ path: state.file, published: 0, latest: { version: data.version, author: "", at: new Date().toISOString() } });
+    text($("status"), "v" + data.version + " を保存しました");
+    await versions(); await overview(); folder();
+    return;
+  }
   if (status === 409) { text($("status"), "他の人が先に保存しました（v" + data.latest_version + "）。履歴で比べてから保存し直してください。"); await versions(); return; }
   if (status === 422) gutter(data.errors);
   text($("status"), data.error || String(status));
 }
 
+// folder lists the files of the open file's folder: written ones to open,
+// and the ones its channel still lacks, to write.
+function folder() {
+  const dir = state.file.split("/").slice(0, 2).join("/");
+  if (!dir.includes("/")) { $("folder").replaceChildren(); return; }
+  const have = new Map(state.files.filter((f) => f.path.startsWith(dir + "/")).map((f) => [f.path.slice(dir.length + 1), f]));
+  const names = [...new Set([...EMAIL_FILES, ...LINE_FILES.filter((n) => have.has(n) || ![...have.keys()].some((h) => LINE_FILES.includes(h))), ...have.keys()])];
+  $("folder").replaceChildren(el("span", { class: "meta" }, "同じフォルダ："), ...names.map((n) => {
+    const f = have.get(n);
+    const a = el("a", { href: "#", class: f ? "" : "missing", title: f ? "v" + f.latest.version + (f.published !== f.latest.version ? "（未公開の変更あり）" : "") : "まだありません（クリックで作成）" },
+      n + (f && f.published !== f.latest.version ? " *" : ""));
+    a.onclick = (e) => { e.preventDefault(); open(dir + "/" + n); };
+    return el("span", {}, " ", a);
+  }));
+}
+
+// pending is what the open file's folder has saved but not published.
+function pending() {
+  const dir = state.file.split("/").slice(0, 2).join("/") + "/";
+  const files = {};
+  for (const f of state.files) if (f.path.startsWith(dir) && f.latest.version !== f.published) files[f.path] = f.latest.version;
+  return files;
+}
+
 async function publish(version) {
-  const { status, data } = await call("POST", "/studio/api/publish", { path: state.file, version: version || state.latest, comment: $("comment").value });
-  if (status === 200) { text($("status"), "第" + data.revision + "版として公開しました"); await overview(); return; }
+  // Without a version: the folder's saved changes go live together (a new
+  // email's three files, say).
+  const body = version ? { path: state.file, version } : { files: pending() };
+  if (!version && Object.keys(body.files).length === 0) { text($("status"), "公開する変更はありません（先に保存してください）"); return; }
+  body.comment = $("comment").value;
+  const { status, data } = await call("POST", "/studio/api/publish", body);
+  if (status === 200) { text($("status"), "第" + data.revision + "版として公開しました"); await overview(); folder(); return; }
+  if (status === 422) gutter(data.errors);
+  text($("status"), data.error || String(status));
+}
+
+// unpublish takes the open file out of the published set, with the
+// folder's saved changes (switching a folder from LINE text to Flex).
+async function unpublish() {
+  const files = { ...pending(), [state.file]: 0 };
+  const { status, data } = await call("POST", "/studio/api/publish", { files, comment: $("comment").value });
+  if (status === 200) { text($("status"), "第" + data.revision + "版：" + state.file + " を公開から外しました"); await overview(); folder(); return; }
   if (status === 422) gutter(data.errors);
   text($("status"), data.error || String(status));
 }
@@ -229,6 +287,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("customer").addEventListener("change", preview);
   $("save").onclick = save;
   $("publish").onclick = () => publish();
+  $("unpublish").onclick = unpublish;
   $("testsend").onclick = testSend;
   $("diff").onclick = diff;
   boot();
