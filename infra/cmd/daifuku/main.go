@@ -26,8 +26,10 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
@@ -139,6 +141,15 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 
+	if args[0] == "content" && os.Getenv("CONTENT_TABLE") != "" {
+		// A deployed content table, with the caller's AWS credentials.
+		desk, err := app.ContentDesk(ctx, os.Getenv("CONTENT_TABLE"))
+		if err != nil {
+			return err
+		}
+		return contentCommand(ctx, desk, args[1], fs.Args())
+	}
+
 	// Logs go to a file: the terminal shows the summary.
 	logFile, err := openLog(*dir)
 	if err != nil {
@@ -169,13 +180,7 @@ func run(ctx context.Context, args []string) error {
 	case "schedule":
 		return schedule(ctx, env, *date, *dryRun)
 	case "content":
-		if len(fs.Args()) != 1 {
-			return fmt.Errorf("usage: daifuku content %s DIR", args[1])
-		}
-		if args[1] == "export" {
-			return exportContent(ctx, env, fs.Arg(0))
-		}
-		return importContent(ctx, env, fs.Arg(0))
+		return contentCommand(ctx, env.Desk, args[1], fs.Args())
 	case "messages":
 		if args[1] == "stuck" {
 			return stuck(ctx, env, *grace)
@@ -665,12 +670,33 @@ func redrive(ctx context.Context, env *local.Env, keys []string, all bool) error
 	return nil
 }
 
+// contentCommand exports or imports the content set.
+func contentCommand(ctx context.Context, desk *publishing.Desk, sub string, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: daifuku content %s DIR", sub)
+	}
+	if sub == "export" {
+		return exportContent(ctx, desk, args[0])
+	}
+	return importContent(ctx, desk, args[0])
+}
+
 // exportContent writes the published content set into dir, file by file,
-// byte for byte.
-func exportContent(ctx context.Context, env *local.Env, dir string) error {
-	rev, set, err := env.Desk.Live(ctx)
+// byte for byte, and removes content files the set no longer has (so the
+// folder under git is the set).
+func exportContent(ctx context.Context, desk *publishing.Desk, dir string) error {
+	rev, set, err := desk.Live(ctx)
 	if err != nil {
 		return err
+	}
+	if old, err := contentset.FromFS(os.DirFS(dir)); err == nil {
+		for p := range old {
+			if _, ok := set[p]; !ok {
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	for _, p := range set.Paths() {
 		file := filepath.Join(dir, filepath.FromSlash(p))
@@ -686,13 +712,13 @@ func exportContent(ctx context.Context, env *local.Env, dir string) error {
 }
 
 // importContent publishes the content set in dir, whole, as one revision.
-func importContent(ctx context.Context, env *local.Env, dir string) error {
+func importContent(ctx context.Context, desk *publishing.Desk, dir string) error {
 	set, err := contentset.FromFS(os.DirFS(dir))
 	if err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
-	rev, changed, err := env.Desk.Import(ctx, set, "import@"+host, "imported from "+dir)
+	rev, changed, err := desk.Import(ctx, set, "import@"+host, "imported from "+dir)
 	var invalid *contentset.Invalid
 	if errors.As(err, &invalid) {
 		for _, p := range invalid.Problems {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"html"
 	"io/fs"
+	"net"
 	"net/http"
 	"path"
 	"slices"
@@ -113,6 +114,10 @@ func (s *Studio) routes(mux *http.ServeMux) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if !s.Cognito {
+			if !loopback(r.Host) {
+				http.Error(w, "the development studio answers on localhost only", http.StatusForbidden)
+				return
+			}
 			if tok := r.URL.Query().Get("token"); tok != "" {
 				if !s.devToken(tok) {
 					http.Error(w, "wrong studio token", http.StatusUnauthorized)
@@ -185,6 +190,19 @@ func (s *Studio) routes(mux *http.ServeMux) {
 	})
 }
 
+// loopback says a Host header names this machine.
+func loopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (s *Studio) devToken(tok string) bool {
 	return s.DevToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.DevToken)) == 1
 }
@@ -219,6 +237,11 @@ func (s *Studio) authorize(r *http.Request) (string, error) {
 	}
 	if s.DevToken == "" {
 		return "", &httpError{http.StatusServiceUnavailable, "the studio is not served: set STUDIO_DEV_TOKEN"}
+	}
+	if !loopback(r.Host) {
+		// The development token is public; a page elsewhere that rebinds its
+		// name to 127.0.0.1 must not reach the studio with it.
+		return "", &httpError{http.StatusForbidden, "the development studio answers on localhost only"}
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		if !s.devToken(tok) {

@@ -36,6 +36,7 @@ func studio(t *testing.T) (*testrig.Rig, http.Handler) {
 
 func studioCall(h http.Handler, method, path, body string, header ...string) (int, map[string]any) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "localhost:3000"
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -87,9 +88,19 @@ func TestStudioIsClosedToEveryoneElse(t *testing.T) {
 	if code, _ := studioCall(h, "POST", "/studio/api/preview", `{"path":"ranks.yaml","source":"x"}`, append(cookie, "X-CSRF-Token", csrf)...); code != http.StatusOK {
 		t.Errorf("a cookie session with its CSRF token: %d", code)
 	}
-	req := httptest.NewRequest("GET", "/studio", nil)
-	req.Header.Set("Cookie", "daifuku_studio="+studioToken)
+	// The development token is public: only this machine's names reach it.
+	rebound := httptest.NewRequest("GET", "/studio/api/session", nil)
+	rebound.Host = "evil.example"
+	rebound.Header.Set("Authorization", "Bearer "+studioToken)
 	w := httptest.NewRecorder()
+	h.ServeHTTP(w, rebound)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("the dev studio answered a request for another host: %d", w.Code)
+	}
+	req := httptest.NewRequest("GET", "/studio", nil)
+	req.Host = "127.0.0.1:3000"
+	req.Header.Set("Cookie", "daifuku_studio="+studioToken)
+	w = httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Content-Security-Policy"), "script-src 'self'") ||
 		!strings.Contains(w.Body.String(), `sandbox=""`) {

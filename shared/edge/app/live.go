@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/templates"
 )
 
@@ -199,4 +200,16 @@ func (l *Live) Tasks(ctx context.Context, raw json.RawMessage) (string, error) {
 // APIHandler is the HTTP API, rebuilt on a new publish.
 func (l *Live) APIHandler(getenv func(string) string) (http.Handler, error) {
 	return l.Handler(func(a *App) (http.Handler, error) { return a.APIHandler(getenv) })
+}
+
+// ContentDesk is the publishing desk on a deployed content table alone
+// (CONTENT_TABLE, with the caller's AWS credentials): content export and
+// import against AWS.
+func ContentDesk(ctx context.Context, table string) (*publishing.Desk, error) {
+	db, err := DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := dynamo.New(db, dynamo.Tables{Content: table})
+	return &publishing.Desk{Ledger: st, Checks: content.Checks{}}, nil
 }
