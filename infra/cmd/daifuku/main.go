@@ -121,6 +121,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "validate":
+		for _, w := range content.Plans.Warnings() {
+			fmt.Println("warning:", w)
+		}
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
 	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release":

@@ -83,7 +83,7 @@ type Sent struct {
 // reached the customer.
 func CountsAgainstCap(s message.Status) bool {
 	switch s {
-	case message.Skipped, message.Suppressed, message.Failed:
+	case message.Skipped, message.Suppressed, message.Failed, message.HeldOut:
 		return false
 	}
 	return true

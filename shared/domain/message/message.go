@@ -110,8 +110,11 @@ const (
 	Failed     Status = "failed"     // the provider refused it for good
 	Skipped    Status = "skipped"    // no channel may be used (opt-out, blocked, bounced)
 	Suppressed Status = "suppressed" // held back by a delivery policy (frequency cap); never sent
-	Deferred   Status = "deferred"   // waiting for quiet hours to end; released hourly
-	Ambiguous  Status = "ambiguous"  // email whose send outcome is unknown; never re-sent
+	// HeldOut: in the share of customers a step's holdout keeps from its
+	// message, so its effect can be measured against them; never sent.
+	HeldOut    Status = "held_out"
+	Deferred   Status = "deferred"  // waiting for quiet hours to end; released hourly
+	Ambiguous  Status = "ambiguous" // email whose send outcome is unknown; never re-sent
 	Delivered  Status = "delivered"
 	Opened     Status = "opened"
 	Clicked    Status = "clicked"
@@ -130,6 +133,9 @@ type Record struct {
 	OrderID    string           `dynamodbav:"order_id,omitempty"`
 	Channel    customer.Channel `dynamodbav:"channel,omitempty"`
 	Template   string           `dynamodbav:"template,omitempty"` // e.g. thank-you/royal/email
+	// Variant is the template folder a step's variant test drew for this
+	// customer ("" without variants).
+	Variant string `dynamodbav:"variant,omitempty"`
 	// ContentRevision is the published content revision the message was
 	// rendered from: with the template, it names the exact words (0: the
 	// templates built into the binary).

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/yamlfile"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
@@ -41,6 +42,10 @@ type stepDoc struct {
 	Template string `yaml:"template"`
 	Channel  string `yaml:"channel"`
 	When     string `yaml:"when"`
+	// Holdout keeps a share of the step's customers from its message, to
+	// measure it; variants split the rest between templates by weight.
+	Holdout  experiment.Share     `yaml:"holdout"`
+	Variants []experiment.Variant `yaml:"variants"`
 }
 
 type surpriseDoc struct {
@@ -171,6 +176,12 @@ func buildStep(d stepDoc, known Known) (Step, error) {
 		return s, fmt.Errorf("step %q: when %q: want no_purchase_since_anchor, or leave it out", s.ID, d.When)
 	}
 	s.Days = *d.Days
+	s.Design = experiment.Design{Holdout: d.Holdout, Variants: d.Variants}
+	warnings, err := s.Design.Check(known.Template)
+	if err != nil {
+		return s, fmt.Errorf("step %q: %w", s.ID, err)
+	}
+	s.Warnings = warnings
 	kind, _, ok := strings.Cut(s.Template, "/")
 	s.Kind = message.Kind(kind)
 	switch {
@@ -180,6 +191,11 @@ func buildStep(d stepDoc, known Known) (Step, error) {
 		return s, fmt.Errorf("step %q: template %q: %s messages are not plan steps", s.ID, s.Template, s.Kind)
 	case known.Template != nil && !known.Template(s.Template):
 		return s, fmt.Errorf("step %q: no template folder templates/%s", s.ID, s.Template)
+	}
+	for _, v := range s.Design.Variants {
+		if !strings.HasPrefix(v.Template, string(s.Kind)+"/") {
+			return s, fmt.Errorf("step %q: variant %s is not a %s template like %s", s.ID, v.Template, s.Kind, s.Template)
+		}
 	}
 	return s, nil
 }

@@ -7,10 +7,13 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 )
@@ -49,6 +52,29 @@ type Step struct {
 	Channel  customer.Channel // preferred channel; "" follows the customer's preference
 	When     Condition
 	Line     int
+	// Design holds a share out of the step's message, and splits the rest
+	// between variants (experiment.Design).
+	Design   experiment.Design
+	Warnings []string // a design that works badly (a holdout over 50%)
+}
+
+// Warnings are the designs that work badly, by plan and step.
+func (ps *Plans) Warnings() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(ps.plans)) {
+		for _, s := range ps.plans[name].Steps {
+			for _, w := range s.Warnings {
+				out = append(out, fmt.Sprintf("plans.yaml:%d: plan %q step %q: %s", s.Line, name, s.ID, w))
+			}
+		}
+	}
+	return out
+}
+
+// Unit names what a step's lots are drawn for: the plan, its version and
+// the step. A new version draws anew.
+func (s Step) Unit(planName string, version int) string {
+	return fmt.Sprintf("plan:%s@%d/step:%s", planName, version, s.ID)
 }
 
 // Plan is the steps for one rank (or for lapsed customers).

@@ -123,7 +123,7 @@ func TestNextDue(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	known := plan.Known{
 		Rank:     func(id string) bool { return id == "new" || id == "royal" },
-		Template: func(dir string) bool { return dir == "step/new-arrival" },
+		Template: func(dir string) bool { return dir == "step/new-arrival" || dir == "step/new-care" || dir == "lapsed/x" },
 	}
 	good := "version: 1\nplans:\n  new:\n    - step: arrival\n      anchor: first_purchase\n      days: 3\n      template: step/new-arrival\n"
 	if _, err := plan.Parse("plans.yaml", []byte(good), known); err != nil {
@@ -143,6 +143,11 @@ func TestParseRejects(t *testing.T) {
 		{"bad channel", strings.Replace(good, "days: 3", "days: 3\n      channel: fax", 1), 4, `channel "fax"`},
 		{"no version", strings.Replace(good, "version: 1\n", "", 1), 1, "version"},
 		{"duplicate step", good + "    - step: arrival\n      anchor: first_purchase\n      days: 4\n      template: step/new-arrival\n", 8, "defined twice"},
+		{"a 100% holdout", good + "      holdout: 100%\n", 4, "nobody would get the message"},
+		{"a holdout that is not a share", good + "      holdout: lots\n", 8, "want a percentage"},
+		{"weights that do not add up", good + "      variants:\n        - {template: step/new-arrival, weight: 60}\n        - {template: step/new-care, weight: 30}\n", 4, "add up to 90"},
+		{"a variant that does not exist", good + "      variants:\n        - {template: step/new-arrival, weight: 50}\n        - {template: step/none, weight: 50}\n", 4, "does not exist"},
+		{"a variant of another kind", good + "      variants:\n        - {template: step/new-arrival, weight: 50}\n        - {template: lapsed/x, weight: 50}\n", 4, "not a step template"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

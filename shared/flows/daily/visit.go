@@ -66,7 +66,17 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 	rk := rank.Parse(c.Rank)
 	var cands []candidate
 	for _, d := range r.Plans.DueOn(c, r.dueFrom(before.NextDue, local), local) {
-		cands = append(cands, r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{}))
+		cd := r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{})
+		// The step's test: a stable share held out (recorded, never sent, so
+		// the step's effect can be measured against them), the rest split
+		// between variants.
+		switch lot := d.Step.Design.Draw(c.ID, d.Step.Unit(d.Plan, r.Plans.Version)); {
+		case lot.HeldOut:
+			cd.record.Status, cd.record.Reason = message.HeldOut, "held out of this step ("+d.Step.Design.Holdout.String()+") to measure it"
+		case lot.Template != "":
+			cd.job.Template, cd.record.Template, cd.record.Variant = lot.Template, lot.Template, lot.Template
+		}
+		cands = append(cands, cd)
 	}
 	if r.Plans.Birthday.Enabled && slices.Contains(BirthdayKeys(today), c.BirthdayMD) {
 		key := message.NewKey(message.Birthday, c.ID, "birthday:"+today.String()[:4])
@@ -82,15 +92,26 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		cands = append(cands, cd)
 	}
 
-	// 3. The frequency cap, most important first.
-	if len(cands) > 0 {
-		decided, err := r.applyCap(ctx, c, cands, now)
+	// 3. The frequency cap, most important first, over the messages that
+	// would go (one held out takes no place).
+	var going []int
+	for i, cd := range cands {
+		if cd.record.Status == message.Queued {
+			going = append(going, i)
+		}
+	}
+	if len(going) > 0 {
+		capped := make([]candidate, len(going))
+		for j, i := range going {
+			capped[j] = cands[i]
+		}
+		decided, err := r.applyCap(ctx, c, capped, now)
 		if err != nil {
 			return res, err
 		}
-		for i := range cands {
-			if !decided[i].Allowed {
-				cands[i].record.Status, cands[i].record.Reason = message.Suppressed, decided[i].Reason
+		for j, i := range going {
+			if !decided[j].Allowed {
+				cands[i].record.Status, cands[i].record.Reason = message.Suppressed, decided[j].Reason
 			}
 		}
 	}

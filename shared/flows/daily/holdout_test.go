@@ -1,0 +1,76 @@
+package daily_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/plan"
+)
+
+// A step with a holdout and two variants: a stable share of its customers
+// is recorded held out and never sent, the rest get one variant each, and a
+// second run of the day decides nothing again.
+func TestAStepHoldsOutAShareAndSplitsTheRestBetweenVariants(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	src, err := os.ReadFile("../../../templates/plans.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := strings.Replace(string(src), "      template: step/prospect-welcome\n      channel: line\n",
+		"      template: step/prospect-welcome\n      channel: line\n      holdout: 20%\n      variants:\n"+
+			"        - {template: step/prospect-welcome, weight: 50}\n        - {template: step/prospect-stories, weight: 50}\n", 1)
+	r.Daily.Plans, err = plan.Parse("plans.yaml", []byte(tested), plan.Known{Template: r.Content.Templates.HasDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Clock.Set(morning("2026-12-01"))
+	const n = 200
+	for i := range n {
+		c := &customer.Customer{ID: fmt.Sprintf("P%03d", i), LINEUserID: fmt.Sprintf("U%032x", i), Consent: customer.Consent{LINE: true},
+			SignedUpAt: morning("2026-12-01").Add(-time.Hour)}
+		put(t, r, c)
+	}
+	rep, err := r.Daily.Run(ctx, r.Clock.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, queued := 0, 0
+	variants := map[string]int{}
+	for _, d := range rep.Decisions {
+		rec, err := r.Store.Message(ctx, d.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch rec.Status {
+		case message.HeldOut:
+			held++
+			if rec.Variant != "" {
+				t.Errorf("%s held out with a variant", d.Key)
+			}
+		case message.Queued:
+			queued++
+			variants[rec.Variant]++
+		}
+	}
+	if held < 25 || held > 55 || held+queued != n {
+		t.Errorf("%d held out, %d queued of %d; want about 20%% held out", held, queued, n)
+	}
+	if variants["step/prospect-welcome"] < 60 || variants["step/prospect-stories"] < 60 {
+		t.Errorf("variants %v; want about half each", variants)
+	}
+	if r.Queue.Len() != queued {
+		t.Errorf("%d jobs queued for %d messages to send", r.Queue.Len(), queued)
+	}
+	if again, err := r.Daily.Run(ctx, r.Clock.Now(), false); err != nil || len(again.Decisions) != 0 {
+		t.Errorf("a second run decided %d again (%v)", len(again.Decisions), err)
+	}
+}
