@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/attribution"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
@@ -18,11 +19,16 @@ import (
 // version c.Version) and the queued thank-you, all or nothing. An order id seen
 // before gives domain.ErrDuplicate and changes nothing; a customer changed since
 // it was read gives domain.ErrConflict.
-func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error {
+func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error {
 	orderItem, err := marshal(o)
 	if err != nil {
 		return fmt.Errorf("encode order %s: %w", o.ID, err)
 	}
+	touched, err := marshal(attr)
+	if err != nil {
+		return fmt.Errorf("encode attribution of order %s: %w", o.ID, err)
+	}
+	orderItem["attribution"] = &types.AttributeValueMemberM{Value: touched}
 	custPut, err := s.customerPut(c)
 	if err != nil {
 		return err
@@ -62,6 +68,17 @@ func failedCheck(reasons []types.CancellationReason, i int) bool {
 // Order reads one order.
 func (s *Store) Order(ctx context.Context, id string) (*customer.Order, error) {
 	return get[customer.Order](ctx, s.db, s.tables.Orders, "order_id", id, "order")
+}
+
+// AttributionOf reads what an order owes to the messages before it.
+func (s *Store) AttributionOf(ctx context.Context, orderID string) (attribution.Attribution, error) {
+	rec, err := get[struct {
+		Attribution attribution.Attribution `dynamodbav:"attribution"`
+	}](ctx, s.db, s.tables.Orders, "order_id", orderID, "order")
+	if err != nil {
+		return attribution.Attribution{}, err
+	}
+	return rec.Attribution, nil
 }
 
 // OrdersOf lists a customer's orders, newest first, through the by-customer index.

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/domain/attribution"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
@@ -19,6 +20,8 @@ type Policy struct {
 	Cap        Cap
 	// Rates are requests per second per provider; the sender keeps to them.
 	Rates map[customer.Channel]float64
+	// Attribution are the windows within which an order is a message's doing.
+	Attribution attribution.Windows
 }
 
 // Window is a span of local wall-clock hours, possibly across midnight
@@ -165,6 +168,9 @@ type policyDoc struct {
 		Days int `yaml:"days"`
 	} `yaml:"frequency_cap"`
 	Rates map[string]float64 `yaml:"rates"`
+	// AttributionDays: how long after a message an order is its doing, by
+	// kind, with "default".
+	AttributionDays map[string]int `yaml:"attribution_days"`
 }
 
 // ParsePolicy reads delivery.yaml.
@@ -203,6 +209,21 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 			return Policy{}, fmt.Errorf("%s: frequency_cap: want max ≥ 0 (0: no cap) and days ≥ 1", name)
 		}
 		p.Cap = Cap{Max: c.Max, Days: c.Days}
+	}
+	p.Attribution = attribution.Windows{ByKind: map[message.Kind]time.Duration{}}
+	for k, days := range doc.AttributionDays {
+		if days < 1 || days > 366 {
+			return Policy{}, fmt.Errorf("%s: attribution_days.%s: %d; want 1 to 366 days", name, k, days)
+		}
+		d := time.Duration(days) * 24 * time.Hour
+		switch {
+		case k == "default":
+			p.Attribution.Default = d
+		case message.Kind(k).Valid():
+			p.Attribution.ByKind[message.Kind(k)] = d
+		default:
+			return Policy{}, fmt.Errorf("%s: attribution_days: unknown kind %q (want default, or a message kind)", name, k)
+		}
 	}
 	return p, nil
 }

@@ -98,3 +98,18 @@ func TestShippedPolicyParses(t *testing.T) {
 		}
 	}
 }
+
+func TestAttributionDays(t *testing.T) {
+	p, err := delivery.ParsePolicy("delivery.yaml", []byte("attribution_days:\n  default: 21\n  lapsed: 60\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Attribution.Of(message.Step) != 21*24*time.Hour || p.Attribution.Of(message.Lapsed) != 60*24*time.Hour {
+		t.Errorf("windows %+v", p.Attribution)
+	}
+	for _, bad := range []string{"attribution_days:\n  default: 0\n", "attribution_days:\n  coupons: 30\n", "attribution_days:\n  step: 400\n"} {
+		if _, err := delivery.ParsePolicy("delivery.yaml", []byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -128,9 +128,10 @@ func New(d Deps) *App {
 		Policy: d.Content.Policy}
 	wp.Welcome = dr.VisitNow
 	return &App{
-		Env:       env,
-		Store:     st,
-		Intake:    &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans},
+		Env:   env,
+		Store: st,
+		Intake: &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+			Attribution: d.Content.Policy.Attribution},
 		Sender:    s,
 		Daily:     dr,
 		Campaigns: cr,

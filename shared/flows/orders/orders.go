@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/attribution"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
@@ -21,7 +22,8 @@ import (
 // Ledger is what the order flow needs of the store.
 type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
-	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record) error
+	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error
+	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
 	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
@@ -44,6 +46,8 @@ type Intake struct {
 	Rules          *rank.Rules
 	Plans          *plan.Plans // nil: no follow-up plans (next due dates are not kept)
 	ThankYouWindow time.Duration
+	// Attribution are the windows within which an order is a message's doing.
+	Attribution attribution.Windows
 }
 
 // MaxClockSkew is how far in the future an order may be dated: the shop's
@@ -59,6 +63,9 @@ type Result struct {
 	NewCustomer bool   `json:"new_customer"`
 	Duplicate   bool   `json:"duplicate"`
 	ThankYou    string `json:"thank_you,omitempty"` // the queued message key
+	// LastTouch is the last message the customer received before the order
+	// ("" when none did, within its window).
+	LastTouch string `json:"last_touch,omitempty"`
 }
 
 // RecordOrder stores an order once and queues its thank-you. Recording the same
@@ -120,7 +127,19 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 		// Too old to thank: keep the record so the order is still attributable.
 		rec.Status, rec.Reason, job = message.Skipped, "order older than the thank-you window", nil
 	}
-	if err := in.Ledger.CommitOrder(ctx, o, c, rec); err != nil {
+	// What the order owes to the messages before it (and to held-out
+	// decisions, for the holdout's count).
+	var attr attribution.Attribution
+	if !isNew {
+		recs, err := in.Ledger.MessagesSince(ctx, c.ID, o.OrderedAt.Add(-in.Attribution.Longest()))
+		if err != nil {
+			return Result{}, nil, err
+		}
+		attr = attribution.Of(recs, o.OrderedAt, in.Attribution)
+	}
+	attr.Organic = attr.None()
+	res.LastTouch = string(attr.LastTouch)
+	if err := in.Ledger.CommitOrder(ctx, o, c, rec, attr); err != nil {
 		return Result{}, nil, err
 	}
 	return res, job, nil

@@ -251,3 +251,51 @@ func TestLargestOrdersAddUp(t *testing.T) {
 		t.Errorf("total spend %d, want %d", c.Purchases.TotalSpend, int64(2*customer.MaxOrderTotal))
 	}
 }
+
+// An order is linked to the messages its customer received before it (the
+// last touch, and every touch within its window) and to a held-out
+// decision; an order with none before it is organic.
+func TestAnOrderIsAttributedToTheMessagesBeforeIt(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	now := r.Clock.Now()
+	if err := r.Store.PutCustomers(ctx, []*customer.Customer{{ID: "C1", Email: "c1@example.jp", Rank: "new",
+		Consent: customer.Consent{Email: true}, Purchases: customer.Purchases{Count: 1, TotalSpend: 3000, First: now.AddDate(0, -2, 0), Last: now.AddDate(0, -2, 0)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []message.Record{
+		{Key: "step-5d", Kind: message.Step, CustomerID: "C1", Rank: "new", Plan: "new", PlanVersion: 2, Step: "care", Status: message.Opened,
+			CreatedAt: now.AddDate(0, 0, -5), SentAt: now.AddDate(0, 0, -5)},
+		{Key: "held-2d", Kind: message.Step, CustomerID: "C1", Rank: "new", Plan: "new", PlanVersion: 2, Step: "next", Status: message.HeldOut,
+			CreatedAt: now.AddDate(0, 0, -2)},
+		{Key: "news-45d", Kind: message.Newsletter, CustomerID: "C1", Rank: "new", Status: message.Sent,
+			CreatedAt: now.AddDate(0, 0, -45), SentAt: now.AddDate(0, 0, -45)},
+	} {
+		if _, err := r.Store.CreateMessage(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := r.Intake.RecordOrder(ctx, customer.Order{ID: "O-A1", CustomerID: "C1", Total: 5000, OrderedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LastTouch != "step-5d" {
+		t.Errorf("last touch %q, want step-5d", res.LastTouch)
+	}
+	a, err := r.Store.AttributionOf(ctx, "O-A1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Touches) != 2 || a.Touches[0].Key != "step-5d" || a.Touches[0].PlanVersion != 2 || !a.Touches[1].HeldOut || a.Organic {
+		t.Errorf("attribution %+v; want the step (plan v2) and the held-out decision, not the 45-day-old newsletter", a)
+	}
+	res, err = r.Intake.RecordOrder(ctx, customer.Order{ID: "O-A2", CustomerID: "NEW", Total: 5000, OrderedAt: now,
+		Contact: customer.Contact{Email: "new@example.jp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := r.Store.AttributionOf(ctx, "O-A2"); err != nil || !a.Organic || res.LastTouch != "" {
+		t.Errorf("a first order with no message before it: %+v %v", a, err)
+	}
+}
