@@ -24,6 +24,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/edge/app"
@@ -102,6 +103,7 @@ func run(ctx context.Context, args []string) error {
 	cAll := fs.Bool("all", false, "campaign create: audience everyone who agreed to hear from us; messages redrive: every stuck message")
 	cTemplates := fs.String("templates", "", "campaign templates: rank=folder,…, with default=")
 	cEarlyRanks := fs.String("early-ranks", "", "campaign early access: rank ids, comma separated (default: campaigns.yaml's early_access)")
+	cHoldout := fs.String("holdout", "", "campaign create: a share of the audience held out to measure it, e.g. 10%")
 	cEarlyHours := fs.Int("early-hours", -1, "campaign early access: hours before send-at (0: none; default: campaigns.yaml's early_access)")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
 	format := fs.String("format", "", "voice: markdown (default), csv or json; customer: text (default) or json")
@@ -217,6 +219,11 @@ func run(ctx context.Context, args []string) error {
 			}
 			if *cEarlyHours < 0 && content.EarlyAccess != nil {
 				c.Early.Hours = content.EarlyAccess.Hours
+			}
+		}
+		if *cHoldout != "" {
+			if c.Holdout, err = experiment.ParseShare(*cHoldout); err != nil {
+				return fmt.Errorf("-holdout: %w", err)
 			}
 		}
 		if err := c.Validate(content.Known()); err != nil {

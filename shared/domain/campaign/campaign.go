@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/yamlfile"
 )
@@ -30,7 +31,10 @@ type Campaign struct {
 	// Early sends the campaign to some ranks before everyone else: the
 	// early notice of new items the royal and semi-royal welcomes promise.
 	Early *Early `yaml:"early,omitempty" dynamodbav:"early,omitempty"`
-	Line  int    `yaml:"-" dynamodbav:"-"`
+	// Holdout keeps a stable share of the audience from the newsletter,
+	// recorded held_out, to measure what it brought back.
+	Holdout experiment.Share `yaml:"holdout,omitempty" dynamodbav:"holdout,omitempty"`
+	Line    int              `yaml:"-" dynamodbav:"-"`
 }
 
 // Early is early access: customers of Ranks (the active side) in the
@@ -109,6 +113,9 @@ func (c *Campaign) Validate(known Known) error {
 		return fmt.Errorf("campaign %s: audience: give exactly one of ranks, tags or all", c.ID)
 	case c.Templates[DefaultTemplate] == "":
 		return fmt.Errorf("campaign %s: templates: a default template is required", c.ID)
+	}
+	if _, err := (experiment.Design{Holdout: c.Holdout}).Check(nil); err != nil {
+		return fmt.Errorf("campaign %s: %w", c.ID, err)
 	}
 	for _, r := range c.Audience.Ranks {
 		if known.Rank != nil && !known.Rank(rank.Parse(r).ID) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/domain/attribution"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
@@ -22,6 +23,15 @@ type Policy struct {
 	Rates map[customer.Channel]float64
 	// Attribution are the windows within which an order is a message's doing.
 	Attribution attribution.Windows
+	// ControlGroup is a stable share of all customers kept from every
+	// message but thank-yous, to measure the whole programme (0: off).
+	ControlGroup experiment.Share
+}
+
+// InControlGroup says a customer is in the global control group: always
+// the same customers, whatever the message.
+func (p Policy) InControlGroup(customerID string) bool {
+	return p.ControlGroup > 0 && experiment.Uniform("control-group", customerID) < float64(p.ControlGroup)
 }
 
 // Window is a span of local wall-clock hours, possibly across midnight
@@ -171,6 +181,8 @@ type policyDoc struct {
 	// AttributionDays: how long after a message an order is its doing, by
 	// kind, with "default".
 	AttributionDays map[string]int `yaml:"attribution_days"`
+	// ControlGroup: e.g. 5%; off when absent.
+	ControlGroup experiment.Share `yaml:"control_group"`
 }
 
 // ParsePolicy reads delivery.yaml.
@@ -210,6 +222,10 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 		}
 		p.Cap = Cap{Max: c.Max, Days: c.Days}
 	}
+	if doc.ControlGroup >= experiment.Share(experiment.MaxUsefulHoldout) {
+		return Policy{}, fmt.Errorf("%s: control_group %s: most customers would hear nothing; a few percent measures the programme", name, doc.ControlGroup)
+	}
+	p.ControlGroup = doc.ControlGroup
 	p.Attribution = attribution.Windows{ByKind: map[message.Kind]time.Duration{}}
 	for k, days := range doc.AttributionDays {
 		if days < 1 || days > 366 {

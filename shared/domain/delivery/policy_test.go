@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -111,5 +112,27 @@ func TestAttributionDays(t *testing.T) {
 		if _, err := delivery.ParsePolicy("delivery.yaml", []byte(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestControlGroup(t *testing.T) {
+	p, err := delivery.ParsePolicy("delivery.yaml", []byte("control_group: 5%\n"))
+	if err != nil || p.ControlGroup != 0.05 {
+		t.Fatalf("%v %v", p.ControlGroup, err)
+	}
+	in := 0
+	for i := range 10000 {
+		if p.InControlGroup(fmt.Sprintf("C%d", i)) {
+			in++
+		}
+	}
+	if in < 420 || in > 580 {
+		t.Errorf("%d of 10,000 in a 5%% control group", in)
+	}
+	if off, _ := delivery.ParsePolicy("delivery.yaml", nil); off.InControlGroup("C1") {
+		t.Error("the control group is off by default")
+	}
+	if _, err := delivery.ParsePolicy("delivery.yaml", []byte("control_group: 60%\n")); err == nil {
+		t.Error("a 60% control group was accepted")
 	}
 }

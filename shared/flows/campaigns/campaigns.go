@@ -25,6 +25,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
@@ -122,6 +123,7 @@ type Report struct {
 	Batches      int // multicast requests sent by this run
 	Skipped      int // no usable channel (opt-out, blocked, bounced)
 	Suppressed   int // frequency cap
+	HeldOut      int // the campaign's holdout, or the global control group
 	Earlier      int // decided by an earlier run
 	Handed       int // LINE friends whose batch LINE refused whole (quota): sent one by one by the sender, or deferred
 	ItemsRead    int
@@ -279,7 +281,7 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 	rep.LINERequests = rep.Batches + rep.Push
 	st := campaign.State{Status: campaign.Delivering, FinishedAt: now, Counts: map[string]int{
 		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
-		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "line_handed_to_sender": rep.Handed,
+		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "held_out": rep.HeldOut, "line_handed_to_sender": rep.Handed,
 	}}
 	if early {
 		st.Status, st.EarlyCounts = campaign.EarlySent, st.Counts
@@ -374,8 +376,15 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 			return nil, nil, err
 		}
 		recent := delivery.RecentSends(recs, func(k message.Key) bool { return k == key })
-		if d := r.Policy.CapFor(cust).ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
-			rec.Status, rec.Reason = message.Suppressed, d.Reason
+		switch {
+		case r.Policy.InControlGroup(cust.ID):
+			rec.Status, rec.Reason = message.HeldOut, "in the global control group"
+		case c.Holdout > 0 && (experiment.Design{Holdout: c.Holdout}).Draw(cust.ID, message.CampaignPlan(c.ID)).HeldOut:
+			rec.Status, rec.Reason = message.HeldOut, "held out of this campaign ("+c.Holdout.String()+") to measure it"
+		default:
+			if d := r.Policy.CapFor(cust).ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
+				rec.Status, rec.Reason = message.Suppressed, d.Reason
+			}
 		}
 	}
 	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec)
@@ -400,6 +409,9 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		return nil, nil, nil
 	case rec.Status == message.Suppressed:
 		count(&rep.Suppressed)
+		return nil, nil, nil
+	case rec.Status == message.HeldOut:
+		count(&rep.HeldOut)
 		return nil, nil, nil
 	case job.Channel == customer.LINE && r.LINE != nil && !linePaused &&
 		!r.Policy.NotBefore(message.Newsletter, customer.LINE, cust.Location(), now).After(now):

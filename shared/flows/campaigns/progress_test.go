@@ -3,12 +3,15 @@ package campaigns_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 )
@@ -78,5 +81,44 @@ func TestALeasedCampaignIsNamedAndCanBeResumed(t *testing.T) {
 	}
 	if done, _ := r.Campaigns.Complete(ctx, r.Clock.Now()); len(done) != 1 {
 		t.Error("the resumed campaign did not complete")
+	}
+}
+
+// A campaign's holdout: a stable share of its audience is recorded held
+// out and never sent; the rest are multicast.
+func TestACampaignHoldsOutAShareOfItsAudience(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	var cs []*customer.Customer
+	for i := range 60 {
+		cs = append(cs, &customer.Customer{ID: fmt.Sprintf("H%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
+			Consent: customer.Consent{LINE: true}})
+	}
+	if err := r.Store.PutCustomers(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	c := campaign.Campaign{ID: "held", SendAt: r.Clock.Now(), Audience: campaign.Audience{All: true}, Holdout: 0.25,
+		Templates: map[string]string{"default": "newsletter/2026-winter-default"}}
+	if err := c.Validate(campaign.Known{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Campaigns.Send(ctx, c, r.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HeldOut < 5 || rep.HeldOut > 25 || rep.HeldOut+rep.Multicast+rep.Push != 60 {
+		t.Errorf("held out %d, multicast %d, pushed %d of 60", rep.HeldOut, rep.Multicast, rep.Push)
+	}
+	rec, err := r.Store.Message(ctx, message.CampaignKey(cs[0].ID, "held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held := (experiment.Design{Holdout: 0.25}).Draw(cs[0].ID, message.CampaignPlan("held")).HeldOut; held != (rec.Status == message.HeldOut) {
+		t.Errorf("%s: %s, drawn held out %v", cs[0].ID, rec.Status, held)
+	}
+	if err := (&campaign.Campaign{ID: "all", SendAt: r.Clock.Now(), Audience: campaign.Audience{All: true}, Holdout: 1,
+		Templates: map[string]string{"default": "newsletter/2026-winter-default"}}).Validate(campaign.Known{}); err == nil {
+		t.Error("a 100% holdout was accepted")
 	}
 }

@@ -74,3 +74,38 @@ func TestAStepHoldsOutAShareAndSplitsTheRestBetweenVariants(t *testing.T) {
 		t.Errorf("a second run decided %d again (%v)", len(again.Decisions), err)
 	}
 }
+
+// The global control group hears nothing but thank-yous: its customers'
+// step decisions are recorded held out, always for the same customers.
+func TestTheGlobalControlGroupHearsNothing(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	r.Daily.Policy.ControlGroup = 0.3
+	r.Clock.Set(morning("2026-12-01"))
+	const n = 100
+	for i := range n {
+		put(t, r, &customer.Customer{ID: fmt.Sprintf("G%03d", i), LINEUserID: fmt.Sprintf("U%032x", i), Consent: customer.Consent{LINE: true},
+			SignedUpAt: morning("2026-12-01").Add(-time.Hour)})
+	}
+	rep, err := r.Daily.Run(ctx, r.Clock.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, d := range rep.Decisions {
+		in := r.Daily.Policy.InControlGroup(d.CustomerID)
+		if (d.Status == message.HeldOut) != in {
+			t.Errorf("%s: %s, in the control group %v", d.CustomerID, d.Status, in)
+		}
+		if in {
+			held++
+		}
+	}
+	if held < 15 || held > 45 || len(rep.Decisions) != n {
+		t.Errorf("%d of %d decisions in the control group; want about 30%%", held, len(rep.Decisions))
+	}
+	if r.Queue.Len() != n-held {
+		t.Errorf("%d jobs queued, want %d", r.Queue.Len(), n-held)
+	}
+}

@@ -92,6 +92,14 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		cands = append(cands, cd)
 	}
 
+	// The global control group hears nothing but thank-yous: every
+	// decision is recorded held out, to measure the programme as a whole.
+	if r.Policy.InControlGroup(c.ID) {
+		for i := range cands {
+			cands[i].record.Status, cands[i].record.Reason = message.HeldOut, "in the global control group"
+		}
+	}
+
 	// 3. The frequency cap, most important first, over the messages that
 	// would go (one held out takes no place).
 	var going []int
