@@ -249,17 +249,17 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
 		// (and the studio: it saves and publishes content, and seeds it)
 		"ApiFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
-			"ContentTable": "w"},
+			"ContentTable": "w", "ReportsTable": "w"},
 		// every function loads the published content, and looks for a new publish
-		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r"},
+		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w"},
 		// sends, settles, pauses LINE, quotes customer voice
 		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
-			"ContentTable": "r"},
+			"ContentTable": "r", "ReportsTable": "w"},
 		// events, replies, the new friend's welcome
-		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r"},
+		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w"},
 		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
 		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
-			"ContentTable": "r"},
+			"ContentTable": "r", "ReportsTable": "w"},
 	}
 	tpl, err := samtemplate.LoadRepo()
 	if err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -27,6 +29,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/report"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
@@ -62,6 +65,9 @@ commands:
   content export DIR          write the published content set into DIR, byte for byte
   content import DIR          publish the content set in DIR, whole, as one revision
                               (checked first: a set that would not run changes nothing)
+  report                      did it work: per rank, kind, plan version, step, template and
+                              variant, repurchase of treated against held-out customers,
+                              with a 95% interval; -month YYYY-MM, -format table|csv|json
   validate                    check rank rules, shop and every template (TEMPLATES_DIR,
                               or the built-in copy)
 
@@ -110,6 +116,7 @@ func run(ctx context.Context, args []string) error {
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
+	month := fs.String("month", "", "report: the month, YYYY-MM (default: this month in Japan)")
 	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
 	all := cAll
 	// TEMPLATES_DIR fixes the content to a folder; otherwise the content
@@ -128,7 +135,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release":
+	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release", "report":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -249,6 +256,8 @@ func run(ctx context.Context, args []string) error {
 		})
 	case "voice":
 		return voice(ctx, env, fs.Args(), *format, *limit)
+	case "report":
+		return printReport(ctx, env, *month, *format)
 	case "customer":
 		if len(fs.Args()) != 1 {
 			return fmt.Errorf("usage: daifuku customer [-format text|json] CUSTOMER_ID")
@@ -745,4 +754,66 @@ func importContent(ctx context.Context, desk *publishing.Desk, dir string) error
 	}
 	fmt.Printf("published revision %d: %d files changed\n", rev.N, changed)
 	return nil
+}
+
+// printReport prints a month's report: read from its counters, one item per row.
+func printReport(ctx context.Context, env *local.Env, month, format string) error {
+	if month == "" {
+		month = report.Month(env.Now())
+	}
+	if _, err := time.Parse("2006-01", month); err != nil {
+		return fmt.Errorf("-month %q: want YYYY-MM", month)
+	}
+	counters, read, err := env.Store.ReportRows(ctx, month)
+	if err != nil {
+		return err
+	}
+	rep, err := report.Build(month, counters, read)
+	if err != nil {
+		return err
+	}
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+	cells := func(l report.Line) []string {
+		lift, ci := "", ""
+		if l.Lift != nil {
+			lift = fmt.Sprintf("%+.1f pt", 100*l.Lift.Abs)
+			ci = fmt.Sprintf("[%+.1f, %+.1f]", 100*l.Lift.Low, 100*l.Lift.High)
+		}
+		needed := ""
+		if l.Needed > 0 {
+			needed = strconv.Itoa(l.Needed)
+		}
+		return []string{l.Rank, string(l.Kind), l.Plan, strconv.Itoa(l.PlanVersion), l.Step, l.Template, l.Variant,
+			strconv.FormatInt(l.Treated.N, 10), pct(l.Treated.Rate), strconv.FormatInt(l.Holdout.N, 10), pct(l.Holdout.Rate),
+			lift, ci, l.Verdict, needed}
+	}
+	head := []string{"RANK", "KIND", "PLAN", "VERSION", "STEP", "TEMPLATE", "VARIANT", "SENT", "REPURCHASED", "HELD OUT",
+		"REPURCHASED", "LIFT", "95% CI", "VERDICT", "NEEDED/GROUP"}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case "csv":
+		w := csv.NewWriter(os.Stdout)
+		_ = w.Write(head)
+		for _, l := range rep.Rows {
+			row := cells(l)
+			for i := range row {
+				row[i] = feedback.SpreadsheetCell(row[i])
+			}
+			_ = w.Write(row)
+		}
+		w.Flush()
+		return w.Error()
+	case "", "table":
+		fmt.Printf("report %s: %d rows (%d items read)\n", month, len(rep.Rows), rep.ItemsRead)
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+		for _, l := range rep.Rows {
+			fmt.Fprintln(tw, strings.Join(cells(l), "\t"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("-format %q: want table, csv or json", format)
 }

@@ -200,6 +200,11 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 		if err != nil && !errors.As(err, &failed) {
 			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
 		}
+		if err == nil {
+			if err := s.countSent(ctx, m.Key); err != nil {
+				return err
+			}
+		}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),

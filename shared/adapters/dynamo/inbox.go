@@ -125,5 +125,9 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 	if e.Customer != nil {
 		e.Customer.Version++
 	}
+	if m := e.Message; m != nil && !m.SentAt.IsZero() {
+		// An ambiguous email its processed event settled as sent.
+		return s.countSent(ctx, m.Key)
+	}
 	return nil
 }

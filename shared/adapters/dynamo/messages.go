@@ -62,6 +62,8 @@ func messageItem(r message.Record) (map[string]types.AttributeValue, error) {
 	if id, ok := r.Campaign(); ok {
 		item["campaign"] = str(id)
 	}
+	month, row := reportPlace(r)
+	item["report_month"], item["report_row"] = str(month), str(row)
 	return item, nil
 }
 
@@ -134,6 +136,9 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 	if err != nil {
 		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
 	}
+	if o.Status == message.Sent {
+		return s.countSent(ctx, key)
+	}
 	return nil
 }
 
@@ -202,7 +207,7 @@ func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outc
 	if err != nil {
 		return fmt.Errorf("settle message %s as taken: %w", key, err)
 	}
-	return nil
+	return s.countSent(ctx, key)
 }
 
 // History lists every message of a customer, newest first, through the

@@ -42,6 +42,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
 			{Put: custPut},
 			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
+			{Update: s.countDecision(thanks)},
 		},
 	})
 	var canceled *types.TransactionCanceledException

@@ -67,11 +67,14 @@ func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bo
 	if err != nil {
 		return false, err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)"),
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	// The decision and its count in the month's report, together: a second
+	// run creates neither.
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
+		{Update: s.countDecision(r)},
+	}})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0) {
 		return false, nil
 	}
 	if err != nil {

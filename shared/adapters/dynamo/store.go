@@ -27,6 +27,7 @@ type Tables struct {
 	Feedback  string
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
 	Content   string // the content set's versions and published revision
+	Reports   string // the report's counters, by month and row
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -43,6 +44,7 @@ func (t *Tables) each() []struct {
 		{"MessagesTable", "MESSAGES_TABLE", &t.Messages}, {"CampaignsTable", "CAMPAIGNS_TABLE", &t.Campaigns},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
+		{"ReportsTable", "REPORTS_TABLE", &t.Reports},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/report"
 )
 
 // A step with a holdout and two variants: a stable share of its customers
@@ -107,5 +108,76 @@ func TestTheGlobalControlGroupHearsNothing(t *testing.T) {
 	}
 	if r.Queue.Len() != n-held {
 		t.Errorf("%d jobs queued, want %d", r.Queue.Len(), n-held)
+	}
+}
+
+// The report's counters, kept as things happen: each decision in its row
+// (held out or not), each send once, each repurchase once per message, and
+// a repeated order or event counts nothing twice.
+func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	src, err := os.ReadFile("../../../templates/plans.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := strings.Replace(string(src), "      template: step/prospect-welcome\n      channel: line\n",
+		"      template: step/prospect-welcome\n      channel: line\n      holdout: 50%\n", 1)
+	if r.Daily.Plans, err = plan.Parse("plans.yaml", []byte(tested), plan.Known{Template: r.Content.Templates.HasDir}); err != nil {
+		t.Fatal(err)
+	}
+	r.Clock.Set(morning("2026-12-01"))
+	for i := range 40 {
+		put(t, r, &customer.Customer{ID: fmt.Sprintf("R%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Consent: customer.Consent{LINE: true},
+			SignedUpAt: morning("2026-12-01").Add(-time.Hour)})
+	}
+	rep, err := r.Daily.Run(ctx, r.Clock.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SendQueued(t)
+	held, treated := "", ""
+	for _, d := range rep.Decisions {
+		if d.Status == message.HeldOut && held == "" {
+			held = d.CustomerID
+		}
+		if d.Status == message.Queued && treated == "" {
+			treated = d.CustomerID
+		}
+	}
+	r.Clock.Advance(48 * time.Hour)
+	for i, o := range []customer.Order{
+		{ID: "O-T1", CustomerID: treated, Total: 4000}, {ID: "O-T2", CustomerID: treated, Total: 6000}, // a second order: no second repurchase
+		{ID: "O-H1", CustomerID: held, Total: 3000}, {ID: "O-H1", CustomerID: held, Total: 3000}, // a redelivered order
+	} {
+		o.OrderedAt = r.Clock.Now().Add(time.Duration(i) * time.Minute)
+		if _, err := r.Intake.RecordOrder(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, read, err := r.Store.ReportRows(ctx, "2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c report.Counters
+	for k, v := range rows {
+		if strings.Contains(k, "|welcome|") {
+			c = v
+		}
+	}
+	heldN := 0
+	for _, d := range rep.Decisions {
+		if d.Status == message.HeldOut {
+			heldN++
+		}
+	}
+	want := report.Counters{Decided: 40, HeldOut: int64(heldN), Sent: int64(40 - heldN), TreatedRepurchased: 1, TreatedRevenue: 4000,
+		HeldRepurchased: 1, HeldRevenue: 3000}
+	if c != want {
+		t.Errorf("welcome row %+v, want %+v", c, want)
+	}
+	if read != len(rows) {
+		t.Errorf("%d items read for %d rows", read, len(rows))
 	}
 }

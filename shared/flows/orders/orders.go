@@ -24,6 +24,7 @@ type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error
 	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
+	CountOnce(ctx context.Context, key message.Key, event string, add map[string]int64) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
 	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
@@ -141,6 +142,18 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 	res.LastTouch = string(attr.LastTouch)
 	if err := in.Ledger.CommitOrder(ctx, o, c, rec, attr); err != nil {
 		return Result{}, nil, err
+	}
+	// Each message (or held-out decision) the order follows counts one
+	// repurchase in its row of the report, and the order's revenue, once:
+	// a customer's second order within the window adds nothing to it.
+	for _, t := range attr.Touches {
+		side := "treated"
+		if t.HeldOut {
+			side = "holdout"
+		}
+		if err := in.Ledger.CountOnce(ctx, t.Key, "repurchased", map[string]int64{side + "_repurchased": 1, side + "_revenue": o.Total}); err != nil {
+			in.Logger().WarnContext(ctx, "repurchase not counted in the report", "order_id", o.ID, "message_key", t.Key, "error", err)
+		}
 	}
 	return res, job, nil
 }

@@ -1,0 +1,169 @@
+// Package report is the owner's monthly question, answered: did each plan
+// step, template and variant bring customers back, and by how much, against
+// the customers held out of it. Its numbers are counters kept as things
+// happen (a decision, a send, an attributed order), one item per month and
+// row, so a month's report reads as many items as it has rows.
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/stats"
+)
+
+// Row is what a report row is about: the rank at sending, the kind, plan,
+// plan version, step, template and variant of the decisions it counts.
+type Row struct {
+	Rank        string       `json:"rank"`
+	Kind        message.Kind `json:"kind"`
+	Plan        string       `json:"plan"`
+	PlanVersion int          `json:"plan_version"`
+	Step        string       `json:"step"`
+	Template    string       `json:"template"`
+	Variant     string       `json:"variant"`
+}
+
+// Month is the month a decision counts in: Japan's, as the shop reads it.
+func Month(t time.Time) string { return t.In(customer.DefaultLocation()).Format("2006-01") }
+
+// RowOf is the row a decision counts in: as it was decided (the template
+// it was decided with, not the channel's file it was sent from), so every
+// count of a message lands in the same row.
+func RowOf(r *message.Record) Row {
+	tpl := r.Template
+	if r.Job != nil {
+		tpl = r.Job.Template
+	}
+	return Row{Rank: r.Rank, Kind: r.Kind, Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, Template: tpl, Variant: r.Variant}
+}
+
+// Key is the row's sort key: its parts joined by "|" (none contains one).
+func (r Row) Key() string {
+	return strings.Join([]string{r.Rank, string(r.Kind), r.Plan, strconv.Itoa(r.PlanVersion), r.Step, r.Template, r.Variant}, "|")
+}
+
+// ParseKey reads a row back from its key.
+func ParseKey(k string) (Row, error) {
+	p := strings.Split(k, "|")
+	if len(p) != 7 {
+		return Row{}, fmt.Errorf("report row %q: want 7 parts", k)
+	}
+	v, err := strconv.Atoi(p[3])
+	if err != nil {
+		return Row{}, fmt.Errorf("report row %q: plan version: %w", k, err)
+	}
+	return Row{Rank: p[0], Kind: message.Kind(p[1]), Plan: p[2], PlanVersion: v, Step: p[4], Template: p[5], Variant: p[6]}, nil
+}
+
+// Counters are a row's numbers. Decided counts every decision; HeldOut
+// those held out; Sent those the provider took (the treated group).
+// Repurchased counts decisions followed by an order within their window,
+// once each; Revenue sums those orders' totals (yen).
+type Counters struct {
+	Decided            int64 `dynamodbav:"decided" json:"decided"`
+	HeldOut            int64 `dynamodbav:"held_out" json:"held_out"`
+	Sent               int64 `dynamodbav:"sent" json:"sent"`
+	TreatedRepurchased int64 `dynamodbav:"treated_repurchased" json:"treated_repurchased"`
+	TreatedRevenue     int64 `dynamodbav:"treated_revenue" json:"treated_revenue"`
+	HeldRepurchased    int64 `dynamodbav:"holdout_repurchased" json:"holdout_repurchased"`
+	HeldRevenue        int64 `dynamodbav:"holdout_revenue" json:"holdout_revenue"`
+}
+
+// Group is one side of a comparison.
+type Group struct {
+	N           int64   `json:"n"`
+	Repurchased int64   `json:"repurchased"`
+	Revenue     int64   `json:"revenue"`
+	Rate        float64 `json:"rate"`
+}
+
+// Line is one row of the report.
+type Line struct {
+	Row
+	Counters
+	Treated Group       `json:"treated"`
+	Holdout Group       `json:"holdout"`
+	Lift    *stats.Lift `json:"lift,omitempty"`
+	// Verdict says what the data can tell, in the owner's words.
+	Verdict string `json:"verdict"`
+	// Needed is how many customers a group needs to detect MinLift at 80%
+	// power, when the data cannot tell yet.
+	Needed int `json:"needed,omitempty"`
+}
+
+// MinLift is the lift the report sizes its "not yet" against: five points
+// of repurchase.
+const MinLift = 0.05
+
+// Verdicts.
+const (
+	Undecided = "まだ判断できません"
+	NoHoldout = "比較する対象（holdout）がありません"
+	Better    = "効果あり"
+	Worse     = "逆効果の可能性"
+)
+
+// LineOf compares a row's treated and held-out customers.
+func LineOf(row Row, c Counters) Line {
+	l := Line{Row: row, Counters: c,
+		Treated: Group{N: c.Sent, Repurchased: c.TreatedRepurchased, Revenue: c.TreatedRevenue},
+		Holdout: Group{N: c.HeldOut, Repurchased: c.HeldRepurchased, Revenue: c.HeldRevenue}}
+	for _, g := range []*Group{&l.Treated, &l.Holdout} {
+		if g.N > 0 {
+			g.Rate = float64(g.Repurchased) / float64(g.N)
+		}
+	}
+	if c.HeldOut == 0 || c.Sent == 0 {
+		l.Verdict = NoHoldout
+		return l
+	}
+	lift := stats.DiffProportions(stats.Proportion{K: int(c.TreatedRepurchased), N: int(c.Sent)},
+		stats.Proportion{K: int(c.HeldRepurchased), N: int(c.HeldOut)})
+	if math.IsNaN(lift.Rel) {
+		lift.Rel = 0 // JSON has no NaN: a held-out rate of 0 has no relative lift
+	}
+	l.Lift = &lift
+	switch {
+	case lift.Significant && lift.Abs > 0:
+		l.Verdict = Better
+	case lift.Significant:
+		l.Verdict = Worse
+	default:
+		l.Verdict = Undecided
+		l.Needed = stats.SampleSize(math.Max(l.Holdout.Rate, 0.01), MinLift)
+	}
+	return l
+}
+
+// Report is a month's lines, and what it cost to read them.
+type Report struct {
+	Month     string `json:"month"`
+	Rows      []Line `json:"rows"`
+	ItemsRead int    `json:"items_read"`
+}
+
+// Build makes a month's report from its counters, rows in a stable order
+// (rank, kind, plan, version, step, template, variant).
+func Build(month string, counters map[string]Counters, itemsRead int) (*Report, error) {
+	r := &Report{Month: month, Rows: []Line{}, ItemsRead: itemsRead}
+	keys := make([]string, 0, len(counters))
+	for k := range counters {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		row, err := ParseKey(k)
+		if err != nil {
+			return nil, err
+		}
+		r.Rows = append(r.Rows, LineOf(row, counters[k]))
+	}
+	return r, nil
+}
