@@ -779,16 +779,20 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 			lift = fmt.Sprintf("%+.1f pt", 100*l.Lift.Abs)
 			ci = fmt.Sprintf("[%+.1f, %+.1f]", 100*l.Lift.Low, 100*l.Lift.High)
 		}
+		revenue := ""
+		if l.RevenueLift != nil {
+			revenue = fmt.Sprintf("%+.0f円 [%+.0f, %+.0f]", l.RevenueLift.Abs, l.RevenueLift.Low, l.RevenueLift.High)
+		}
 		needed := ""
 		if l.Needed > 0 {
 			needed = strconv.Itoa(l.Needed)
 		}
 		return []string{l.Rank, string(l.Kind), l.Plan, strconv.Itoa(l.PlanVersion), l.Step, l.Template, l.Variant,
 			strconv.FormatInt(l.Treated.N, 10), pct(l.Treated.Rate), strconv.FormatInt(l.Holdout.N, 10), pct(l.Holdout.Rate),
-			lift, ci, l.Verdict, needed}
+			lift, ci, revenue, l.Verdict, needed}
 	}
 	head := []string{"RANK", "KIND", "PLAN", "VERSION", "STEP", "TEMPLATE", "VARIANT", "SENT", "REPURCHASED", "HELD OUT",
-		"REPURCHASED", "LIFT", "95% CI", "VERDICT", "NEEDED/GROUP"}
+		"REPURCHASED", "LIFT", "95% CI", "REVENUE/CUSTOMER", "VERDICT", "NEEDED/GROUP"}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(os.Stdout)

@@ -74,6 +74,23 @@ type Counters struct {
 	TreatedRevenue     int64 `dynamodbav:"treated_revenue" json:"treated_revenue"`
 	HeldRepurchased    int64 `dynamodbav:"holdout_repurchased" json:"holdout_repurchased"`
 	HeldRevenue        int64 `dynamodbav:"holdout_revenue" json:"holdout_revenue"`
+	// The sums of squared revenue per customer, for the revenue's variance.
+	TreatedRevenueSq int64 `dynamodbav:"treated_revenue_sq" json:"treated_revenue_sq"`
+	HeldRevenueSq    int64 `dynamodbav:"holdout_revenue_sq" json:"holdout_revenue_sq"`
+}
+
+// revenueSample is a group's revenue per customer (0 for those who did not
+// buy again), from its count, sum and sum of squares.
+func revenueSample(n, sum, sq int64) stats.Sample {
+	s := stats.Sample{N: int(n)}
+	if n == 0 {
+		return s
+	}
+	s.Mean = float64(sum) / float64(n)
+	if n > 1 {
+		s.Variance = math.Max(0, (float64(sq)-float64(sum)*s.Mean)/float64(n-1))
+	}
+	return s
 }
 
 // Group is one side of a comparison.
@@ -91,6 +108,9 @@ type Line struct {
 	Treated Group       `json:"treated"`
 	Holdout Group       `json:"holdout"`
 	Lift    *stats.Lift `json:"lift,omitempty"`
+	// RevenueLift is revenue per customer, treated against held out (yen),
+	// with Welch's interval.
+	RevenueLift *stats.Lift `json:"revenue_lift,omitempty"`
 	// Verdict says what the data can tell, in the owner's words.
 	Verdict string `json:"verdict"`
 	// Needed is how many customers a group needs to detect MinLift at 80%
@@ -130,6 +150,13 @@ func LineOf(row Row, c Counters) Line {
 		lift.Rel = 0 // JSON has no NaN: a held-out rate of 0 has no relative lift
 	}
 	l.Lift = &lift
+	rev := stats.DiffMeans(revenueSample(c.Sent, c.TreatedRevenue, c.TreatedRevenueSq), revenueSample(c.HeldOut, c.HeldRevenue, c.HeldRevenueSq))
+	for _, v := range []*float64{&rev.Rel, &rev.Low, &rev.High} {
+		if math.IsNaN(*v) || math.IsInf(*v, 0) {
+			*v = 0 // JSON has neither; too few customers to bound it
+		}
+	}
+	l.RevenueLift = &rev
 	switch {
 	case lift.Significant && lift.Abs > 0:
 		l.Verdict = Better

@@ -39,6 +39,11 @@ func TestRowsLinesAndVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, l := range r.Rows {
+		if l.Rank == "new" && (l.RevenueLift == nil || l.RevenueLift.Abs != 1000-450) {
+			t.Errorf("revenue lift %+v; want 1,000 − 450 yen per customer", l.RevenueLift)
+		}
+	}
 	for _, want := range []string{`"month":"2026-11"`, `"plan_version":2`, `"treated":{"n":2000,"repurchased":400`, `"lift":{"abs":0.1`, `"ci_low":`, `"significant":true`, `"needed":`} {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("JSON lacks %s: %s", want, js)

@@ -173,7 +173,7 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 		}
 	}
 	want := report.Counters{Decided: 40, HeldOut: int64(heldN), Sent: int64(40 - heldN), TreatedRepurchased: 1, TreatedRevenue: 4000,
-		HeldRepurchased: 1, HeldRevenue: 3000}
+		HeldRepurchased: 1, HeldRevenue: 3000, TreatedRevenueSq: 4000 * 4000, HeldRevenueSq: 3000 * 3000}
 	if c != want {
 		t.Errorf("welcome row %+v, want %+v", c, want)
 	}

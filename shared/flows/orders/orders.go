@@ -151,7 +151,8 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 		if t.HeldOut {
 			side = "holdout"
 		}
-		if err := in.Ledger.CountOnce(ctx, t.Key, "repurchased", map[string]int64{side + "_repurchased": 1, side + "_revenue": o.Total}); err != nil {
+		if err := in.Ledger.CountOnce(ctx, t.Key, "repurchased", map[string]int64{side + "_repurchased": 1, side + "_revenue": o.Total,
+			side + "_revenue_sq": o.Total * o.Total}); err != nil {
 			in.Logger().WarnContext(ctx, "repurchase not counted in the report", "order_id", o.ID, "message_key", t.Key, "error", err)
 		}
 	}
