@@ -98,6 +98,9 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 			ConditionExpression:       aws.String(sameTime("updated_at", ":was", e.MessageWas, vals)),
 			ExpressionAttributeValues: vals,
 		}})
+		if len(e.Milestones) > 0 {
+			items = append(items, types.TransactWriteItem{Update: s.countMilestones(*e.Message, e.Milestones)})
+		}
 	}
 	for _, f := range e.Feedback {
 		item, err := marshal(f)

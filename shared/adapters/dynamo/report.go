@@ -34,8 +34,10 @@ func (s *Store) countDecision(r message.Record) *types.Update {
 }
 
 // CountOnce adds counters to a message's row the first time event happens
-// to it (sent, repurchased): the message keeps the events it was counted
-// for, in the same transaction, so a redelivered event counts nothing.
+// to it (sent, repurchased): a marker item, written in the same transaction
+// and only if absent, says it was counted, so a redelivered event counts
+// nothing. (The marker lives beside the counters, not on the message, which
+// other flows rewrite whole.)
 func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, add map[string]int64) error {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Messages, Key: messageKey(key),
 		ProjectionExpression: aws.String("report_month, report_row")})
@@ -57,10 +59,10 @@ func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, ad
 		sep = ", "
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &s.tables.Messages, Key: messageKey(key),
-			UpdateExpression:          aws.String("ADD counted :ev"),
-			ConditionExpression:       aws.String("attribute_exists(message_key) AND NOT contains(counted, :e)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":ev": &types.AttributeValueMemberSS{Value: []string{event}}, ":e": str(event)}}},
+		{Put: &types.Put{TableName: &s.tables.Reports,
+			Item:                     map[string]types.AttributeValue{"month": str(countedPrefix + place.Month), "row": str(string(key) + "|" + event)},
+			ConditionExpression:      aws.String("attribute_not_exists(#m)"),
+			ExpressionAttributeNames: map[string]string{"#m": "month"}}},
 		{Update: &types.Update{TableName: &s.tables.Reports,
 			Key:              map[string]types.AttributeValue{"month": str(place.Month), "row": str(place.Row)},
 			UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}},
@@ -73,6 +75,24 @@ func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, ad
 		return fmt.Errorf("count %s of %s: %w", event, key, err)
 	}
 	return nil
+}
+
+// countedPrefix marks the items that say a message's event was counted:
+// no month's report reads them.
+const countedPrefix = "#counted "
+
+// countMilestones is the update that counts the firsts an event brought a
+// message to (opened, clicked…), in the event's own transaction.
+func (s *Store) countMilestones(r message.Record, milestones []string) *types.Update {
+	month, row := reportPlace(r)
+	vals := map[string]types.AttributeValue{":one": num(1)}
+	expr, sep := "ADD", " "
+	for _, m := range milestones {
+		expr += sep + m + " :one"
+		sep = ", "
+	}
+	return &types.Update{TableName: &s.tables.Reports, Key: map[string]types.AttributeValue{"month": str(month), "row": str(row)},
+		UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}
 }
 
 // countSent counts a message the provider took, once.

@@ -112,3 +112,29 @@ func ValidReplyToken(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil
 }
+
+// Milestones are the firsts a change brought a message to, as the report
+// counts them: delivered, opened, clicked, replied, and the first
+// unsubscribe or complaint.
+func Milestones(before, after *Record) []string {
+	var out []string
+	for _, m := range []struct {
+		name string
+		b, a time.Time
+	}{
+		{"delivered", before.DeliveredAt, after.DeliveredAt}, {"opened", before.OpenedAt, after.OpenedAt},
+		{"clicked", before.ClickedAt, after.ClickedAt}, {"replied", before.RepliedAt, after.RepliedAt},
+	} {
+		if m.b.IsZero() && !m.a.IsZero() {
+			out = append(out, m.name)
+		}
+	}
+	if before.Complaint == "" && after.Complaint != "" {
+		if after.Complaint == EvSpamReport {
+			out = append(out, "complained")
+		} else {
+			out = append(out, "unsubscribed")
+		}
+	}
+	return out
+}

@@ -74,6 +74,13 @@ type Counters struct {
 	TreatedRevenue     int64 `dynamodbav:"treated_revenue" json:"treated_revenue"`
 	HeldRepurchased    int64 `dynamodbav:"holdout_repurchased" json:"holdout_repurchased"`
 	HeldRevenue        int64 `dynamodbav:"holdout_revenue" json:"holdout_revenue"`
+	// Engagement: firsts, one per message.
+	Delivered    int64 `dynamodbav:"delivered" json:"delivered"`
+	Opened       int64 `dynamodbav:"opened" json:"opened"`
+	Clicked      int64 `dynamodbav:"clicked" json:"clicked"`
+	Replied      int64 `dynamodbav:"replied" json:"replied"`
+	Unsubscribed int64 `dynamodbav:"unsubscribed" json:"unsubscribed"`
+	Complained   int64 `dynamodbav:"complained" json:"complained"`
 	// The sums of squared revenue per customer, for the revenue's variance.
 	TreatedRevenueSq int64 `dynamodbav:"treated_revenue_sq" json:"treated_revenue_sq"`
 	HeldRevenueSq    int64 `dynamodbav:"holdout_revenue_sq" json:"holdout_revenue_sq"`

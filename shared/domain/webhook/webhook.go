@@ -101,5 +101,9 @@ type Effects struct {
 	// updated_at MessageWas (nil: unchanged).
 	Message    *message.Record
 	MessageWas time.Time
+	// Milestones are the firsts the event brought the message to (opened,
+	// clicked…): counted in its report row in the same transaction, so a
+	// redelivered event, refused by its marker, counts nothing.
+	Milestones []string
 	Feedback   []feedback.Feedback
 }

@@ -146,5 +146,6 @@ func (p *Processor) engage(e *webhook.Effects, rec *message.Record, event string
 	}
 	rec.UpdatedAt = p.Now()
 	e.Message, e.MessageWas = rec, was
+	e.Milestones = append(e.Milestones, message.Milestones(&before, rec)...)
 	return true
 }

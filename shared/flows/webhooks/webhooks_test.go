@@ -16,6 +16,8 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/report"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/webhooks"
@@ -164,5 +166,41 @@ func TestABouncedTestEmailStopsNoCustomer(t *testing.T) {
 	}
 	if st := bounce("b-real", ""); st != customer.Bounced {
 		t.Errorf("after a real bounce: %q, want bounced", st)
+	}
+}
+
+// Engagement counts in the report once per message: a redelivered event and
+// a second open add nothing.
+func TestEngagementCountsOncePerMessage(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	now := r.Clock.Now()
+	rec := message.Record{Key: "step-e1", Kind: message.Step, CustomerID: "C1", Rank: "new", Plan: "new", PlanVersion: 2, Step: "care",
+		Template: "step/new-care", Status: message.Sent, CreatedAt: now, UpdatedAt: now, SentAt: now,
+		Job: &message.Job{Key: "step-e1", Template: "step/new-care"}}
+	if _, err := r.Store.CreateMessage(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	event := func(id, kind string) {
+		t.Helper()
+		ev := json.RawMessage(`{"sg_event_id":"` + id + `","event":"` + kind + `","email":"c1@example.jp","timestamp":1795395600,"message_key":"step-e1"}`)
+		if _, err := r.Inbox.Accept(ctx, webhook.SendGrid, []json.RawMessage{ev}); err != nil {
+			t.Fatal(err)
+		}
+		r.ProcessWebhooks(t)
+	}
+	event("d1", "delivered")
+	event("o1", "open")
+	event("o1", "open") // redelivered
+	event("o2", "open") // a second open
+	event("c1", "click")
+	rows, _, err := r.Store.ReportRows(ctx, report.Month(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rows[report.RowOf(&rec).Key()]
+	if c.Decided != 1 || c.Delivered != 1 || c.Opened != 1 || c.Clicked != 1 {
+		t.Errorf("counters %+v; want one decision, delivered, opened and clicked once each", c)
 	}
 }
