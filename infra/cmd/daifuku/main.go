@@ -324,8 +324,18 @@ func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) err
 	}
 	fmt.Printf("schedule %s: %d customers due, %d index items read, %d lapsed, %d decided before; %s:\n",
 		rep.Date, rep.Customers, rep.ItemsRead, rep.Lapsed, rep.Repeated, verb)
+	if ps := env.Daily.Plans; ps != nil {
+		fmt.Printf("plans version %d", ps.Version)
+		if !ps.Started.IsZero() {
+			fmt.Printf(" (since %s)", ps.Started)
+		}
+		if ps.Hypothesis != "" {
+			fmt.Printf(": %s", ps.Hypothesis)
+		}
+		fmt.Println()
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CUSTOMER\tKIND\tPLAN/STEP\tTEMPLATE\tDECISION\tNOT BEFORE")
+	fmt.Fprintln(tw, "CUSTOMER\tKIND\tPLAN/STEP (VERSION)\tTEMPLATE\tDECISION\tNOT BEFORE")
 	for _, d := range rep.Decisions {
 		status := string(d.Status)
 		if d.Reason != "" {
@@ -333,7 +343,7 @@ func schedule(ctx context.Context, env *local.Env, date string, dryRun bool) err
 		}
 		step, nb := "-", "-"
 		if d.Step != "" {
-			step = d.Plan + "/" + d.Step
+			step = fmt.Sprintf("%s/%s (v%d)", d.Plan, d.Step, env.Daily.Plans.Version)
 		}
 		if !d.NotBefore.IsZero() {
 			nb = d.NotBefore.Format(time.RFC3339)

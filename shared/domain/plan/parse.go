@@ -29,10 +29,14 @@ type ValidationError struct {
 func (e *ValidationError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
 type fileDoc struct {
-	Version  int       `yaml:"version"`
-	Birthday yaml.Node `yaml:"birthday"`
-	Surprise yaml.Node `yaml:"surprise"`
-	Plans    yaml.Node `yaml:"plans"`
+	Version int `yaml:"version"`
+	// Hypothesis and Started say what this version is testing, and since
+	// when: the report puts versions side by side.
+	Hypothesis string    `yaml:"hypothesis"`
+	Started    string    `yaml:"started"`
+	Birthday   yaml.Node `yaml:"birthday"`
+	Surprise   yaml.Node `yaml:"surprise"`
+	Plans      yaml.Node `yaml:"plans"`
 }
 
 type stepDoc struct {
@@ -96,7 +100,14 @@ func Parse(name string, src []byte, known Known) (*Plans, error) {
 	if doc.Version < 1 {
 		return nil, fail(1, "version: want a whole number ≥ 1 (raise it whenever you change a plan)")
 	}
-	ps := &Plans{Version: doc.Version, plans: map[string]*Plan{}, Birthday: Birthday{Enabled: true}}
+	ps := &Plans{Version: doc.Version, Hypothesis: strings.TrimSpace(doc.Hypothesis), plans: map[string]*Plan{}, Birthday: Birthday{Enabled: true}}
+	if doc.Started != "" {
+		d, err := ParseDay(doc.Started)
+		if err != nil {
+			return nil, fail(1, "started: %v", err)
+		}
+		ps.Started = d
+	}
 	if doc.Birthday.Kind != 0 {
 		var b birthdayDoc
 		if err := yamlfile.Decode(&doc.Birthday, &b); err != nil {

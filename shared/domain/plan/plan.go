@@ -85,10 +85,14 @@ type Plan struct {
 
 // Plans is the whole plans file.
 type Plans struct {
-	Version  int
-	Birthday Birthday
-	Surprise Surprise
-	plans    map[string]*Plan
+	Version int
+	// Hypothesis is what this version of the plans tests, in the marketer's
+	// words; Started is when it went live (the zero Day when not said).
+	Hypothesis string
+	Started    Day
+	Birthday   Birthday
+	Surprise   Surprise
+	plans      map[string]*Plan
 }
 
 // Surprise configures unexpected gifts (予期せぬプレゼント): each month, on
@@ -189,6 +193,9 @@ func (d Day) AddDays(n int) Day {
 func (d Day) Before(e Day) bool { return d.String() < e.String() }
 
 func (d Day) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Y, d.M, d.D) }
+
+// IsZero says the day was never set.
+func (d Day) IsZero() bool { return d == Day{} }
 
 // At is the instant of a local wall-clock time on this date.
 func (d Day) At(hour int, loc *time.Location) time.Time {

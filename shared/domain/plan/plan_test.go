@@ -173,3 +173,17 @@ func TestSurpriseConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestAVersionSaysWhatItTests(t *testing.T) {
+	src := "version: 3\nhypothesis: お手入れ案内で2回目の購入が増える\nstarted: 2026-11-01\nplans:\n  new:\n    - step: arrival\n      anchor: first_purchase\n      days: 3\n      template: step/new-arrival\n"
+	ps, err := plan.Parse("plans.yaml", []byte(src), plan.Known{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.Version != 3 || ps.Hypothesis != "お手入れ案内で2回目の購入が増える" || ps.Started.String() != "2026-11-01" {
+		t.Errorf("%d %q %s", ps.Version, ps.Hypothesis, ps.Started)
+	}
+	if _, err := plan.Parse("plans.yaml", []byte(strings.Replace(src, "2026-11-01", "November", 1)), plan.Known{}); err == nil {
+		t.Error("a start that is not a date was accepted")
+	}
+}
