@@ -15,6 +15,24 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/report"
 )
 
+// welcomeWith runs the shipped plans with lines added to the prospect
+// welcome step (a holdout, variants).
+func welcomeWith(t *testing.T, r *testrig.Rig, lines string) {
+	t.Helper()
+	src, err := os.ReadFile("../../../templates/plans.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const step = "      template: step/prospect-welcome\n      channel: line\n"
+	if !strings.Contains(string(src), step) {
+		t.Fatal("templates/plans.yaml has no prospect welcome step to test")
+	}
+	tested := strings.Replace(string(src), step, step+lines, 1)
+	if r.Daily.Plans, err = plan.Parse("plans.yaml", []byte(tested), plan.Known{Template: r.Content.Templates.HasDir}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A step with a holdout and two variants: a stable share of its customers
 // is recorded held out and never sent, the rest get one variant each, and a
 // second run of the day decides nothing again.
@@ -22,17 +40,8 @@ func TestAStepHoldsOutAShareAndSplitsTheRestBetweenVariants(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
 	ctx := context.Background()
-	src, err := os.ReadFile("../../../templates/plans.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tested := strings.Replace(string(src), "      template: step/prospect-welcome\n      channel: line\n",
-		"      template: step/prospect-welcome\n      channel: line\n      holdout: 20%\n      variants:\n"+
-			"        - {template: step/prospect-welcome, weight: 50}\n        - {template: step/prospect-stories, weight: 50}\n", 1)
-	r.Daily.Plans, err = plan.Parse("plans.yaml", []byte(tested), plan.Known{Template: r.Content.Templates.HasDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	welcomeWith(t, r, "      holdout: 20%\n      variants:\n"+
+		"        - {template: step/prospect-welcome, weight: 50}\n        - {template: step/prospect-stories, weight: 50}\n")
 	r.Clock.Set(morning("2026-12-01"))
 	const n = 200
 	for i := range n {
@@ -118,15 +127,7 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
 	ctx := context.Background()
-	src, err := os.ReadFile("../../../templates/plans.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tested := strings.Replace(string(src), "      template: step/prospect-welcome\n      channel: line\n",
-		"      template: step/prospect-welcome\n      channel: line\n      holdout: 50%\n", 1)
-	if r.Daily.Plans, err = plan.Parse("plans.yaml", []byte(tested), plan.Known{Template: r.Content.Templates.HasDir}); err != nil {
-		t.Fatal(err)
-	}
+	welcomeWith(t, r, "      holdout: 50%\n")
 	r.Clock.Set(morning("2026-12-01"))
 	for i := range 40 {
 		put(t, r, &customer.Customer{ID: fmt.Sprintf("R%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Consent: customer.Consent{LINE: true},
