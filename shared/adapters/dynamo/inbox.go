@@ -99,7 +99,7 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 			ExpressionAttributeValues: vals,
 		}})
 		if len(e.Milestones) > 0 {
-			items = append(items, types.TransactWriteItem{Update: s.countMilestones(*e.Message, e.Milestones)})
+			items = append(items, s.countMilestones(*e.Message, e.Milestones)...)
 		}
 	}
 	for _, f := range e.Feedback {

@@ -62,8 +62,8 @@ func messageItem(r message.Record) (map[string]types.AttributeValue, error) {
 	if id, ok := r.Campaign(); ok {
 		item["campaign"] = str(id)
 	}
-	month, row := reportPlace(r)
-	item["report_month"], item["report_row"] = str(month), str(row)
+	p := placeOf(r)
+	item["report_month"], item["report_row"], item["report_week"] = str(p.Month), str(p.Row), str(p.Week)
 	return item, nil
 }
 

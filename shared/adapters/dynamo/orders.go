@@ -38,12 +38,11 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return err
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
+		TransactItems: append([]types.TransactWriteItem{
 			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
 			{Put: custPut},
 			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
-			{Update: s.countDecision(thanks)},
-		},
+		}, s.countDecision(thanks)...),
 	})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,86 +16,104 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/report"
 )
 
-// reportPlace is where a message counts: its month and row, kept on the
+// place is where a message counts: its month, row and week, kept on the
 // message when it is decided, so later counts need not work them out again.
-func reportPlace(r message.Record) (month, row string) {
-	return report.Month(r.CreatedAt), report.RowOf(&r).Key()
+type place struct {
+	Month string `dynamodbav:"report_month"`
+	Row   string `dynamodbav:"report_row"`
+	Week  string `dynamodbav:"report_week"` // absent on messages decided before weeks were kept
 }
 
-// countDecision is the update that counts a new decision in its row: part
-// of the transaction that records the message, so it counts once.
-func (s *Store) countDecision(r message.Record) *types.Update {
-	month, row := reportPlace(r)
-	expr := "ADD decided :one"
-	if r.Status == message.HeldOut {
-		expr += ", held_out :one"
+func placeOf(r message.Record) place {
+	return place{Month: report.Month(r.CreatedAt), Row: report.RowOf(&r).Key(), Week: report.WeekKey(r.CreatedAt)}
+}
+
+// add is the updates that add to a message's row and to its week.
+func (s *Store) add(p place, counters map[string]int64) []types.TransactWriteItem {
+	names := slices.Sorted(maps.Keys(counters))
+	vals := map[string]types.AttributeValue{}
+	for i, name := range names {
+		names[i] = name + " :" + name
+		vals[":"+name] = num(counters[name])
 	}
-	return &types.Update{TableName: &s.tables.Reports,
-		Key:                       map[string]types.AttributeValue{"month": str(month), "row": str(row)},
-		UpdateExpression:          aws.String(expr),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}
+	expr := "ADD " + strings.Join(names, ", ")
+	var out []types.TransactWriteItem
+	for _, row := range []string{p.Row, p.Week} {
+		if row == "" {
+			continue
+		}
+		out = append(out, types.TransactWriteItem{Update: &types.Update{TableName: &s.tables.Reports,
+			Key:              map[string]types.AttributeValue{"month": str(p.Month), "row": str(row)},
+			UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}})
+	}
+	return out
 }
 
-// CountOnce adds counters to a message's row the first time event happens
-// to it (sent, repurchased): a marker item, written in the same transaction
-// and only if absent, says it was counted, so a redelivered event counts
-// nothing. (The marker lives beside the counters, not on the message, which
-// other flows rewrite whole.)
+// countDecision is the updates that count a new decision: part of the
+// transaction that records the message, so it counts once.
+func (s *Store) countDecision(r message.Record) []types.TransactWriteItem {
+	add := map[string]int64{"decided": 1}
+	if r.Status == message.HeldOut {
+		add["held_out"] = 1
+	}
+	return s.add(placeOf(r), add)
+}
+
+// CountOnce adds counters to a message's row and week the first time event
+// happens to it (sent, repurchased): a marker item, written in the same
+// transaction and only if absent, says it was counted, so a redelivered
+// event counts nothing. (The marker lives beside the counters, not on the
+// message, which other flows rewrite whole.)
 func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, add map[string]int64) error {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Messages, Key: messageKey(key),
-		ProjectionExpression: aws.String("report_month, report_row")})
+		ProjectionExpression: aws.String("report_month, report_row, report_week")})
 	if err != nil {
 		return fmt.Errorf("count %s of %s: %w", event, key, err)
 	}
-	var place struct {
-		Month string `dynamodbav:"report_month"`
-		Row   string `dynamodbav:"report_row"`
-	}
-	if err := unmarshal(out.Item, &place); err != nil || place.Month == "" {
+	var p place
+	if err := unmarshal(out.Item, &p); err != nil || p.Month == "" {
 		return err // decided before reports were kept: counted nowhere
 	}
-	expr, vals := "ADD", map[string]types.AttributeValue{}
-	sep := " "
-	for name, n := range add {
-		expr += sep + name + " :" + name
-		vals[":"+name] = num(n)
-		sep = ", "
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.tables.Reports,
-			Item:                     map[string]types.AttributeValue{"month": str(countedPrefix + place.Month), "row": str(string(key) + "|" + event)},
-			ConditionExpression:      aws.String("attribute_not_exists(#m)"),
-			ExpressionAttributeNames: map[string]string{"#m": "month"}}},
-		{Update: &types.Update{TableName: &s.tables.Reports,
-			Key:              map[string]types.AttributeValue{"month": str(place.Month), "row": str(place.Row)},
-			UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}},
-	}})
+	return s.countMarked(ctx, countedPrefix+p.Month, string(key)+"|"+event, s.add(p, add))
+}
+
+// countMarked writes updates once: with a marker item, put only if absent.
+func (s *Store) countMarked(ctx context.Context, markerMonth, markerRow string, updates []types.TransactWriteItem) error {
+	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Reports,
+		Item:                     map[string]types.AttributeValue{"month": str(markerMonth), "row": str(markerRow)},
+		ConditionExpression:      aws.String("attribute_not_exists(#m)"),
+		ExpressionAttributeNames: map[string]string{"#m": "month"}}}}, updates...)
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && conditionFailed(cancelled) {
 		return nil // counted before
 	}
 	if err != nil {
-		return fmt.Errorf("count %s of %s: %w", event, key, err)
+		return fmt.Errorf("count %s: %w", markerRow, err)
 	}
 	return nil
+}
+
+// CountMove counts a customer's move between ranks in the month it
+// happened, once per move (id names it).
+func (s *Store) CountMove(ctx context.Context, month, from, to, id string) error {
+	return s.countMarked(ctx, countedPrefix+month, "move|"+id, []types.TransactWriteItem{{Update: &types.Update{
+		TableName: &s.tables.Reports, Key: map[string]types.AttributeValue{"month": str(month), "row": str(report.MoveKey(from, to))},
+		UpdateExpression: aws.String("ADD moved :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}}}})
 }
 
 // countedPrefix marks the items that say a message's event was counted:
 // no month's report reads them.
 const countedPrefix = "#counted "
 
-// countMilestones is the update that counts the firsts an event brought a
+// countMilestones is the updates that count the firsts an event brought a
 // message to (opened, clicked…), in the event's own transaction.
-func (s *Store) countMilestones(r message.Record, milestones []string) *types.Update {
-	month, row := reportPlace(r)
-	vals := map[string]types.AttributeValue{":one": num(1)}
-	expr, sep := "ADD", " "
+func (s *Store) countMilestones(r message.Record, milestones []string) []types.TransactWriteItem {
+	add := make(map[string]int64, len(milestones))
 	for _, m := range milestones {
-		expr += sep + m + " :one"
-		sep = ", "
+		add[m] = 1
 	}
-	return &types.Update{TableName: &s.tables.Reports, Key: map[string]types.AttributeValue{"month": str(month), "row": str(row)},
-		UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}
+	return s.add(placeOf(r), add)
 }
 
 // countSent counts a message the provider took, once.

@@ -69,10 +69,9 @@ func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bo
 	}
 	// The decision and its count in the month's report, together: a second
 	// run creates neither.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
-		{Update: s.countDecision(r)},
-	}})
+	}, s.countDecision(r)...)})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0) {
 		return false, nil

@@ -120,3 +120,22 @@ func TestParseKeepsLapsedSide(t *testing.T) {
 		}
 	}
 }
+
+func TestDirection(t *testing.T) {
+	rules := &rank.Rules{Ranks: []rank.Rule{{ID: "royal"}, {ID: "repeater"}, {ID: "new"}}}
+	for _, c := range []struct {
+		from, to string
+		want     int
+	}{
+		{"new", "repeater", 1},
+		{"repeater", "repeater:lapsed", -1},
+		{"royal:lapsed", "royal", 1},
+		{"royal:lapsed", "repeater", -1},
+		{"new", "new", 0},
+		{"gone", "new", 1},
+	} {
+		if got := rules.Direction(rank.Parse(c.from), rank.Parse(c.to)); got != c.want {
+			t.Errorf("%s → %s: %d, want %d", c.from, c.to, got, c.want)
+		}
+	}
+}

@@ -42,6 +42,31 @@ func (rs *Rules) Get(id string) (Rule, bool) {
 	return Rule{}, false
 }
 
+// Direction says whether a move between ranks goes up the ladder (1), down
+// it (-1) or neither (0). Higher rungs come first in the rules; a rank's
+// lapsed side sits just below its active side, above the next rung.
+func (rs *Rules) Direction(from, to Rank) int {
+	height := func(rk Rank) int {
+		h := 2 * len(rs.Ranks) // a rank the rules no longer name sits at the bottom
+		for i, r := range rs.Ranks {
+			if r.ID == rk.ID {
+				h = 2 * i
+			}
+		}
+		if rk.Lapsed {
+			h++
+		}
+		return h
+	}
+	switch a, b := height(from), height(to); {
+	case b < a:
+		return 1
+	case b > a:
+		return -1
+	}
+	return 0
+}
+
 // Label is the marketer's name for a rank, with (離脱) for its lapsed side.
 func (rs *Rules) Label(rk Rank) string {
 	r, ok := rs.Get(rk.ID)

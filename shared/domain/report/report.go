@@ -33,6 +33,27 @@ type Row struct {
 // Month is the month a decision counts in: Japan's, as the shop reads it.
 func Month(t time.Time) string { return t.In(customer.DefaultLocation()).Format("2006-01") }
 
+// Week is the week a decision counts in, named by its Monday in Japan.
+func Week(t time.Time) string {
+	d := t.In(customer.DefaultLocation())
+	d = d.AddDate(0, 0, -(int(d.Weekday())+6)%7)
+	return d.Format("2006-01-02")
+}
+
+// Items beside the rows in a month's partition: each week's counters (by
+// week of decision) and the moves between ranks made in the month. Their
+// keys start with "~", which no rank does.
+const (
+	weekPrefix = "~week|"
+	movePrefix = "~move|"
+)
+
+// WeekKey is the key of the week a decision made at t counts in.
+func WeekKey(t time.Time) string { return weekPrefix + Week(t) }
+
+// MoveKey is the key of the moves from one rank to another.
+func MoveKey(from, to string) string { return movePrefix + from + "|" + to }
+
 // RowOf is the row a decision counts in: as it was decided (the template
 // it was decided with, not the channel's file it was sent from), so every
 // count of a message lands in the same row.
@@ -84,6 +105,14 @@ type Counters struct {
 	// The sums of squared revenue per customer, for the revenue's variance.
 	TreatedRevenueSq int64 `dynamodbav:"treated_revenue_sq" json:"treated_revenue_sq"`
 	HeldRevenueSq    int64 `dynamodbav:"holdout_revenue_sq" json:"holdout_revenue_sq"`
+	// Rank movement within the window, once per decision: up or down the
+	// ladder, treated and held out.
+	TreatedUp   int64 `dynamodbav:"treated_rank_up" json:"treated_rank_up"`
+	TreatedDown int64 `dynamodbav:"treated_rank_down" json:"treated_rank_down"`
+	HeldUp      int64 `dynamodbav:"holdout_rank_up" json:"holdout_rank_up"`
+	HeldDown    int64 `dynamodbav:"holdout_rank_down" json:"holdout_rank_down"`
+	// Moved counts customers who moved between two ranks (move items only).
+	Moved int64 `dynamodbav:"moved" json:"moved,omitempty"`
 }
 
 // revenueSample is a group's revenue per customer (0 for those who did not
@@ -106,6 +135,12 @@ type Group struct {
 	Repurchased int64   `json:"repurchased"`
 	Revenue     int64   `json:"revenue"`
 	Rate        float64 `json:"rate"`
+	// Interval bounds Rate at 95% (Wilson), for the chart's bars.
+	Low    float64 `json:"rate_low"`
+	High   float64 `json:"rate_high"`
+	RankUp int64   `json:"rank_up"`
+	// RankDown counts customers who moved down the ladder within the window.
+	RankDown int64 `json:"rank_down"`
 }
 
 // Line is one row of the report.
@@ -137,16 +172,27 @@ const (
 	Worse     = "逆効果の可能性"
 )
 
+// groups are the counters' two sides: the customers sent the message and
+// those held out of it.
+func (c Counters) groups() (treated, holdout Group) {
+	return groupOf(c.Sent, c.TreatedRepurchased, c.TreatedRevenue, c.TreatedUp, c.TreatedDown),
+		groupOf(c.HeldOut, c.HeldRepurchased, c.HeldRevenue, c.HeldUp, c.HeldDown)
+}
+
+func groupOf(n, repurchased, revenue, up, down int64) Group {
+	g := Group{N: n, Repurchased: repurchased, Revenue: revenue, RankUp: up, RankDown: down}
+	if n > 0 {
+		p := stats.Proportion{K: int(repurchased), N: int(n)}
+		g.Rate = p.Rate()
+		g.Low, g.High = p.Wilson()
+	}
+	return g
+}
+
 // LineOf compares a row's treated and held-out customers.
 func LineOf(row Row, c Counters) Line {
-	l := Line{Row: row, Counters: c,
-		Treated: Group{N: c.Sent, Repurchased: c.TreatedRepurchased, Revenue: c.TreatedRevenue},
-		Holdout: Group{N: c.HeldOut, Repurchased: c.HeldRepurchased, Revenue: c.HeldRevenue}}
-	for _, g := range []*Group{&l.Treated, &l.Holdout} {
-		if g.N > 0 {
-			g.Rate = float64(g.Repurchased) / float64(g.N)
-		}
-	}
+	l := Line{Row: row, Counters: c}
+	l.Treated, l.Holdout = c.groups()
 	if c.HeldOut == 0 || c.Sent == 0 {
 		l.Verdict = NoHoldout
 		return l
@@ -178,26 +224,57 @@ func LineOf(row Row, c Counters) Line {
 
 // Report is a month's lines, and what it cost to read them.
 type Report struct {
-	Month     string `json:"month"`
-	Rows      []Line `json:"rows"`
+	Month string `json:"month"`
+	Rows  []Line `json:"rows"`
+	// Weeks are the month's decisions by week, for the trend.
+	Weeks []WeekLine `json:"weeks"`
+	// Moves are the month's moves between ranks, for the matrix.
+	Moves     []Move `json:"moves"`
 	ItemsRead int    `json:"items_read"`
+}
+
+// WeekLine is a week's decisions: sent and held out, and who bought again.
+type WeekLine struct {
+	Week string `json:"week"` // its Monday
+	Counters
+	Treated Group `json:"treated"`
+	Holdout Group `json:"holdout"`
+}
+
+// Move is how many customers moved from one rank to another.
+type Move struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	N    int64  `json:"n"`
 }
 
 // Build makes a month's report from its counters, rows in a stable order
 // (rank, kind, plan, version, step, template, variant).
 func Build(month string, counters map[string]Counters, itemsRead int) (*Report, error) {
-	r := &Report{Month: month, Rows: []Line{}, ItemsRead: itemsRead}
+	r := &Report{Month: month, Rows: []Line{}, Weeks: []WeekLine{}, Moves: []Move{}, ItemsRead: itemsRead}
 	keys := make([]string, 0, len(counters))
 	for k := range counters {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
+		c := counters[k]
+		if w, ok := strings.CutPrefix(k, weekPrefix); ok {
+			wl := WeekLine{Week: w, Counters: c}
+			wl.Treated, wl.Holdout = c.groups()
+			r.Weeks = append(r.Weeks, wl)
+			continue
+		}
+		if m, ok := strings.CutPrefix(k, movePrefix); ok {
+			from, to, _ := strings.Cut(m, "|")
+			r.Moves = append(r.Moves, Move{From: from, To: to, N: c.Moved})
+			continue
+		}
 		row, err := ParseKey(k)
 		if err != nil {
 			return nil, err
 		}
-		r.Rows = append(r.Rows, LineOf(row, counters[k]))
+		r.Rows = append(r.Rows, LineOf(row, c))
 	}
 	return r, nil
 }

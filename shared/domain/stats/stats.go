@@ -27,10 +27,10 @@ func (p Proportion) Rate() float64 {
 	return float64(p.K) / float64(p.N)
 }
 
-// wilson is the Wilson score interval of a proportion: unlike the textbook
+// Wilson is the Wilson score interval of a proportion: unlike the textbook
 // p ± z·se it stays inside [0, 1] and keeps its coverage for small groups
 // and rates near 0, which repurchase within a month often is.
-func wilson(p Proportion) (lo, hi float64) {
+func (p Proportion) Wilson() (lo, hi float64) {
 	if p.N == 0 {
 		return 0, 1
 	}
@@ -57,8 +57,8 @@ type Lift struct {
 // interval's falls short.
 func DiffProportions(treated, holdout Proportion) Lift {
 	p1, p2 := treated.Rate(), holdout.Rate()
-	l1, u1 := wilson(treated)
-	l2, u2 := wilson(holdout)
+	l1, u1 := treated.Wilson()
+	l2, u2 := holdout.Wilson()
 	d := p1 - p2
 	lift := Lift{
 		Abs:  d,

@@ -30,9 +30,9 @@ type Ledger interface {
 	CustomersBornOn(ctx context.Context, md string) ([]*customer.Customer, int, error)
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
-	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
+	flow.MoveCounter
 }
 
 // Queue hands jobs to the sender.

@@ -174,9 +174,23 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 		}
 	}
 	want := report.Counters{Decided: 40, HeldOut: int64(heldN), Sent: int64(40 - heldN), TreatedRepurchased: 1, TreatedRevenue: 4000,
-		HeldRepurchased: 1, HeldRevenue: 3000, TreatedRevenueSq: 4000 * 4000, HeldRevenueSq: 3000 * 3000}
+		HeldRepurchased: 1, HeldRevenue: 3000, TreatedRevenueSq: 4000 * 4000, HeldRevenueSq: 3000 * 3000,
+		TreatedUp: 1, HeldUp: 1} // the first order moves a prospect up, once
 	if c != want {
 		t.Errorf("welcome row %+v, want %+v", c, want)
+	}
+	// The week (Monday 30 November, in Japan) adds up the same decisions,
+	// and the thank-yous the orders brought; the matrix has both moves.
+	rep2, err := report.Build("2026-12", rows, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep2.Weeks) != 1 || rep2.Weeks[0].Week != "2026-11-30" || rep2.Weeks[0].HeldOut != int64(heldN) ||
+		rep2.Weeks[0].Decided != 40+3 || rep2.Weeks[0].TreatedRepurchased != 1 {
+		t.Errorf("weeks %+v", rep2.Weeks)
+	}
+	if len(rep2.Moves) != 1 || rep2.Moves[0] != (report.Move{From: "prospect", To: "new", N: 2}) {
+		t.Errorf("moves %+v", rep2.Moves)
 	}
 	if read != len(rows) {
 		t.Errorf("%d items read for %d rows", read, len(rows))

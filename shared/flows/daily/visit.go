@@ -146,7 +146,16 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue && c.LastSurpriseAt.Equal(before.LastSurpriseAt)) {
 		return res, nil
 	}
-	return res, r.Ledger.SaveCustomer(ctx, c)
+	if err := r.Ledger.SaveCustomer(ctx, c); err != nil {
+		return res, err
+	}
+	if c.Rank != before.Rank {
+		// The report's count of it; the move itself is saved whatever happens here.
+		if err := flow.CountRankMove(ctx, r.Ledger, r.Rules, r.Policy.Attribution, c.ID, c.RankHistory[len(c.RankHistory)-1]); err != nil {
+			r.Logger().WarnContext(ctx, "rank move not counted in the report", "customer_id", c.ID, "error", err)
+		}
+	}
+	return res, nil
 }
 
 // dueFrom is the first date whose steps this visit decides: the day the

@@ -23,8 +23,7 @@ import (
 type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error
-	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
-	CountOnce(ctx context.Context, key message.Key, event string, add map[string]int64) error
+	flow.MoveCounter
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
 	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
@@ -154,6 +153,11 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 		if err := in.Ledger.CountOnce(ctx, t.Key, "repurchased", map[string]int64{side + "_repurchased": 1, side + "_revenue": o.Total,
 			side + "_revenue_sq": o.Total * o.Total}); err != nil {
 			in.Logger().WarnContext(ctx, "repurchase not counted in the report", "order_id", o.ID, "message_key", t.Key, "error", err)
+		}
+	}
+	if res.RankChanged {
+		if err := flow.CountRankMove(ctx, in.Ledger, in.Rules, in.Attribution, c.ID, c.RankHistory[len(c.RankHistory)-1]); err != nil {
+			in.Logger().WarnContext(ctx, "rank move not counted in the report", "order_id", o.ID, "error", err)
 		}
 	}
 	return res, job, nil
