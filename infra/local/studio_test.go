@@ -166,6 +166,19 @@ func TestStudioWalkthrough(t *testing.T) {
 	if err != nil || rev.N != 3 || rev.Files[file] != 1 || !strings.Contains(rev.By, "studio page") {
 		t.Errorf("published after the rollback: %+v %v", rev, err)
 	}
+	// 7. The owner's report, behind the studio's session: this month's two
+	// thank-yous, sent, with nothing to compare them with.
+	if res, err := http.Get(base + "/studio/report"); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("step 7: the report without a session: %v %v", res, err)
+	}
+	do("step 7, the report", chromedp.Navigate(base+"/studio/report"))
+	type page struct{ Title, Rows string }
+	p := run(t, ctx, chromedp.Evaluate[page](`({Title: document.querySelector("h1").textContent,
+		Rows: Array.from(document.querySelectorAll("tr")).map(tr => tr.innerText).join("\n")})`))
+	shot("studio-report.png")
+	if !strings.Contains(p.Title, "効果レポート") || !strings.Contains(p.Rows, "サンクス") {
+		t.Errorf("step 7: the report page shows %+v", p)
+	}
 }
 
 // run runs one browser action and returns its value.

@@ -771,14 +771,11 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 	if month == "" {
 		month = report.Month(env.Now())
 	}
-	if _, err := time.Parse("2006-01", month); err != nil {
-		return fmt.Errorf("-month %q: want YYYY-MM", month)
-	}
-	counters, read, err := env.Store.ReportRows(ctx, month)
-	if err != nil {
+	if format == "html" {
+		_, err := env.WriteReportPage(ctx, os.Stdout, month)
 		return err
 	}
-	rep, err := report.Build(month, counters, read)
+	rep, err := env.Report(ctx, month)
 	if err != nil {
 		return err
 	}
@@ -829,5 +826,5 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("-format %q: want table, csv or json", format)
+	return fmt.Errorf("-format %q: want table, csv, json or html", format)
 }

@@ -6,6 +6,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -277,4 +278,53 @@ func Build(month string, counters map[string]Counters, itemsRead int) (*Report, 
 		r.Rows = append(r.Rows, LineOf(row, c))
 	}
 	return r, nil
+}
+
+// add sums two rows' counters.
+func (c Counters) add(o Counters) Counters {
+	return Counters{Decided: c.Decided + o.Decided, HeldOut: c.HeldOut + o.HeldOut, Sent: c.Sent + o.Sent,
+		TreatedRepurchased: c.TreatedRepurchased + o.TreatedRepurchased, TreatedRevenue: c.TreatedRevenue + o.TreatedRevenue,
+		HeldRepurchased: c.HeldRepurchased + o.HeldRepurchased, HeldRevenue: c.HeldRevenue + o.HeldRevenue,
+		Delivered: c.Delivered + o.Delivered, Opened: c.Opened + o.Opened, Clicked: c.Clicked + o.Clicked,
+		Replied: c.Replied + o.Replied, Unsubscribed: c.Unsubscribed + o.Unsubscribed, Complained: c.Complained + o.Complained,
+		TreatedRevenueSq: c.TreatedRevenueSq + o.TreatedRevenueSq, HeldRevenueSq: c.HeldRevenueSq + o.HeldRevenueSq,
+		TreatedUp: c.TreatedUp + o.TreatedUp, TreatedDown: c.TreatedDown + o.TreatedDown,
+		HeldUp: c.HeldUp + o.HeldUp, HeldDown: c.HeldDown + o.HeldDown, Moved: c.Moved + o.Moved}
+}
+
+// Rollup is the lines that share a key, summed into one line each (the key
+// is the summed line's Row), in the order keys first appear. It counts
+// decisions: a customer in two rows counts twice.
+func Rollup(lines []Line, key func(Line) Row) []Line {
+	var order []Row
+	sums := map[Row]Counters{}
+	for _, l := range lines {
+		k := key(l)
+		if _, ok := sums[k]; !ok {
+			order = append(order, k)
+		}
+		sums[k] = sums[k].add(l.Counters)
+	}
+	out := make([]Line, len(order))
+	for i, k := range order {
+		out[i] = LineOf(k, sums[k])
+	}
+	return out
+}
+
+// Highlights are the rows with the n biggest significant lifts and the n
+// biggest drops, for the monthly summary: biggest first.
+func Highlights(r *Report, n int) []Line {
+	var ups, downs []Line
+	for _, l := range r.Rows {
+		switch l.Verdict {
+		case Better:
+			ups = append(ups, l)
+		case Worse:
+			downs = append(downs, l)
+		}
+	}
+	slices.SortStableFunc(ups, func(a, b Line) int { return cmp.Compare(b.Lift.Abs, a.Lift.Abs) })
+	slices.SortStableFunc(downs, func(a, b Line) int { return cmp.Compare(a.Lift.Abs, b.Lift.Abs) })
+	return append(ups[:min(n, len(ups))], downs[:min(n, len(downs))]...)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"html"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -59,6 +61,8 @@ type Studio struct {
 	Cognito bool
 	// Login is where the page sends a marketer to sign in (Cognito's hosted UI).
 	Login string
+	// Report writes a month's report page ("" month: this month in Japan).
+	Report func(ctx context.Context, w io.Writer, month string) error
 
 	mu     sync.Mutex
 	cached struct {
@@ -180,6 +184,10 @@ func (s *Studio) routes(mux *http.ServeMux) {
 	api("POST /studio/api/preview", s.preview)
 	api("POST /studio/api/publish", s.publish)
 	api("POST /studio/api/test-send", s.testSend)
+	// The owner's report: a page of its own locally (the session's cookie
+	// opens it), and through the API, where Cognito's token reaches it.
+	api("GET /studio/report", s.report)
+	api("GET /studio/api/report", s.report)
 	api("GET /studio/api/revisions", func(w http.ResponseWriter, r *http.Request, _ string) {
 		rs, err := s.Edits.Revisions(r.Context())
 		if err != nil {
@@ -188,6 +196,32 @@ func (s *Studio) routes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"revisions": rs})
 	})
+}
+
+// reportCSP lets the report page do nothing but show itself: no script,
+// nothing fetched, only its own inline styles and SVG.
+const reportCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+func (s *Studio) report(w http.ResponseWriter, r *http.Request, _ string) {
+	if s.Report == nil {
+		writeError(w, &httpError{http.StatusNotFound, "no report here"})
+		return
+	}
+	month := r.URL.Query().Get("month")
+	if _, err := time.Parse("2006-01", month); month != "" && err != nil {
+		writeError(w, &httpError{http.StatusBadRequest, "month: want YYYY-MM"})
+		return
+	}
+	var b bytes.Buffer
+	if err := s.Report(r.Context(), &b, month); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", reportCSP)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	_, _ = b.WriteTo(w)
 }
 
 // loopback says a Host header names this machine.

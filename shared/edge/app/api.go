@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -58,6 +59,10 @@ func (a *App) studio(getenv func(string) string) *api.Studio {
 		Recipients: api.ParseRecipients(getenv("STUDIO_TEST_RECIPIENTS")),
 		DevToken:   getenv("STUDIO_DEV_TOKEN"), Cognito: getenv("STUDIO_AUTH") == "cognito", Login: getenv("STUDIO_LOGIN_URL"),
 		Send: a.sendTest,
+		Report: func(ctx context.Context, w io.Writer, month string) error {
+			_, err := a.WriteReportPage(ctx, w, month)
+			return err
+		},
 	}
 }
 

@@ -280,7 +280,17 @@ async function diff() {
   $("diffout").replaceChildren(el("div", { class: "meta" }, "v" + picked[0] + " → v" + picked[1]), ...out);
 }
 
+// The report comes through the API (where the token reaches it) and opens
+// as a page of its own.
+async function report() {
+  const headers = token ? { Authorization: "Bearer " + token } : {};
+  const res = await fetch("/studio/api/report", { headers, credentials: "same-origin" });
+  if (!res.ok) { alert("レポートを開けませんでした（" + res.status + "）"); return; }
+  window.open(URL.createObjectURL(await res.blob()), "_blank");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("report").addEventListener("click", report);
   $("source").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(preview, 300); gutter([]); });
   $("source").addEventListener("scroll", () => { $("gutter").scrollTop = $("source").scrollTop; });
   $("rank").addEventListener("change", preview);
