@@ -16,14 +16,14 @@ import (
 func sample(t *testing.T) *report.Report {
 	t.Helper()
 	r, err := report.Build("2026-11", map[string]report.Counters{
-		"new|step|new|1|care|step/new-care|":        {Decided: 1100, HeldOut: 100, Sent: 1000, Opened: 600, Clicked: 200, TreatedRepurchased: 150, HeldRepurchased: 5, TreatedRevenue: 600000, HeldRevenue: 20000},
-		"new|step|new|2|care|step/new-care|":        {Decided: 1100, HeldOut: 100, Sent: 1000, Opened: 650, Clicked: 260, TreatedRepurchased: 190, HeldRepurchased: 6},
+		"new|step|new|1|care|step/new-care|":          {Decided: 1100, HeldOut: 100, Sent: 1000, Opened: 600, Clicked: 200, TreatedRepurchased: 150, HeldRepurchased: 5, TreatedRevenue: 600000, HeldRevenue: 20000},
+		"new|step|new|2|care|step/new-care|":          {Decided: 1100, HeldOut: 100, Sent: 1000, Opened: 650, Clicked: 260, TreatedRepurchased: 190, HeldRepurchased: 6},
 		"repeater|step|repeater|2|visit|step/rep|<b>": {Decided: 330, HeldOut: 30, Sent: 300, Opened: 100, Clicked: 30, TreatedRepurchased: 40, HeldRepurchased: 5},
-		"royal|thank-you||0|||":                     {Decided: 40, Sent: 40, TreatedRepurchased: 12},
-		"~week|2026-11-02":                          {Decided: 800, HeldOut: 60, Sent: 740, TreatedRepurchased: 100, HeldRepurchased: 4},
-		"~week|2026-11-09":                          {Decided: 900, HeldOut: 70, Sent: 830, TreatedRepurchased: 120, HeldRepurchased: 5},
-		"~move|new|repeater":                        {Moved: 42},
-		"~move|repeater|repeater:lapsed":            {Moved: 7},
+		"royal|thank-you||0|||":                       {Decided: 40, Sent: 40, TreatedRepurchased: 12},
+		"~week|2026-11-02":                            {Decided: 800, HeldOut: 60, Sent: 740, TreatedRepurchased: 100, HeldRepurchased: 4},
+		"~week|2026-11-09":                            {Decided: 900, HeldOut: 70, Sent: 830, TreatedRepurchased: 120, HeldRepurchased: 5},
+		"~move|new|repeater":                          {Moved: 42},
+		"~move|repeater|repeater:lapsed":              {Moved: 7},
 	}, 8)
 	if err != nil {
 		t.Fatal(err)
