@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/experiment"
@@ -48,9 +49,21 @@ func (t *Test) Check(variants int) error {
 		return fmt.Errorf("test: after: say how long to wait for the winner, e.g. 4h")
 	case t.After < time.Hour || t.After > MaxTestAfter:
 		// The hourly run decides the winner: less than an hour cannot be kept.
-		return fmt.Errorf("test: after %s: want 1h to %s", t.After, MaxTestAfter)
+		return fmt.Errorf("test: after %s: want 1h to %dh", t.Wait(), int(MaxTestAfter.Hours()))
 	}
 	return nil
+}
+
+// Wait is After as people write it: "4h", "1h30m".
+func (t *Test) Wait() string {
+	s := t.After.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // Includes reports whether a customer is in the test share of a campaign

@@ -25,6 +25,9 @@ func TestParseRefusesNonsenseVariantsAndTests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("good file: %v", err)
 	}
+	if w := (&campaign.Test{After: 90 * time.Minute}).Wait(); w != "1h30m" {
+		t.Errorf("90 minutes read %q", w)
+	}
 	if c := cf.Campaigns[0]; c.Test == nil || c.Test.Share != 0.2 || c.Test.After != 4*time.Hour || c.Test.WinnerBy != campaign.ByClicks || len(c.Variants) != 2 {
 		t.Errorf("parsed %+v test %+v", c, c.Test)
 	}
@@ -41,7 +44,7 @@ func TestParseRefusesNonsenseVariantsAndTests(t *testing.T) {
 		{"no winner rule", strings.Replace(good, ", winner_by: clicks", "", 1), `winner_by "": want clicks or purchases`},
 		{"no after", strings.Replace(good, " after: 4h,", "", 1), "test: after: say how long to wait"},
 		{"a negative after", strings.Replace(good, "after: 4h", "after: -4h", 1), "test: after: say how long to wait"},
-		{"after in minutes", strings.Replace(good, "after: 4h", "after: 10m", 1), "test: after 10m0s: want 1h to 168h0m0s"},
+		{"after in minutes", strings.Replace(good, "after: 4h", "after: 10m", 1), "test: after 10m: want 1h to 168h"},
 		{"after as a bare number", strings.Replace(good, "after: 4h", "after: 4", 1), "campaigns.yaml:"},
 	}
 	for _, tt := range tests {
