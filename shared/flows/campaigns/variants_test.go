@@ -362,3 +362,45 @@ func TestTestFirstDecidesTheWinnerOnce(t *testing.T) {
 		t.Errorf("%d emails for 120 customers", n)
 	}
 }
+
+// Early access keeps its promise in a test: the early ranks hear first,
+// each with the variant they draw (they count in the test); at send_at the
+// test share of everyone else follows, and the rest waits for the winner.
+func TestTestFirstKeepsEarlyAccess(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	mailAudience(t, r, 40)
+	royal := &customer.Customer{ID: "R0001", Email: "r0001@example.jp", Rank: "royal", Consent: customer.Consent{Email: true}}
+	if err := r.Store.PutCustomers(ctx, []*customer.Customer{royal}); err != nil {
+		t.Fatal(err)
+	}
+	c := testFirst(r.Clock.Now())
+	c.SendAt = r.Clock.Now().Add(2 * time.Hour)
+	c.Early = &campaign.Early{Ranks: []string{"royal"}, Hours: 24}
+	if err := r.Store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
+	if err != nil || len(reps) != 1 || reps[0].Audience != 1 || reps[0].Wave != "" {
+		t.Fatalf("early wave: %+v %v; want the royal customer only", reps, err)
+	}
+	rec, err := r.Store.Message(ctx, message.CampaignKey(royal.ID, c.ID))
+	if err != nil || rec.Variant == "" || rec.Variant != c.Design().Draw(royal.ID, c.Unit()).Template {
+		t.Fatalf("the royal customer's decision %+v %v; want their drawn variant", rec, err)
+	}
+	r.Clock.Advance(2 * time.Hour)
+	reps, err = r.Campaigns.SendDue(ctx, r.Clock.Now())
+	if err != nil || len(reps) != 1 || reps[0].Wave != campaigns.WaveTest {
+		t.Fatalf("test wave: %+v %v", reps, err)
+	}
+	inShare := 0
+	for i := range 40 {
+		if c.Test.Includes(fmt.Sprintf("M%04d", i), c.Unit()) {
+			inShare++
+		}
+	}
+	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Testing || reps[0].Email != inShare {
+		t.Errorf("after the test wave: %s, %d emails; want testing, %d (the test share of the others)", st.Status, reps[0].Email, inShare)
+	}
+}
