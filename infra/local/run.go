@@ -248,8 +248,13 @@ func (s *Summary) Print(w io.Writer) {
 			continue
 		}
 		wave := ""
-		if len(c.Early) > 0 {
+		switch {
+		case len(c.Early) > 0:
 			wave = " (early access: " + strings.Join(c.Early, ", ") + ")"
+		case c.Wave == campaigns.WaveTest:
+			wave = " (test share: the variants; the rest waits for the winner)"
+		case c.Winner != nil:
+			wave = " (the rest: " + c.Winner.Verdict() + ")"
 		}
 		fmt.Fprintf(w, "campaign %s%s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
 			c.Campaign, wave, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)

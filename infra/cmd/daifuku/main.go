@@ -111,6 +111,10 @@ func run(ctx context.Context, args []string) error {
 	cEarlyRanks := fs.String("early-ranks", "", "campaign early access: rank ids, comma separated (default: campaigns.yaml's early_access)")
 	cHoldout := fs.String("holdout", "", "campaign create: a share of the audience held out to measure it, e.g. 10%")
 	cEarlyHours := fs.Int("early-hours", -1, "campaign early access: hours before send-at (0: none; default: campaigns.yaml's early_access)")
+	cVariants := fs.String("variants", "", "campaign create: templates with weights, e.g. newsletter/a:50,newsletter/b:50 (in place of -templates)")
+	cTestShare := fs.String("test-share", "", "campaign create: test first: the share that gets the variants, e.g. 20%")
+	cTestAfter := fs.Duration("test-after", 0, "campaign create: test first: how long after the test to send the winner to the rest, e.g. 4h")
+	cWinnerBy := fs.String("winner-by", "", "campaign create: test first: what makes the winner, clicks or purchases")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
 	format := fs.String("format", "", "voice: markdown (default), csv or json; customer: text (default) or json")
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
@@ -233,8 +237,20 @@ func run(ctx context.Context, args []string) error {
 				return fmt.Errorf("-holdout: %w", err)
 			}
 		}
+		if c.Variants, err = parseVariants(*cVariants); err != nil {
+			return err
+		}
+		if *cTestShare != "" || *cTestAfter != 0 || *cWinnerBy != "" {
+			c.Test = &campaign.Test{After: *cTestAfter, WinnerBy: campaign.Rule(*cWinnerBy)}
+			if c.Test.Share, err = experiment.ParseShare(*cTestShare); err != nil {
+				return fmt.Errorf("-test-share: %w", err)
+			}
+		}
 		if err := c.Validate(content.Known()); err != nil {
 			return err
+		}
+		for _, w := range c.Warnings() {
+			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
 		if err := env.Store.CreateCampaign(ctx, c); err != nil {
 			return err
@@ -242,6 +258,9 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("campaign %s scheduled for %s\n", c.ID, c.SendAt.Format(time.RFC3339))
 		if r := c.EarlyRanks(); r != nil {
 			fmt.Printf("early access: %s from %s\n", strings.Join(r, ", "), c.EarlyAt().Format(time.RFC3339))
+		}
+		if t := c.Test; t != nil {
+			fmt.Printf("test first: %s of the audience get the variants; %s later the winner by %s goes to the rest\n", t.Share, t.Wait(), t.WinnerBy)
 		}
 		return nil
 	case "serve":
@@ -548,6 +567,20 @@ func sendCampaigns(ctx context.Context, env *local.Env) error {
 	return errors.Join(errs...)
 }
 
+// parseVariants reads -variants: "folder:weight,folder:weight".
+func parseVariants(s string) ([]experiment.Variant, error) {
+	var out []experiment.Variant
+	for _, part := range list(s) {
+		dir, w, ok := strings.Cut(part, ":")
+		weight, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(w), "%"), 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("-variants %q: want template:weight pairs, e.g. newsletter/a:50,newsletter/b:50", part)
+		}
+		out = append(out, experiment.Variant{Template: strings.TrimSpace(dir), Weight: weight})
+	}
+	return out, nil
+}
+
 // campaignStatus prints where a campaign stands.
 func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 	if len(args) != 1 {
@@ -575,6 +608,7 @@ func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 	if st.FailedRuns > 0 {
 		fmt.Printf("%d runs failed; the last said: %s\n", st.FailedRuns, st.LastError)
 	}
+	printTest(p.Campaign, st)
 	fmt.Printf("%d decided, %d still in flight\n", p.Decided(), p.InFlight())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tLINE\tEMAIL\tNO CHANNEL")
@@ -594,6 +628,35 @@ func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 		fmt.Printf("%d emails stay ambiguous: without SendGrid's event webhook nothing can tell whether they went\n", n["email"])
 	}
 	return nil
+}
+
+// printTest says where a campaign's test stands: when the winner goes,
+// and once decided, which won, how clearly, and how each variant did.
+func printTest(c campaign.Campaign, st campaign.State) {
+	t := c.Test
+	if t == nil {
+		return
+	}
+	jst := func(at time.Time) string { return at.In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST") }
+	fmt.Printf("test first: %s of the audience get the variants, the winner by %s goes to the rest %s later\n", t.Share, t.WinnerBy, t.Wait())
+	switch {
+	case st.Winner != nil:
+		w := st.Winner
+		fmt.Println(w.Verdict())
+		what := map[campaign.Rule]string{campaign.ByClicks: "CLICKED", campaign.ByPurchases: "BOUGHT AGAIN"}[w.By]
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "VARIANT\tSENT\t%s\tRATE\n", what)
+		for _, r := range w.Results {
+			mark := ""
+			if r.Template == w.Template {
+				mark = "  ← sent to the rest"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%%s\n", r.Template, r.Sent, r.Hits, r.Rate*100, mark)
+		}
+		_ = tw.Flush()
+	case !st.TestSentAt.IsZero():
+		fmt.Printf("the test share got the variants at %s; the winner is chosen from %s\n", jst(st.TestSentAt), jst(st.WinnerDue(&c)))
+	}
 }
 
 // resumeCampaign takes over a campaign whose lease is held by a run known to be gone.

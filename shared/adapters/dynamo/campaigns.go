@@ -96,8 +96,9 @@ func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease 
 		":holder": str(holder),
 	}
 	if !early {
-		cond += " OR #st = :early"
-		vals[":early"] = str(string(campaign.EarlySent))
+		// The flow checks that a test's time has come before it locks.
+		cond += " OR #st IN (:early, :testing)"
+		vals[":early"], vals[":testing"] = str(string(campaign.EarlySent)), str(string(campaign.Testing))
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
@@ -137,12 +138,15 @@ func (s *Store) CampaignState(ctx context.Context, id string) (campaign.State, e
 }
 
 // FinishCampaign records that a stage of a campaign is done (st.Status:
-// EarlySent, Delivering or Sent), with its counts, and lets go of the lease.
+// EarlySent, Testing, Delivering or Sent), with its counts, and lets go of
+// the lease. The first finished test wave fixes when its test began.
 func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
-	field, counts := "counts", st.Counts
+	field, counts, extra := "counts", st.Counts, ""
 	switch st.Status {
 	case campaign.EarlySent:
 		field, counts = "early_counts", st.EarlyCounts
+	case campaign.Testing:
+		field, counts, extra = "test_counts", st.TestCounts, ", test_sent_at = if_not_exists(test_sent_at, :at)"
 	case campaign.Sent:
 		field, counts = "final_counts", st.FinalCounts
 	}
@@ -152,7 +156,7 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.tables.Campaigns), Key: campaignKey(id, campaignItem),
-		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c REMOVE lease_until, lease_holder"),
+		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c" + extra + " REMOVE lease_until, lease_holder"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(st.Status)), ":at": ts(st.FinishedAt),
 			":c": &types.AttributeValueMemberM{Value: item}},
@@ -161,6 +165,37 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 		return fmt.Errorf("finish campaign %s: %w", id, err)
 	}
 	return nil
+}
+
+// DecideWinner keeps a test's winner on its campaign, unless one was kept
+// before: then that one is returned, so a test is decided once whatever
+// runs race or repeat.
+func (s *Store) DecideWinner(ctx context.Context, id string, w campaign.Winner) (campaign.Winner, error) {
+	item, err := marshal(w)
+	if err != nil {
+		return w, fmt.Errorf("encode winner of campaign %s: %w", id, err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:          aws.String("SET winner = :w"),
+		ConditionExpression:       aws.String("attribute_exists(campaign_id) AND attribute_not_exists(winner)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":w": &types.AttributeValueMemberM{Value: item}},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		st, err := s.CampaignState(ctx, id)
+		if err != nil {
+			return w, err
+		}
+		if st.Winner == nil {
+			return w, fmt.Errorf("decide winner of campaign %s: the campaign has no state: %w", id, domain.ErrNotFound)
+		}
+		return *st.Winner, nil
+	}
+	if err != nil {
+		return w, fmt.Errorf("decide winner of campaign %s: %w", id, err)
+	}
+	return w, nil
 }
 
 // Batches lists a campaign's LINE multicast batches.

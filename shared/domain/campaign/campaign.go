@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/daifuku/daifuku/shared/domain/experiment"
+	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/yamlfile"
 )
@@ -34,7 +35,34 @@ type Campaign struct {
 	// Holdout keeps a stable share of the audience from the newsletter,
 	// recorded held_out, to measure what it brought back.
 	Holdout experiment.Share `yaml:"holdout,omitempty" dynamodbav:"holdout,omitempty"`
-	Line    int              `yaml:"-" dynamodbav:"-"`
+	// Variants name two or more templates with weights, in place of
+	// Templates: each customer draws one, stably, and the report counts
+	// each variant on its own.
+	Variants []experiment.Variant `yaml:"variants,omitempty" dynamodbav:"variants,omitempty"`
+	// Test sends the variants to a share first and the winner to the rest.
+	Test *Test `yaml:"test,omitempty" dynamodbav:"test,omitempty"`
+	Line int   `yaml:"-" dynamodbav:"-"`
+}
+
+// Unit names what a campaign's draws test (holdout, variant, test share):
+// its plan, so they differ from campaign to campaign and never from run to run.
+func (c *Campaign) Unit() string { return message.CampaignPlan(c.ID) }
+
+// Design is how the campaign splits its audience.
+func (c *Campaign) Design() experiment.Design {
+	return experiment.Design{Holdout: c.Holdout, Variants: c.Variants}
+}
+
+// TemplateDirs lists every template folder the campaign may send.
+func (c *Campaign) TemplateDirs() []string {
+	var out []string
+	for _, dir := range c.Templates {
+		out = append(out, dir)
+	}
+	for _, v := range c.Variants {
+		out = append(out, v.Template)
+	}
+	return out
 }
 
 // Early is early access: customers of Ranks (the active side) in the
@@ -75,6 +103,11 @@ const DefaultTemplate = "default"
 
 // TemplateFor is the template folder for a customer of a rank.
 func (c *Campaign) TemplateFor(rk rank.Rank) string {
+	if len(c.Templates) == 0 && len(c.Variants) > 0 {
+		// Variants name every rank's template; this one stands for them
+		// where no variant is drawn (a held-out customer's record).
+		return c.Variants[0].Template
+	}
 	if t, ok := c.Templates[rk.String()]; ok {
 		return t
 	}
@@ -82,6 +115,13 @@ func (c *Campaign) TemplateFor(rk rank.Rank) string {
 		return t
 	}
 	return c.Templates[DefaultTemplate]
+}
+
+// Warnings says what works badly in a valid campaign (a holdout of most
+// of the audience).
+func (c *Campaign) Warnings() []string {
+	w, _ := c.Design().Check(nil)
+	return w
 }
 
 // Known checks names against the rest of the configuration.
@@ -111,11 +151,18 @@ func (c *Campaign) Validate(known Known) error {
 		return fmt.Errorf("campaign %s: send_at is required (RFC 3339, e.g. 2026-12-05T10:00:00+09:00)", c.ID)
 	case n != 1:
 		return fmt.Errorf("campaign %s: audience: give exactly one of ranks, tags or all", c.ID)
-	case c.Templates[DefaultTemplate] == "":
+	case len(c.Variants) > 0 && len(c.Templates) > 0:
+		return fmt.Errorf("campaign %s: give templates or variants, not both (variants name the template of every rank)", c.ID)
+	case len(c.Variants) == 0 && c.Templates[DefaultTemplate] == "":
 		return fmt.Errorf("campaign %s: templates: a default template is required", c.ID)
 	}
-	if _, err := (experiment.Design{Holdout: c.Holdout}).Check(nil); err != nil {
+	if _, err := c.Design().Check(known.Template); err != nil {
 		return fmt.Errorf("campaign %s: %w", c.ID, err)
+	}
+	if c.Test != nil {
+		if err := c.Test.Check(len(c.Variants)); err != nil {
+			return fmt.Errorf("campaign %s: %w", c.ID, err)
+		}
 	}
 	for _, r := range c.Audience.Ranks {
 		if known.Rank != nil && !known.Rank(rank.Parse(r).ID) {

@@ -17,6 +17,9 @@ const (
 	Sending   Status = "sending"
 	// EarlySent: the early wave went out; everyone else waits for send_at.
 	EarlySent Status = "early-sent"
+	// Testing: the test share got the variants; everyone else waits for
+	// the winner, decided once the test has run its time.
+	Testing Status = "testing"
 	// Delivering: every member is decided and every job queued or
 	// multicast; the campaign is sent once the sender settled them all.
 	Delivering Status = "delivering"
@@ -39,6 +42,9 @@ type BusyError struct {
 }
 
 func (e *BusyError) Error() string {
+	if e.Status == Testing && !e.Until.IsZero() {
+		return fmt.Sprintf("campaign %s is testing its variants; the winner goes from %s", e.ID, e.Until.Format(time.RFC3339))
+	}
 	if e.Status != Sending {
 		return fmt.Sprintf("campaign %s is %s", e.ID, e.Status)
 	}
@@ -47,6 +53,15 @@ func (e *BusyError) Error() string {
 
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// WinnerDue is when a test campaign's winner may be chosen (zero before
+// the test share was sent).
+func (st *State) WinnerDue(c *Campaign) time.Time {
+	if c.Test == nil || st.TestSentAt.IsZero() {
+		return time.Time{}
+	}
+	return st.TestSentAt.Add(c.Test.After)
+}
 
 // State is a campaign's progress, kept in the ledger.
 type State struct {
@@ -61,6 +76,12 @@ type State struct {
 	FinalCounts map[string]int `dynamodbav:"final_counts,omitempty"`
 	// EarlyCounts are the early wave's.
 	EarlyCounts map[string]int `dynamodbav:"early_counts,omitempty"`
+	// TestSentAt is when the test share's fan-out finished: the winner is
+	// chosen Test.After later. TestCounts are the test wave's counts.
+	TestSentAt time.Time      `dynamodbav:"test_sent_at,omitempty"`
+	TestCounts map[string]int `dynamodbav:"test_counts,omitempty"`
+	// Winner is the test's decision, made once and kept.
+	Winner *Winner `dynamodbav:"winner,omitempty"`
 	// LastError is the first line of the error that ended the last failed
 	// run, and FailedRuns how many runs failed: the next run takes over.
 	LastError  string `dynamodbav:"last_error,omitempty"`

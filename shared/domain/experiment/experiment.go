@@ -50,8 +50,8 @@ func (s Share) String() string { return strconv.FormatFloat(float64(s)*100, 'f',
 // Variant is one template of a test and its weight (percent of the
 // customers sent the message).
 type Variant struct {
-	Template string  `yaml:"template"`
-	Weight   float64 `yaml:"weight"`
+	Template string  `yaml:"template" dynamodbav:"template"`
+	Weight   float64 `yaml:"weight" dynamodbav:"weight"`
 }
 
 // Design is how a step, a plan version or a campaign splits its customers.

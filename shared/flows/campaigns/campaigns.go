@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,10 +24,11 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
-	"github.com/daifuku/daifuku/shared/domain/experiment"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
+	"github.com/daifuku/daifuku/shared/domain/report"
+	"github.com/daifuku/daifuku/shared/domain/stats"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 )
 
@@ -50,6 +50,10 @@ type Ledger interface {
 	HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error
 	BatchFailed(ctx context.Context, b *campaign.Batch, at time.Time) (attempts int, err error)
 	CampaignFailed(ctx context.Context, id string, at time.Time, reason string) error
+	// DecideWinner keeps a test's winner, or returns the one kept before.
+	DecideWinner(ctx context.Context, id string, w campaign.Winner) (campaign.Winner, error)
+	// ReportRows reads a month's report counters: how a test's variants did.
+	ReportRows(ctx context.Context, month string) (map[string]report.Counters, int, error)
 }
 
 // Multicaster sends one LINE message to many friends in one request.
@@ -131,12 +135,28 @@ type Report struct {
 	Recipients   []string // customer ids decided by this run
 	// Early names the ranks of an early wave (sent before everyone else); nil for the main wave.
 	Early []string
+	// Wave is WaveTest when the run sent a test's variants to its share,
+	// WaveWinner when it sent the winner to the rest; "" otherwise.
+	Wave Wave
+	// Winner is the test's decision, on a WaveWinner run.
+	Winner *campaign.Winner
 	// Busy says the campaign was not sent by this run because another holds it.
 	Busy *campaign.BusyError
 }
 
+// Wave is the part of a tested campaign a run sends.
+type Wave string
+
+// The waves of a campaign that tests first.
+const (
+	WaveTest   Wave = "test"   // the variants, to the test share
+	WaveWinner Wave = "winner" // the winner, to everyone else
+)
+
 // SendDue sends every campaign whose time has come and that was not sent:
-// the early wave once its early access began, everyone else at send_at.
+// the early wave once its early access began, everyone else at send_at; a
+// campaign that tests first sends its test share at send_at and the winner
+// to the rest at the first hourly run after the test's time is up.
 func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) {
 	stored, states, err := r.Ledger.Campaigns(ctx)
 	if err != nil {
@@ -145,9 +165,11 @@ func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) 
 	var reps []*Report
 	var errs []error
 	for _, c := range append(slices.Clone(r.Defined), stored...) {
-		st := states[c.ID].Status
+		state := states[c.ID]
+		st := state.Status
 		switch {
-		case st == campaign.Sent, st == campaign.Delivering, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent:
+		case st == campaign.Sent, st == campaign.Delivering, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent,
+			st == campaign.Testing && state.WinnerDue(&c).After(now):
 			continue
 		}
 		rep, err := r.Send(ctx, c, now)
@@ -200,6 +222,16 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 	if early && len(c.EarlyRanks()) == 0 {
 		return nil, fmt.Errorf("campaign %s: not due before %s", c.ID, c.SendAt.Format(time.RFC3339))
 	}
+	if c.Test != nil && !early {
+		// The winner waits for the test's time, even for a run asked by hand.
+		st, err := r.Ledger.CampaignState(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if due := st.WinnerDue(&c); st.Status == campaign.Testing && due.After(now) {
+			return nil, &campaign.BusyError{ID: c.ID, Status: campaign.Testing, Until: due}
+		}
+	}
 	if err := r.Ledger.LockCampaign(ctx, c.ID, r.holder(), now, now.Add(Lease), early, force); err != nil {
 		return nil, err
 	}
@@ -207,9 +239,29 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 	if early {
 		rep.Early = c.EarlyRanks()
 	}
+	if c.Test != nil && !early {
+		// Which wave is read under the lease: a run that took a failed one
+		// over carries on with the wave it was in.
+		st, err := r.Ledger.CampaignState(ctx, c.ID)
+		if err != nil {
+			return nil, r.failed(ctx, c.ID, now, err)
+		}
+		rep.Wave = WaveTest
+		if !st.TestSentAt.IsZero() {
+			rep.Wave = WaveWinner
+			if rep.Winner, err = r.winner(ctx, c, st, now); err != nil {
+				return nil, r.failed(ctx, c.ID, now, err)
+			}
+		}
+	}
 	audience, err := r.audience(ctx, c, rep)
 	if err != nil {
 		return nil, err
+	}
+	if rep.Wave == WaveTest {
+		// Only the test share is decided now; the rest is left undecided
+		// (not skipped) for the winner.
+		audience = slices.DeleteFunc(audience, func(cust *customer.Customer) bool { return !c.Test.Includes(cust.ID, c.Unit()) })
 	}
 	rep.Audience = len(audience)
 	pause, err := r.Pauses.Of(ctx, customer.LINE, now)
@@ -218,7 +270,7 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 	}
 	linePaused := pause.Active(now)
 	var voices []render.Voice
-	if r.Voices != nil && slices.ContainsFunc(slices.Collect(maps.Values(c.Templates)), r.Templates.UsesVoices) {
+	if r.Voices != nil && slices.ContainsFunc(c.TemplateDirs(), r.Templates.UsesVoices) {
 		if voices, err = r.Voices.Quotes(ctx); err != nil {
 			return nil, err
 		}
@@ -271,27 +323,91 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		// Some customers or batches failed: the next hourly run takes over at
-		// once (the lease is let go) and finishes what this one left.
-		if ferr := r.Ledger.CampaignFailed(ctx, c.ID, now, firstLine(err)); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
-		return rep, err
+		return rep, r.failed(ctx, c.ID, now, err)
 	}
 	rep.LINERequests = rep.Batches + rep.Push
 	st := campaign.State{Status: campaign.Delivering, FinishedAt: now, Counts: map[string]int{
 		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
 		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "held_out": rep.HeldOut, "line_handed_to_sender": rep.Handed,
 	}}
-	if early {
+	switch {
+	case early:
 		st.Status, st.EarlyCounts = campaign.EarlySent, st.Counts
+	case rep.Wave == WaveTest:
+		// Not delivering yet: the rest waits for the winner, so the campaign
+		// cannot be complete (Complete looks at delivering ones only).
+		st.Status, st.TestCounts = campaign.Testing, st.Counts
 	}
 	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
 		return rep, err
 	}
-	r.Logger().InfoContext(ctx, "campaign fanned out", "campaign", c.ID, "status", st.Status, "audience", rep.Audience, "email", rep.Email,
+	r.Logger().InfoContext(ctx, "campaign fanned out", "campaign", c.ID, "status", st.Status, "wave", rep.Wave, "audience", rep.Audience, "email", rep.Email,
 		"line_push", rep.Push, "line_multicast", rep.Multicast, "batches", rep.Batches, "skipped", rep.Skipped, "suppressed", rep.Suppressed)
 	return rep, nil
+}
+
+// failed records why a run did not finish a campaign: the next hourly run
+// takes over at once (the lease is let go) and finishes what this one left.
+func (r *Runner) failed(ctx context.Context, id string, now time.Time, err error) error {
+	if ferr := r.Ledger.CampaignFailed(ctx, id, now, firstLine(err)); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	return err
+}
+
+// winner is a test's decision: the one kept on the campaign if a run made
+// it before, or else made now from how the variants did (the report's
+// counters of the campaign's rows since it started: no scan of messages)
+// and kept.
+func (r *Runner) winner(ctx context.Context, c campaign.Campaign, st campaign.State, now time.Time) (*campaign.Winner, error) {
+	if st.Winner != nil {
+		return st.Winner, nil
+	}
+	results := map[string]stats.Proportion{}
+	for _, month := range months(st.StartedAt, now) {
+		rows, _, err := r.Ledger.ReportRows(ctx, month)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %s: how the variants did in %s: %w", c.ID, month, err)
+		}
+		for key, n := range rows {
+			row, err := report.ParseKey(key)
+			if err != nil || row.Plan != c.Unit() || row.Variant == "" {
+				continue // another row (or one this code cannot read, which is not a variant's)
+			}
+			hits := n.Clicked
+			if c.Test.WinnerBy == campaign.ByPurchases {
+				hits = n.TreatedRepurchased
+			}
+			p := results[row.Variant]
+			p.N += int(n.Sent)
+			p.K += int(hits)
+			results[row.Variant] = p
+		}
+	}
+	w, err := r.Ledger.DecideWinner(ctx, c.ID, campaign.ChooseWinner(c.Test.WinnerBy, c.Variants, results, now))
+	if err != nil {
+		return nil, err
+	}
+	r.Logger().InfoContext(ctx, "campaign test decided", "campaign", c.ID, "winner", w.Template, "by", w.By, "clear", w.Clear,
+		"diff", w.Diff, "ci_low", w.Low, "ci_high", w.High)
+	return &w, nil
+}
+
+// months lists the report months (Japan's) from one time to another.
+func months(from, to time.Time) []string {
+	if from.IsZero() || from.After(to) {
+		from = to
+	}
+	loc := customer.DefaultLocation()
+	f := from.In(loc)
+	m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, loc)
+	last := report.Month(to)
+	var out []string
+	for report.Month(m) <= last {
+		out = append(out, report.Month(m))
+		m = m.AddDate(0, 1, 0)
+	}
+	return out
 }
 
 // audience reads the campaign's customers, in id order: for an early wave
@@ -357,6 +473,15 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	}()
 	rk := rank.Parse(cust.Rank)
 	tpl := c.TemplateFor(rk)
+	// The campaign's split: held out, or a variant; the rest of a test
+	// gets its winner.
+	lot := c.Design().Draw(cust.ID, c.Unit())
+	if rep.Wave == WaveWinner && !lot.HeldOut {
+		lot.Template = rep.Winner.Template
+	}
+	if lot.Template != "" {
+		tpl = lot.Template
+	}
 	key := message.CampaignKey(cust.ID, c.ID)
 	ch, why := delivery.Choose(cust, "", func(ch customer.Channel) bool {
 		if (ch == customer.LINE && !r.HasLINE) || (ch == customer.Email && !r.HasEmail) {
@@ -367,7 +492,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, QueuedAt: now,
 		Template: tpl, Channel: ch, Plan: message.CampaignPlan(c.ID)}
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
-		Template: tpl, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}
+		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}
 	if ch == "" {
 		rec.Status, rec.Reason = message.Skipped, why
 	} else {
@@ -379,7 +504,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		switch {
 		case r.Policy.InControlGroup(cust.ID):
 			rec.Status, rec.Reason = message.HeldOut, "in the global control group"
-		case c.Holdout > 0 && (experiment.Design{Holdout: c.Holdout}).Draw(cust.ID, message.CampaignPlan(c.ID)).HeldOut:
+		case lot.HeldOut:
 			rec.Status, rec.Reason = message.HeldOut, "held out of this campaign ("+c.Holdout.String()+") to measure it"
 		default:
 			if d := r.Policy.CapFor(cust).ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
