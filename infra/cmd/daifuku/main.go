@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -21,7 +22,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/local"
+	"github.com/daifuku/daifuku/infra/simulate"
 	contentpkg "github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
@@ -116,11 +119,14 @@ func run(ctx context.Context, args []string) error {
 	cTestAfter := fs.Duration("test-after", 0, "campaign create: test first: how long after the test to send the winner to the rest, e.g. 4h")
 	cWinnerBy := fs.String("winner-by", "", "campaign create: test first: what makes the winner, clicks or purchases")
 	addr := fs.String("addr", "127.0.0.1:"+envOr("PORT", "3000"), "serve: where the API listens")
-	format := fs.String("format", "", "voice: markdown (default), csv or json; customer: text (default) or json")
+	format := fs.String("format", "", "voice: markdown (default), csv or json; customer: text (default) or json; report: table (default), csv, json or html")
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
 	month := fs.String("month", "", "report: the month, YYYY-MM (default: this month in Japan)")
+	simCustomers := fs.Int("customers", 2000, "simulate: customers in the synthetic shop")
+	simMonths := fs.Int("months", 2, "simulate: months to report")
+	simEffect := fs.Float64("effect", 0.1, "simulate: every step's true lift on repurchase within its window (0.1: ten points)")
 	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
 	all := cAll
 	// TEMPLATES_DIR fixes the content to a folder; otherwise the content
@@ -139,7 +145,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release", "report":
+	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release", "report", "simulate":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -172,6 +178,18 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer logFile.Close()
+	if args[0] == "simulate" {
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			n = 1 // -seed names the sample ledger's folder for run; a simulation's seed is a number
+		}
+		end, err := clockFrom(*nowFlag)
+		if err != nil {
+			return err
+		}
+		return simulateShop(ctx, *dir, logFile, simulate.Options{Customers: *simCustomers, Months: *simMonths,
+			Effect: *simEffect, Seed: n, End: end()}, true)
+	}
 	clock, err := clockFrom(*nowFlag)
 	if err != nil {
 		return err
@@ -317,6 +335,14 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	summary.Print(os.Stdout)
+	if args[0] == "run" {
+		// What the owner will see after a month: a compact simulation of
+		// the shop's last two months, with holdouts, and its report page.
+		fmt.Println("\nthe monthly report, on a simulated shop (daifuku simulate):")
+		if err := simulateShop(ctx, *dir, logFile, simulate.Options{Customers: 300, Months: 2, Effect: 0.1, Seed: 1, End: env.Now()}, false); err != nil {
+			return err
+		}
+	}
 	if env.Capture != nil {
 		fmt.Printf("outbox: %s/outbox/line and %s/outbox/email hold every request body the capture servers received\n", *dir, *dir)
 	}
@@ -827,6 +853,69 @@ func importContent(ctx context.Context, desk *publishing.Desk, dir string) error
 	}
 	fmt.Printf("published revision %d: %d files changed\n", rev.N, changed)
 	return nil
+}
+
+// simulateShop runs a synthetic shop on a DynamoDB Local of its own (in
+// memory: each simulation starts afresh), prints its last month's report
+// (every month's when all is set), writes each month's page into
+// dir/simulate and the last month's to dir/report.html.
+func simulateShop(ctx context.Context, stateDir string, logTo io.Writer, o simulate.Options, all bool) error {
+	dir := filepath.Join(stateDir, "simulate")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	endpoint, prefix := os.Getenv("DYNAMODB_ENDPOINT"), fmt.Sprintf("sim%d-%d-", o.Seed, time.Now().UnixNano())
+	if endpoint == "" {
+		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		endpoint, prefix = srv.Endpoint, "sim-"
+	}
+	started := time.Now()
+	env, res, err := simulate.Shop(ctx, local.Options{Dir: dir, DynamoDB: endpoint, Prefix: prefix,
+		Log: slog.New(slog.NewJSONHandler(logTo, nil))}, o)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	fmt.Printf("simulated %d customers over %s (true effect of every step: %+.1f points, seed %d): %d steps decided, %d orders, in %s\n",
+		res.Customers, strings.Join(res.Months, ", "), 100*o.Effect, o.Seed, res.Decisions, res.Orders, time.Since(started).Round(time.Second))
+	for i, m := range res.Months {
+		if all || i == len(res.Months)-1 {
+			if err := printReport(ctx, env, m, "table"); err != nil {
+				return err
+			}
+		}
+		page := filepath.Join(dir, "report-"+m+".html")
+		f, err := os.Create(page)
+		if err != nil {
+			return err
+		}
+		if _, err := env.WriteReportPage(ctx, f, m); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if i == len(res.Months)-1 {
+			if err := copyFile(page, filepath.Join(stateDir, "report.html")); err != nil {
+				return err
+			}
+			fmt.Printf("report page: %s (every month's: %s)\n", filepath.Join(stateDir, "report.html"), dir)
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
 }
 
 // printReport prints a month's report: read from its counters, one item per row.
