@@ -47,6 +47,10 @@ SEEDS ?= 20
 bench-coverage: deps
 	SEEDS=$(SEEDS) $(GO) test -run '^$$' -bench Coverage -benchtime 1x -timeout 90m ./infra/simulate/
 
+## bench-report: a month's report for 100,000 customers sent 1,000,000 messages: time and items read
+bench-report: deps
+	$(GO) test -run '^$$' -bench MonthReport -benchtime 20x ./shared/adapters/dynamo/
+
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
 	$(GO) run ./infra/cmd/daifuku stubs

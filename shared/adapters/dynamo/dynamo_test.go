@@ -27,7 +27,7 @@ var (
 	losAngeles, _ = time.LoadLocation("America/Los_Angeles")
 )
 
-func newStore(t *testing.T) (*dynamo.Store, *dynamodb.Client, dynamo.Tables) {
+func newStore(t testing.TB) (*dynamo.Store, *dynamodb.Client, dynamo.Tables) {
 	t.Helper()
 	db, prefix := dynamolocal.NewTestDB(t)
 	tables := dynamo.TablesWithPrefix(prefix)
