@@ -215,10 +215,12 @@ func Shop(ctx context.Context, lo local.Options, o Options) (*local.Env, *Result
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := Run(ctx, env, func(t time.Time) { mu.Lock(); defer mu.Unlock(); now = t }, o)
+	setClock := func(t time.Time) { mu.Lock(); defer mu.Unlock(); now = t }
+	res, err := Run(ctx, env, setClock, o)
 	if err != nil {
 		env.Close()
 		return nil, nil, err
 	}
+	setClock(o.End) // the report is read when the simulation said it ends
 	return env, res, nil
 }

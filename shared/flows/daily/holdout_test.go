@@ -196,3 +196,66 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 		t.Errorf("%d items read for %d rows", read, len(rows))
 	}
 }
+
+// A lapse counts as a move down: in the month's matrix, and for each
+// message within its window before it, on the side the customer was on.
+func TestALapseCountsAsAMoveDownForTheMessagesBeforeIt(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	now := morning("2026-12-01")
+	r.Clock.Set(now)
+	bought := now.AddDate(0, 0, -92) // new customers lapse after 90 whole days: due this morning
+	c := lineFriend("L1")
+	c.Rank, c.SignedUpAt = "new", bought.Add(-time.Hour)
+	c.Purchases = customer.Purchases{Count: 1, TotalSpend: 5000, First: bought, Last: bought}
+	put(t, r, c)
+	sentAt := now.AddDate(0, 0, -10)
+	for _, m := range []message.Record{
+		{Key: message.NewKey(message.Step, c.ID, "sent"), Step: "next", Status: message.Sent, SentAt: sentAt},
+		{Key: message.NewKey(message.Step, c.ID, "held"), Step: "care", Status: message.HeldOut},
+		{Key: message.NewKey(message.Step, c.ID, "old"), Step: "arrival", Status: message.Sent, SentAt: now.AddDate(0, 0, -40)},
+	} {
+		m.Kind, m.CustomerID, m.Rank, m.Plan, m.PlanVersion, m.CreatedAt, m.UpdatedAt = message.Step, c.ID, "new", "new", 2, sentAt, sentAt
+		if m.Step == "arrival" {
+			m.CreatedAt = m.SentAt
+		}
+		if _, err := r.Store.CreateMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Status == message.Sent {
+			if err := r.Store.CountOnce(ctx, m.Key, "sent", map[string]int64{"sent": 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rep, err := r.Daily.Run(ctx, now, false)
+	if err != nil || rep.Lapsed != 1 {
+		t.Fatalf("run: %+v %v", rep, err)
+	}
+	got := map[string][2]int64{}
+	for _, month := range []string{"2026-10", "2026-11"} {
+		rows, _, err := r.Store.ReportRows(ctx, month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range rows {
+			if row, err := report.ParseKey(k); err == nil {
+				got[row.Step] = [2]int64{v.TreatedDown, v.HeldDown}
+			}
+		}
+	}
+	if _, ok := got["arrival"]; !ok {
+		t.Fatal("the arrival step's row is missing")
+	}
+	if got["next"] != [2]int64{1, 0} || got["care"] != [2]int64{0, 1} || got["arrival"] != [2]int64{0, 0} {
+		t.Errorf("moves down by step (treated, held out) %v: want next 1 treated, care 1 held out, arrival (40 days before) none", got)
+	}
+	dec, _, err := r.Store.ReportRows(ctx, "2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := dec[report.MoveKey("new", "new:lapsed")]; m.Moved != 1 {
+		t.Errorf("December's matrix: %+v", dec)
+	}
+}
