@@ -137,11 +137,31 @@ func Parse(name string, src []byte, known Known) (*Plans, error) {
 		if _, dup := ps.plans[planName]; dup {
 			return nil, fail(key.Line, "plan %q is defined twice", planName)
 		}
-		if node.Kind != yaml.SequenceNode {
-			return nil, fail(node.Line, "plan %q: want a list of steps", planName)
-		}
 		p := &Plan{Name: planName}
-		for _, sn := range node.Content {
+		steps := node
+		if node.Kind == yaml.MappingNode {
+			// A plan of its own: {holdout: 10%, steps: […]}, the holdout
+			// keeping a share of the plan's customers from all of its steps.
+			var pd struct {
+				Holdout experiment.Share `yaml:"holdout"`
+				Steps   yaml.Node        `yaml:"steps"`
+			}
+			if err := yamlfile.Decode(node, &pd); err != nil {
+				return nil, yamlError(name, err)
+			}
+			w, err := (experiment.Design{Holdout: pd.Holdout}).Check(nil)
+			if err != nil {
+				return nil, fail(node.Line, "plan %q: %v", planName, err)
+			}
+			for _, m := range w {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("plan %q: %s", planName, m))
+			}
+			p.Holdout, steps = pd.Holdout, &pd.Steps
+		}
+		if steps.Kind != yaml.SequenceNode {
+			return nil, fail(node.Line, "plan %q: want a list of steps, or {holdout: …, steps: [...]}", planName)
+		}
+		for _, sn := range steps.Content {
 			var sd stepDoc
 			if err := yamlfile.Decode(sn, &sd); err != nil {
 				return nil, yamlError(name, err)

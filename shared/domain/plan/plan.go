@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ type Step struct {
 func (ps *Plans) Warnings() []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(ps.plans)) {
+		out = append(out, ps.plans[name].Warnings...)
 		for _, s := range ps.plans[name].Steps {
 			for _, w := range s.Warnings {
 				out = append(out, fmt.Sprintf("plans.yaml:%d: plan %q step %q: %s", s.Line, name, s.ID, w))
@@ -81,6 +83,28 @@ func (s Step) Unit(planName string, version int) string {
 type Plan struct {
 	Name  string // the rank id, "<rank>:lapsed", or "lapsed"
 	Steps []Step
+	// Holdout keeps a stable share of the plan's customers (per version)
+	// from every one of its steps, to measure the plan as a whole.
+	Holdout  experiment.Share
+	Warnings []string
+}
+
+// Unit is what a whole-plan holdout draws for: the plan at a version.
+func (p *Plan) Unit(version int) string { return fmt.Sprintf("plan:%s@%d", p.Name, version) }
+
+// Lot is what a customer drew for a step due: held out of the whole plan,
+// else the step's own holdout or variant.
+func (ps *Plans) Lot(customerID string, d Due) (lot experiment.Lot, reason string) {
+	if p := ps.plans[d.Plan]; p != nil && p.Holdout > 0 {
+		if whole := (experiment.Design{Holdout: p.Holdout}).Draw(customerID, p.Unit(ps.Version)); whole.HeldOut {
+			return whole, "held out of plan " + d.Plan + " v" + strconv.Itoa(ps.Version) + " (" + p.Holdout.String() + ") to measure it"
+		}
+	}
+	lot = d.Step.Design.Draw(customerID, d.Step.Unit(d.Plan, ps.Version))
+	if lot.HeldOut {
+		reason = "held out of this step (" + d.Step.Design.Holdout.String() + ") to measure it"
+	}
+	return lot, reason
 }
 
 // Plans is the whole plans file.

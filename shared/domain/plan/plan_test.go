@@ -10,6 +10,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/rank"
 )
 
 func defaultPlans(t *testing.T) *plan.Plans {
@@ -185,5 +186,44 @@ func TestAVersionSaysWhatItTests(t *testing.T) {
 	}
 	if _, err := plan.Parse("plans.yaml", []byte(strings.Replace(src, "2026-11-01", "November", 1)), plan.Known{}); err == nil {
 		t.Error("a start that is not a date was accepted")
+	}
+}
+
+// A whole plan may hold out a share of its customers: the same customers
+// from every step of the version, with a reason that says so; the step's own
+// holdout draws among the rest. A 100% plan holdout is refused, above 50% warned.
+func TestAWholePlanHoldsOutTheSameCustomersFromEveryStep(t *testing.T) {
+	src := "version: 2\nplans:\n  new:\n    holdout: 20%\n    steps:\n" +
+		"      - {step: arrival, anchor: first_purchase, days: 3, template: step/new-arrival}\n" +
+		"      - {step: care, anchor: first_purchase, days: 14, template: step/new-care, holdout: 10%}\n"
+	ps, err := plan.Parse("plans.yaml", []byte(src), plan.Known{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := ps.For(rank.Rank{ID: "new"})
+	held, heldCare, n := 0, 0, 2000
+	for i := range n {
+		id := fmt.Sprintf("C%05d", i)
+		a, why := ps.Lot(id, plan.Due{Plan: "new", Step: p.Steps[0]})
+		c, _ := ps.Lot(id, plan.Due{Plan: "new", Step: p.Steps[1]})
+		if a.HeldOut {
+			held++
+			if !c.HeldOut || !strings.Contains(why, "plan new v2") {
+				t.Fatalf("%s held out of the plan at arrival (%q) but not at care", id, why)
+			}
+		}
+		if c.HeldOut {
+			heldCare++
+		}
+	}
+	if held < n*16/100 || held > n*24/100 || heldCare < held+n*5/100 {
+		t.Errorf("held out of the plan %d of %d, of care %d", held, n, heldCare)
+	}
+	if _, err := plan.Parse("plans.yaml", []byte(strings.Replace(src, "holdout: 20%", "holdout: 100%", 1)), plan.Known{}); err == nil {
+		t.Error("a plan holding out everyone was accepted")
+	}
+	warned, err := plan.Parse("plans.yaml", []byte(strings.Replace(src, "holdout: 20%", "holdout: 60%", 1)), plan.Known{})
+	if err != nil || len(warned.Warnings()) == 0 {
+		t.Errorf("a 60%% plan holdout: %v, warnings %v", err, warned.Warnings())
 	}
 }

@@ -67,12 +67,12 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 	var cands []candidate
 	for _, d := range r.Plans.DueOn(c, r.dueFrom(before.NextDue, local), local) {
 		cd := r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{})
-		// The step's test: a stable share held out (recorded, never sent, so
-		// the step's effect can be measured against them), the rest split
-		// between variants.
-		switch lot := d.Step.Design.Draw(c.ID, d.Step.Unit(d.Plan, r.Plans.Version)); {
+		// The plan's and the step's test: a stable share held out (recorded,
+		// never sent, so the effect can be measured against them), the rest
+		// split between variants.
+		switch lot, why := r.Plans.Lot(c.ID, d); {
 		case lot.HeldOut:
-			cd.record.Status, cd.record.Reason = message.HeldOut, "held out of this step ("+d.Step.Design.Holdout.String()+") to measure it"
+			cd.record.Status, cd.record.Reason = message.HeldOut, why
 		case lot.Template != "":
 			cd.job.Template, cd.record.Template, cd.record.Variant = lot.Template, lot.Template, lot.Template
 		}
