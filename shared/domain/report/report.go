@@ -34,6 +34,14 @@ type Row struct {
 // Month is the month a decision counts in: Japan's, as the shop reads it.
 func Month(t time.Time) string { return t.In(customer.DefaultLocation()).Format("2006-01") }
 
+// MonthBefore is the month before t's in Japan: the month the report on the
+// 1st looks back on. (Lambda's clock is UTC: at 09:00 on 1 December in
+// Japan it is still 00:00 there, and a UTC month would be wrong at other hours.)
+func MonthBefore(t time.Time) string {
+	d := t.In(customer.DefaultLocation())
+	return time.Date(d.Year(), d.Month()-1, 1, 0, 0, 0, 0, d.Location()).Format("2006-01")
+}
+
 // Week is the week a decision counts in, named by its Monday in Japan.
 func Week(t time.Time) string {
 	d := t.In(customer.DefaultLocation())

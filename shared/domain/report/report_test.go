@@ -50,3 +50,29 @@ func TestRowsLinesAndVerdicts(t *testing.T) {
 		}
 	}
 }
+
+func TestMonthBeforeIsJapansPreviousMonth(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"the schedule's run: 09:00 on 1 December in Japan is 00:00 UTC", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "2026-11"},
+		{"the same instant read in Japan", time.Date(2026, 12, 1, 9, 0, 0, 0, jst), "2026-11"},
+		{"00:00 on the 1st in Japan is still the last day in UTC", time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC), "2026-11"},
+		{"a second before that is November in Japan too", time.Date(2026, 11, 30, 14, 59, 59, 0, time.UTC), "2026-10"},
+		{"late in the month, any hour", time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), "2026-12"},
+		{"January looks back on December of the year before", time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), "2026-12"},
+		{"a redelivery hours later says the same", time.Date(2026, 12, 1, 5, 30, 0, 0, time.UTC), "2026-11"},
+		{"after 31 March comes 1 April: no day overflow", time.Date(2027, 3, 31, 12, 0, 0, 0, time.UTC), "2027-02"},
+		{"a clock in another zone", time.Date(2026, 11, 30, 10, 0, 0, 0, time.FixedZone("PST", -8*3600)), "2026-11"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := report.MonthBefore(tt.at); got != tt.want {
+				t.Errorf("MonthBefore(%s) = %s, want %s", tt.at.Format(time.RFC3339), got, tt.want)
+			}
+		})
+	}
+}
