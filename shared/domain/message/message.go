@@ -41,6 +41,24 @@ func (k Kind) Valid() bool {
 	return false
 }
 
+// Label is the kind in the owner's words, for reports (the kind itself where
+// it has none).
+func (k Kind) Label() string {
+	switch k {
+	case ThankYou:
+		return "サンクス"
+	case Step:
+		return "ステップ"
+	case Newsletter:
+		return "ニュースレター"
+	case Birthday:
+		return "誕生日"
+	case Surprise:
+		return "サプライズ"
+	}
+	return string(k)
+}
+
 // Key identifies one message to one customer for one occasion, whatever the
 // channel: the same occasion always yields the same key, so a retry, a
 // redelivery or a second run finds the message already claimed.

@@ -56,21 +56,7 @@ func Write(w io.Writer, p Page) error {
 	return nil
 }
 
-func kindLabel(k message.Kind) string {
-	switch k {
-	case message.ThankYou:
-		return "サンクス"
-	case message.Step:
-		return "ステップ"
-	case message.Newsletter:
-		return "ニュースレター"
-	case message.Birthday:
-		return "誕生日"
-	case message.Surprise:
-		return "サプライズ"
-	}
-	return string(k)
-}
+func kindLabel(k message.Kind) string { return k.Label() }
 
 // view is the page's data, the charts' geometry worked out.
 type view struct {
