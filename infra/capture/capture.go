@@ -1,4 +1,4 @@
-// Package capture stands in for LINE, SendGrid and the SQS send queue on one
+// Package capture stands in for LINE, SendGrid, the SQS queues and S3's PutObject on one
 // local HTTP server: it answers their send endpoints as they do (LINE's
 // retry-key 409 included) and writes each exact request body as a JSON file
 // under an outbox folder, so a local run or a test can read what would have
@@ -32,7 +32,7 @@ func (s *Server) SetFault(f Fault) {
 
 // Request is one captured request.
 type Request struct {
-	Provider string // "line", "email" or "sqs"
+	Provider string // "line", "email", "sqs" or "s3"
 	Path     string
 	Header   http.Header
 	Body     []byte
@@ -65,6 +65,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.") {
 		s.sqs(w, r, body) // AWS signs requests; the signature is not checked here
+		return
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		s.s3(w, r, body) // any other signed request is for S3
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {

@@ -12,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/shared/adapters/bucket"
 	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/line"
@@ -25,6 +29,12 @@ import (
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/templates"
+)
+
+// The rig's monthly report: the bucket it is stored in, the owner it is emailed to.
+const (
+	ReportsBucket = "daifuku-reports"
+	Owner         = "owner@example.jp"
 )
 
 // Rig is one test's world.
@@ -61,6 +71,11 @@ func New(t testing.TB) *Rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The monthly reports go to the capture server's S3, through the real SDK client.
+	reports := &bucket.S3{Bucket: ReportsBucket, Client: s3.New(s3.Options{
+		Region: "ap-northeast-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: srv.Client(),
+	})}
 	clock := &Clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	q := &queue.Memory{}
 	deps := app.Deps{
@@ -68,6 +83,7 @@ func New(t testing.TB) *Rig {
 		LINE: lineClient, Mail: mail, Clock: clock.Now, Log: slog.New(slog.DiscardHandler),
 		BaseURL: "https://api.example.jp", UnsubscribeSecret: "test-unsubscribe-secret",
 		DeadLetters: map[string]reconcile.DeadLetters{"send": &q.Jobs, "webhook": &q.Batches}, Holder: t.Name(),
+		Reports: reports, Owner: Owner, StudioURL: "https://api.example.jp/studio",
 	}
 	a := app.New(deps)
 	// Inline retries wait in real time otherwise; tests that look at the waits set their own.

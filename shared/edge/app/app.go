@@ -16,11 +16,13 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
+	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/unsubscribe"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/orders"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
@@ -57,6 +59,13 @@ type Deps struct {
 	DeadLetters map[string]reconcile.DeadLetters
 	// Holder names this process in campaign leases.
 	Holder string
+	// Reports keeps the monthly reports (the S3 bucket; locally a folder);
+	// nil: the monthly report task refuses to run.
+	Reports monthly.Files
+	// Owner is where the monthly summary is emailed; "": it is not.
+	Owner string
+	// StudioURL is where the studio answers, for the summary's link.
+	StudioURL string
 }
 
 // App holds the flows.
@@ -77,6 +86,8 @@ type App struct {
 	Content *content.Content
 	// ContentRevision is the published revision of Content (0: embedded).
 	ContentRevision int
+	// Monthly stores the month's report on the 1st and tells the owner.
+	Monthly *monthly.Reporter
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -127,7 +138,7 @@ func New(d Deps) *App {
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 		Policy: d.Content.Policy}
 	wp.Welcome = dr.VisitNow
-	return &App{
+	a := &App{
 		Env:   env,
 		Store: st,
 		Intake: &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
@@ -144,11 +155,19 @@ func New(d Deps) *App {
 		Content:         d.Content,
 		ContentRevision: d.ContentRevision,
 	}
+	a.Monthly = &monthly.Reporter{Env: env, Pages: a, Files: d.Reports, Claims: st, Owner: d.Owner, Shop: d.Content.Shop,
+		StudioURL: d.StudioURL, Label: func(r string) string { return d.Content.Rules.Label(rank.Parse(r)) }}
+	if d.Mail != nil {
+		a.Monthly.Mail = d.Mail
+	}
+	return a
 }
 
-// Tasks answers the scheduler's events (the daily run, the hourly release).
+// Tasks answers the scheduler's events (the daily run, the hourly release,
+// the monthly report).
 func (a *App) Tasks() *handler.Tasks {
-	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Reconciler: a.Reconciler}
+	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Reconciler: a.Reconciler,
+		Monthly: a.Monthly}
 }
 
 // Timeline gathers one customer's history.

@@ -9,6 +9,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/daifuku/daifuku/shared/adapters/line"
@@ -37,6 +38,20 @@ func SQS(ctx context.Context) (*sqs.Client, error) {
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 		if ep := os.Getenv("SQS_ENDPOINT"); ep != "" {
 			o.BaseEndpoint = &ep
+		}
+	}), nil
+}
+
+// S3 returns a client for the region's S3, or $S3_ENDPOINT when set (a
+// local stand-in, addressed path-style: bucket names are not hosts there).
+func S3(ctx context.Context) (*s3.Client, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if ep := os.Getenv("S3_ENDPOINT"); ep != "" {
+			o.BaseEndpoint, o.UsePathStyle = &ep, true
 		}
 	}), nil
 }

@@ -7,8 +7,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/daifuku/daifuku/shared/adapters/bucket"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
@@ -56,6 +58,15 @@ func FromEnv(ctx context.Context) (*Live, error) {
 			dead[name] = &queue.SQS{Client: sqsClient, URL: u}
 		}
 	}
+	// Only the schedule function stores the monthly reports.
+	var reports monthly.Files
+	if name := os.Getenv("REPORTS_BUCKET"); name != "" {
+		client, err := S3(ctx)
+		if err != nil {
+			return nil, err
+		}
+		reports = &bucket.S3{Client: client, Bucket: name}
+	}
 	if os.Getenv("CONTENT_SEED") == "true" {
 		if seeded, err := Seed(ctx, dynamo.New(db, tables), "seed", time.Now()); err != nil {
 			return nil, err
@@ -71,5 +82,6 @@ func FromEnv(ctx context.Context) (*Live, error) {
 		EmailEvents: os.Getenv("SENDGRID_WEBHOOK_PUBLIC_KEY") != "",
 		DeadLetters: dead,
 		Holder:      "lambda " + os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
+		Reports:     reports, Owner: os.Getenv("OWNER_EMAIL"), StudioURL: os.Getenv("STUDIO_URL"),
 	})
 }

@@ -141,9 +141,10 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		}
 	})
 
-	t.Run("schedule daily and release", func(t *testing.T) {
+	t.Run("schedule daily, release and report", func(t *testing.T) {
 		tasks := r.Tasks()
-		for _, f := range []string{"schedule-daily.json", "schedule-daily-date.json", "schedule-release.json"} {
+		for _, f := range []string{"schedule-daily.json", "schedule-daily-date.json", "schedule-release.json",
+			"schedule-report.json", "schedule-report-month.json"} {
 			src, err := os.ReadFile(filepath.Join("..", "..", "..", "events", f))
 			if err != nil {
 				t.Fatal(err)

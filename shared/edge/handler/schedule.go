@@ -5,18 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
 // Event is the input EventBridge Scheduler delivers (template.yaml sets it).
 type Event struct {
-	Task string `json:"task"`           // "daily" or "release"
+	Task string `json:"task"`           // "daily", "release" or "report"
 	Date string `json:"date,omitempty"` // YYYY-MM-DD: run the schedule as on this date (backfill)
+	// Month is the month the report task reports (YYYY-MM; "": the month
+	// before this one in Japan, as on the 1st).
+	Month string `json:"month,omitempty"`
 }
 
 // Tasks answers the scheduled events.
@@ -26,6 +31,7 @@ type Tasks struct {
 	Releaser   daily.Releaser
 	Campaigns  *campaigns.Runner
 	Reconciler *reconcile.Reconciler
+	Monthly    *monthly.Reporter
 }
 
 // Handle runs the task an event names.
@@ -81,6 +87,15 @@ func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error)
 			}
 		}
 		return out, errors.Join(errs...)
+	case "report":
+		// Monthly, on the 1st: a redelivery stores the same files again and
+		// finds the summary sent.
+		res, err := t.Monthly.Run(ctx, ev.Month)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("report %s: %d rows, %d highlights, stored at %s; summary %s",
+			res.Month, res.Rows, res.Highlights, strings.Join(res.Keys, " and "), res.Email), nil
 	}
-	return "", fmt.Errorf("schedule event: unknown task %q (want daily or release)", ev.Task)
+	return "", fmt.Errorf("schedule event: unknown task %q (want daily, release or report)", ev.Task)
 }
