@@ -331,3 +331,132 @@ func TestEveryDeadLetterQueueHasAnAlarm(t *testing.T) {
 		}
 	}
 }
+
+// The monthly report: a private, encrypted bucket; a schedule at 09:00 on
+// the 1st in Japan; and a schedule function that may write the bucket and is
+// told where it is, whom to email and where the studio is.
+func TestMonthlyReportIsScheduledAndStoredPrivately(t *testing.T) {
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := tpl.Resources["ReportsBucket"]
+	if !ok || b.Type != "AWS::S3::Bucket" {
+		t.Fatalf("no ReportsBucket of type AWS::S3::Bucket (%q)", b.Type)
+	}
+	var bucket struct {
+		BucketEncryption struct {
+			Rules []struct {
+				Default struct {
+					Algorithm string `yaml:"SSEAlgorithm"`
+				} `yaml:"ServerSideEncryptionByDefault"`
+			} `yaml:"ServerSideEncryptionConfiguration"`
+		} `yaml:"BucketEncryption"`
+		PublicAccess  map[string]bool `yaml:"PublicAccessBlockConfiguration"`
+		AccessControl string          `yaml:"AccessControl"`
+		Website       *yaml.Node      `yaml:"WebsiteConfiguration"`
+		Lifecycle     struct {
+			Rules []struct {
+				Status string `yaml:"Status"`
+			} `yaml:"Rules"`
+		} `yaml:"LifecycleConfiguration"`
+	}
+	if err := b.Properties.Decode(&bucket); err != nil {
+		t.Fatal(err)
+	}
+	if r := bucket.BucketEncryption.Rules; len(r) == 0 || r[0].Default.Algorithm == "" {
+		t.Error("ReportsBucket is not encrypted by default")
+	}
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if !bucket.PublicAccess[k] {
+			t.Errorf("ReportsBucket PublicAccessBlockConfiguration.%s is not true", k)
+		}
+	}
+	if bucket.AccessControl != "" && bucket.AccessControl != "Private" || bucket.Website != nil {
+		t.Errorf("ReportsBucket is served publicly: AccessControl %q, website %v", bucket.AccessControl, bucket.Website != nil)
+	}
+	if len(bucket.Lifecycle.Rules) == 0 || bucket.Lifecycle.Rules[0].Status != "Enabled" {
+		t.Error("ReportsBucket has no lifecycle rule enabled")
+	}
+	// No bucket policy may allow anyone: the one there only denies.
+	for _, id := range tpl.OfType("AWS::S3::BucketPolicy") {
+		var p struct {
+			PolicyDocument struct {
+				Statement []struct {
+					Effect    string `yaml:"Effect"`
+					Principal any    `yaml:"Principal"`
+				} `yaml:"Statement"`
+			} `yaml:"PolicyDocument"`
+		}
+		props := tpl.Resources[id].Properties
+		if err := props.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range p.PolicyDocument.Statement {
+			if st.Effect == "Allow" && st.Principal == "*" {
+				t.Errorf("%s allows everyone", id)
+			}
+		}
+	}
+
+	var fn struct {
+		Policies    []map[string]yaml.Node `yaml:"Policies"`
+		Environment struct {
+			Variables map[string]yaml.Node `yaml:"Variables"`
+		} `yaml:"Environment"`
+		Events map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Expression string `yaml:"ScheduleExpression"`
+				Timezone   string `yaml:"ScheduleExpressionTimezone"`
+				Input      string `yaml:"Input"`
+			} `yaml:"Properties"`
+		} `yaml:"Events"`
+	}
+	props := tpl.Resources["ScheduleFunction"].Properties
+	if err := props.Decode(&fn); err != nil {
+		t.Fatal(err)
+	}
+	monthly := 0
+	for name, ev := range fn.Events {
+		var in handler.Event
+		if err := json.Unmarshal([]byte(ev.Properties.Input), &in); err != nil || in.Task != "report" {
+			continue
+		}
+		monthly++
+		if ev.Type != "ScheduleV2" || ev.Properties.Expression != "cron(0 9 1 * ? *)" || ev.Properties.Timezone != "Asia/Tokyo" {
+			t.Errorf("event %s: %s %q in %q, want ScheduleV2 cron(0 9 1 * ? *) in Asia/Tokyo (09:00 on the 1st in Japan)",
+				name, ev.Type, ev.Properties.Expression, ev.Properties.Timezone)
+		}
+		if in.Month != "" {
+			t.Errorf("event %s fixes the month %s: every 1st must report the month before it", name, in.Month)
+		}
+	}
+	if monthly != 1 {
+		t.Errorf("%d schedules of the report task, want 1", monthly)
+	}
+	writes := false
+	for _, p := range fn.Policies {
+		for name, node := range p {
+			var v struct {
+				BucketName yaml.Node `yaml:"BucketName"`
+			}
+			if (name == "S3WritePolicy" || name == "S3CrudPolicy") && node.Decode(&v) == nil &&
+				v.BucketName.Tag == "!Ref" && v.BucketName.Value == "ReportsBucket" {
+				writes = true
+			}
+		}
+	}
+	if !writes {
+		t.Error("ScheduleFunction may not write ReportsBucket (S3WritePolicy)")
+	}
+	vars := fn.Environment.Variables
+	for k, want := range map[string]string{"REPORTS_BUCKET": "ReportsBucket", "OWNER_EMAIL": "OwnerEmail", "STUDIO_URL": "StudioUrl"} {
+		if v, ok := vars[k]; !ok || v.Tag != "!Ref" || v.Value != want {
+			t.Errorf("ScheduleFunction %s = %s %q, want !Ref %s", k, v.Tag, v.Value, want)
+		}
+	}
+	if _, ok := vars["SENDGRID_API_KEY"]; !ok {
+		t.Error("ScheduleFunction has no SENDGRID_API_KEY: the owner's summary could not be sent")
+	}
+}
