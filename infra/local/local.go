@@ -19,6 +19,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/capture"
 	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/shared/adapters/bucket"
 	"github.com/daifuku/daifuku/shared/adapters/content"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/line"
@@ -27,6 +28,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/edge/handler"
+	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
 
@@ -125,6 +127,11 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
+	reports, err := reportFiles(ctx, o.Dir)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	deps := app.Deps{
 		DB: db, Tables: dynamo.TablesWithPrefix(o.Prefix), Queue: e.Queue, Batches: e.Queue, Content: o.Content,
@@ -133,6 +140,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		EmailEvents: e.mailToCapture,
 		DeadLetters: map[string]reconcile.DeadLetters{"send": &e.Queue.Jobs, "webhook": &e.Queue.Batches},
 		Holder:      fmt.Sprintf("%s (process %d)", host, os.Getpid()),
+		Reports:     reports, Owner: os.Getenv("OWNER_EMAIL"), StudioURL: LocalAPI + "/studio",
 	}
 	if o.Content != nil {
 		e.App = app.New(deps)
@@ -200,6 +208,21 @@ func (e *Env) providers(o Options) (*line.Client, *sendgrid.Client, error) {
 		e.mailToCapture = mailURL == e.CaptureURL
 	}
 	return lineClient, mail, nil
+}
+
+// reportFiles is where the monthly reports go: the folder (Dir/reports/…),
+// or, with REPORTS_BUCKET set, that bucket (at S3_ENDPOINT when set, for a
+// stand-in of the developer's).
+func reportFiles(ctx context.Context, dir string) (monthly.Files, error) {
+	name := os.Getenv("REPORTS_BUCKET")
+	if name == "" {
+		return &bucket.Dir{Root: dir}, nil
+	}
+	client, err := app.S3(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &bucket.S3{Client: client, Bucket: name}, nil
 }
 
 // captureToken stands in for credentials: the capture server takes any bearer token.

@@ -209,3 +209,62 @@ func TestRunAtNightSaysWhenDeferredMessagesGo(t *testing.T) {
 		t.Errorf("released %d of %d deferred messages", released, deferred)
 	}
 }
+
+// make run's ledger, then the 1st of the next month as the schedule would
+// see it (twice): the report lands in .local/reports/, the owner's summary
+// in the capture server's outbox, once.
+func TestMonthlyReportLocally(t *testing.T) {
+	t.Setenv("OWNER_EMAIL", "owner@example.jp")
+	t.Setenv("REPORTS_BUCKET", "")
+	content, err := content.LoadContent(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testrig.Clock{}
+	clock.Set(time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC))
+	dir := t.TempDir()
+	env, err := local.Start(context.Background(), local.Options{Dir: dir, DynamoDB: dynamolocal.TestEndpoint(t),
+		Prefix: fmt.Sprintf("monthly%d-", time.Now().UnixNano()), Content: content, Clock: clock.Now,
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	if _, err := env.Run(context.Background(), "../seed"); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 10, 0, 0, time.UTC)} {
+		clock.Set(at)
+		if _, err := env.Tasks().Handle(context.Background(), []byte(`{"task":"report"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "reports", "2026-11.html"))
+	if err != nil || !bytes.Contains(page, []byte("<svg")) {
+		t.Fatalf("page: %v (%d bytes)", err, len(page))
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "reports", "2026-11.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Month string            `json:"month"`
+		Rows  []json.RawMessage `json:"rows"`
+	}
+	if err := json.Unmarshal(src, &rep); err != nil || rep.Month != "2026-11" || len(rep.Rows) == 0 {
+		t.Fatalf("json: month %q, %d rows, %v; want November's rows from make run", rep.Month, len(rep.Rows), err)
+	}
+	owner := 0
+	for _, f := range outbox(t, dir, "email") {
+		body, _ := os.ReadFile(f)
+		if bytes.Contains(body, []byte(`"owner@example.jp"`)) {
+			owner++
+			if !bytes.Contains(body, []byte("http://localhost:3000/studio/report?month=2026-11")) {
+				t.Errorf("the summary has no link to the local studio's report: %s", body)
+			}
+		}
+	}
+	if owner != 1 {
+		t.Errorf("%d summaries to the owner, want 1", owner)
+	}
+}

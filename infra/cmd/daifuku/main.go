@@ -34,8 +34,10 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/report"
 	"github.com/daifuku/daifuku/shared/edge/app"
+	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
@@ -70,7 +72,11 @@ commands:
                               (checked first: a set that would not run changes nothing)
   report                      did it work: per rank, kind, plan version, step, template and
                               variant, repurchase of treated against held-out customers,
-                              with a 95% interval; -month YYYY-MM, -format table|csv|json
+                              with a 95% interval; -month YYYY-MM, -format table|csv|json|html
+  report -store               the monthly run of the 1st: the month before -now's (or
+                              -month) stored in .local/reports/ (html and json), its
+                              summary emailed once to OWNER_EMAIL (through the capture
+                              server: .local/outbox/email)
   validate                    check rank rules, shop and every template (TEMPLATES_DIR,
                               or the built-in copy)
 
@@ -123,7 +129,8 @@ func run(ctx context.Context, args []string) error {
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
-	month := fs.String("month", "", "report: the month, YYYY-MM (default: this month in Japan)")
+	month := fs.String("month", "", "report: the month, YYYY-MM (default: this month in Japan; with -store, the month before)")
+	store := fs.Bool("store", false, "report: store the month's report and email its summary, as the schedule does on the 1st")
 	simCustomers := fs.Int("customers", 2000, "simulate: customers in the synthetic shop")
 	simMonths := fs.Int("months", 2, "simulate: months to report")
 	simEffect := fs.Float64("effect", 0.1, "simulate: every step's true lift on repurchase within its window (0.1: ten points)")
@@ -294,6 +301,9 @@ func run(ctx context.Context, args []string) error {
 	case "voice":
 		return voice(ctx, env, fs.Args(), *format, *limit)
 	case "report":
+		if *store {
+			return storeReport(ctx, env, *dir, *month)
+		}
 		return printReport(ctx, env, *month, *format)
 	case "customer":
 		if len(fs.Args()) != 1 {
@@ -515,6 +525,42 @@ func release(ctx context.Context, env *local.Env) error {
 	}
 	fmt.Printf("as of %s: %s; %d messages handed to the sender\n", env.Now().In(customer.DefaultLocation()).Format("2006-01-02 15:04 MST"), out, s.Queued)
 	s.Print(os.Stdout)
+	return nil
+}
+
+// storeReport runs the schedule's monthly task, as EventBridge Scheduler
+// would on the 1st (or for the month named), and says where it all went.
+func storeReport(ctx context.Context, env *local.Env, dir, month string) error {
+	ev, err := json.Marshal(handler.Event{Task: "report", Month: month})
+	if err != nil {
+		return err
+	}
+	out, err := env.Tasks().Handle(ctx, ev)
+	if err != nil {
+		return err
+	}
+	// The capture server reports the email processed, as SendGrid would: apply it.
+	s := local.NewSummary()
+	if err := env.Finish(ctx, s); err != nil {
+		return err
+	}
+	fmt.Println(out)
+	if s.DeadJobs > 0 {
+		fmt.Printf("%d jobs failed every try: `daifuku messages stuck` says why\n", s.DeadJobs)
+	}
+	if os.Getenv("REPORTS_BUCKET") == "" {
+		if month == "" {
+			month = report.MonthBefore(env.Now())
+		}
+		page, data := monthly.Keys(month)
+		fmt.Printf("page: %s (opens in a browser, offline)\njson: %s\n", filepath.Join(dir, page), filepath.Join(dir, data))
+	}
+	switch {
+	case os.Getenv("OWNER_EMAIL") == "":
+		fmt.Println("no email: set OWNER_EMAIL to have the summary sent (locally, to the capture server)")
+	case env.Capture != nil && os.Getenv("SENDGRID_API_KEY") == "":
+		fmt.Printf("the summary's request body is in %s/outbox/email\n", dir)
+	}
 	return nil
 }
 
