@@ -1,5 +1,5 @@
-// Command schedule runs the scheduled tasks: the daily follow-up run and the
-// hourly release of deferred messages (EventBridge Scheduler).
+// Command schedule runs the scheduled tasks: the daily follow-up run, the
+// hourly release of deferred messages and the monthly report (EventBridge Scheduler).
 package main
 
 import (
