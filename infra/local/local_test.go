@@ -259,7 +259,7 @@ func TestMonthlyReportLocally(t *testing.T) {
 		body, _ := os.ReadFile(f)
 		if bytes.Contains(body, []byte(`"owner@example.jp"`)) {
 			owner++
-			if !bytes.Contains(body, []byte("http://localhost:3000/studio/report?month=2026-11")) {
+			if !bytes.Contains(body, []byte("http://localhost:3000/studio?report=2026-11")) {
 				t.Errorf("the summary has no link to the local studio's report: %s", body)
 			}
 		}

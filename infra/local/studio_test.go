@@ -19,6 +19,7 @@ import (
 	"github.com/daifuku/daifuku/infra/samtemplate"
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/report"
 )
 
 // browser finds Chromium; the studio's tests need a real one (.ci/run
@@ -178,6 +179,20 @@ func TestStudioWalkthrough(t *testing.T) {
 	shot("studio-report.png")
 	if !strings.Contains(p.Title, "効果レポート") || !strings.Contains(p.Rows, "サンクス") {
 		t.Errorf("step 7: the report page shows %+v", p)
+	}
+	// 8. The monthly summary's link: the studio page opens the month's
+	// report through its API, in the same tab.
+	month := report.Month(clock.Now())
+	do("step 8, the summary's link", chromedp.Navigate(local.StudioURL(base)), chromedp.WaitVisible(cellLink),
+		chromedp.Navigate(base+"/studio?report="+month))
+	title := ""
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(title, "効果レポート"); {
+		// The page goes on to the report by itself: ask until it has.
+		title, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`location.href.startsWith("blob:") ? document.querySelector("h1").textContent : ""`))
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(title, "効果レポート") || !strings.Contains(title, month) {
+		t.Errorf("step 8: the link opened %q", title)
 	}
 }
 

@@ -165,10 +165,12 @@ func (r *Reporter) email(ctx context.Context, rep *report.Report) (string, error
 	return "", errors.Join(fmt.Errorf("email the %s summary: %w", rep.Month, err), release)
 }
 
-// Link is where the owner reads a month's report in the studio, or "".
+// Link is where the owner reads a month's report in the studio, or "":
+// the studio's page, which signs the owner in (Cognito's redirect keeps
+// nothing but the page) and then opens the report through its API.
 func (r *Reporter) Link(month string) string {
 	if r.StudioURL == "" {
 		return ""
 	}
-	return strings.TrimRight(r.StudioURL, "/") + "/report?month=" + month
+	return strings.TrimRight(r.StudioURL, "/") + "?report=" + month
 }

@@ -161,7 +161,7 @@ func TestTheFirstReportsTheMonthThatEndedAndEmailsTheOwnerOnce(t *testing.T) {
 		"2026年11月の効果レポート", "集計した行: 4（うち holdout と比べられた行: 3）",
 		"■ 効果が大きかったもの\n1. 新規顧客 / ステップ / プラン new v2 / ステップ care / バリアント step/new-care-b\n   再購入率 +10.0 ポイント",
 		"■ 逆効果の可能性があるもの\n1. リピーター / ステップ / プラン repeater v1 / ステップ nudge\n   再購入率 -7.0 ポイント",
-		"https://api.example.jp/studio/report?month=2026-11",
+		"https://api.example.jp/studio?report=2026-11",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
@@ -170,7 +170,7 @@ func TestTheFirstReportsTheMonthThatEndedAndEmailsTheOwnerOnce(t *testing.T) {
 	if strings.Contains(text, "初期顧客") || strings.Contains(text, "2026-12") {
 		t.Errorf("summary names an undecided row or December:\n%s", text)
 	}
-	if html := m.Content[1].Value; m.Content[1].Type != "text/html" || !strings.Contains(html, `<a href="https://api.example.jp/studio/report?month=2026-11">`) {
+	if html := m.Content[1].Value; m.Content[1].Type != "text/html" || !strings.Contains(html, `<a href="https://api.example.jp/studio?report=2026-11">`) {
 		t.Errorf("HTML part %s: %.300s", m.Content[1].Type, html)
 	}
 }

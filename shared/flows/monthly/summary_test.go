@@ -31,8 +31,8 @@ func TestSummaryGolden(t *testing.T) {
 		link   string
 		golden string
 	}{
-		{"lifts and drops", november, "手しごと雑貨 こもれび", "https://api.example.jp/studio/report?month=2026-11", "summary-highlights"},
-		{"nothing clear yet", undecided, "手しごと雑貨 こもれび", "https://api.example.jp/studio/report?month=2026-11", "summary-undecided"},
+		{"lifts and drops", november, "手しごと雑貨 こもれび", "https://api.example.jp/studio?report=2026-11", "summary-highlights"},
+		{"nothing clear yet", undecided, "手しごと雑貨 こもれび", "https://api.example.jp/studio?report=2026-11", "summary-undecided"},
 		{"nothing measured, no shop name, no link", nil, "", "", "summary-empty"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,13 @@ const token = (() => {
   return sessionStorage.getItem("studio_token");
 })();
 
+// A link to a month's report (the monthly summary's: ?report=2026-11) is
+// kept across the sign-in redirect, and opened once signed in.
+(() => {
+  const m = new URLSearchParams(location.search).get("report");
+  if (m && /^\d{4}-\d{2}$/.test(m)) sessionStorage.setItem("open_report", m);
+})();
+
 async function call(method, url, body) {
   const headers = { "Content-Type": "application/json" };
   if (token) headers.Authorization = "Bearer " + token;
@@ -50,6 +57,8 @@ async function boot() {
   if (s.status !== 200) { text($("who"), "サインインしてください（" + (s.data.error || s.status) + "）"); return; }
   state.csrf = s.data.csrf;
   text($("who"), s.data.user);
+  const linked = sessionStorage.getItem("open_report");
+  if (linked) { sessionStorage.removeItem("open_report"); await report(linked, true); return; }
   for (const r of s.data.recipients || []) $("recipient").append(el("option", { value: r.id, "data-channel": r.channel }, r.label + "（" + r.channel + "）"));
   await overview();
 }
@@ -281,16 +290,18 @@ async function diff() {
 }
 
 // The report comes through the API (where the token reaches it) and opens
-// as a page of its own.
-async function report() {
+// as a page of its own: in a new tab from the button, in this one from a link.
+async function report(month, here) {
   const headers = token ? { Authorization: "Bearer " + token } : {};
-  const res = await fetch("/studio/api/report", { headers, credentials: "same-origin" });
+  const q = typeof month === "string" ? "?month=" + encodeURIComponent(month) : "";
+  const res = await fetch("/studio/api/report" + q, { headers, credentials: "same-origin" });
   if (!res.ok) { alert("レポートを開けませんでした（" + res.status + "）"); return; }
-  window.open(URL.createObjectURL(await res.blob()), "_blank");
+  const url = URL.createObjectURL(await res.blob());
+  if (here) location.href = url; else window.open(url, "_blank");
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $("report").addEventListener("click", report);
+  $("report").addEventListener("click", () => report());
   $("source").addEventListener("input", () => { clearTimeout(state.timer); state.timer = setTimeout(preview, 300); gutter([]); });
   $("source").addEventListener("scroll", () => { $("gutter").scrollTop = $("source").scrollTop; });
   $("rank").addEventListener("change", preview);
