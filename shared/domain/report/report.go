@@ -212,13 +212,16 @@ func LineOf(row Row, c Counters) Line {
 		lift.Rel = 0 // JSON has no NaN: a held-out rate of 0 has no relative lift
 	}
 	l.Lift = &lift
-	rev := stats.DiffMeans(revenueSample(c.Sent, c.TreatedRevenue, c.TreatedRevenueSq), revenueSample(c.HeldOut, c.HeldRevenue, c.HeldRevenueSq))
-	for _, v := range []*float64{&rev.Rel, &rev.Low, &rev.High} {
-		if math.IsNaN(*v) || math.IsInf(*v, 0) {
-			*v = 0 // JSON has neither; too few customers to bound it
+	// Revenue's interval needs each group's variance: two customers at least.
+	if c.Sent > 1 && c.HeldOut > 1 {
+		rev := stats.DiffMeans(revenueSample(c.Sent, c.TreatedRevenue, c.TreatedRevenueSq), revenueSample(c.HeldOut, c.HeldRevenue, c.HeldRevenueSq))
+		for _, v := range []*float64{&rev.Rel, &rev.Low, &rev.High} {
+			if math.IsNaN(*v) || math.IsInf(*v, 0) {
+				*v = 0 // JSON has neither (a held-out mean of 0 has no relative lift)
+			}
 		}
+		l.RevenueLift = &rev
 	}
-	l.RevenueLift = &rev
 	switch {
 	case lift.Significant && lift.Abs > 0:
 		l.Verdict = Better

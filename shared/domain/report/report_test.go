@@ -23,7 +23,8 @@ func TestRowsLinesAndVerdicts(t *testing.T) {
 	r, err := report.Build("2026-11", map[string]report.Counters{
 		row.Key():               {Decided: 2200, HeldOut: 200, Sent: 2000, TreatedRepurchased: 400, TreatedRevenue: 2_000_000, HeldRepurchased: 20, HeldRevenue: 90_000},
 		"royal|thank-you||0|||": {Decided: 50, Sent: 50, TreatedRepurchased: 20},
-		"early|step|early|2|story|step/early-story|": {Decided: 60, HeldOut: 6, Sent: 54, TreatedRepurchased: 6, HeldRepurchased: 1},
+		"early|step|early|2|story|step/early-story|":                  {Decided: 60, HeldOut: 6, Sent: 54, TreatedRepurchased: 6, HeldRepurchased: 1},
+		"semi-royal|step|semi-royal|2|check-in|step/regular-checkin|": {Decided: 7, HeldOut: 1, Sent: 6, TreatedRepurchased: 2, TreatedRevenue: 9000, TreatedRevenueSq: 45_000_000},
 	}, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,11 @@ func TestRowsLinesAndVerdicts(t *testing.T) {
 	}
 	if verdicts["new"] != report.Better || verdicts["royal"] != report.NoHoldout || verdicts["early"] != report.Undecided {
 		t.Errorf("verdicts %v", verdicts)
+	}
+	for _, l := range r.Rows {
+		if l.Rank == "semi-royal" && l.RevenueLift != nil {
+			t.Errorf("one held-out customer bounds no revenue lift: %+v", l.RevenueLift)
+		}
 	}
 	js, err := json.Marshal(r)
 	if err != nil {
