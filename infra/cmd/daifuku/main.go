@@ -992,7 +992,11 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 		if l.Needed > 0 {
 			needed = strconv.Itoa(l.Needed)
 		}
-		return []string{l.Rank, string(l.Kind), l.Plan, strconv.Itoa(l.PlanVersion), l.Step, l.Template, l.Variant,
+		tpl := l.Template
+		if l.TemplateVersion > 0 {
+			tpl += "@v" + strconv.Itoa(l.TemplateVersion)
+		}
+		return []string{l.Rank, string(l.Kind), l.Plan, strconv.Itoa(l.PlanVersion), l.Step, tpl, l.Variant,
 			strconv.FormatInt(l.Treated.N, 10), pct(l.Treated.Rate), strconv.FormatInt(l.Holdout.N, 10), pct(l.Holdout.Rate),
 			lift, ci, revenue, l.Verdict, needed}
 	}

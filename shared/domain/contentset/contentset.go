@@ -66,6 +66,21 @@ func TemplateVersions(files map[string]int, template string) string {
 	return strings.Join(parts, " ")
 }
 
+// FolderVersion is a template folder's version: its newest file's (0 before
+// the first publish, or for no folder).
+func FolderVersion(files map[string]int, folder string) int {
+	v := 0
+	if folder == "" {
+		return v
+	}
+	for p, n := range files {
+		if strings.HasPrefix(p, folder+"/") {
+			v = max(v, n)
+		}
+	}
+	return v
+}
+
 // Set is a whole content set: file path → source.
 type Set map[string][]byte
 

@@ -158,6 +158,10 @@ type Record struct {
 	// rendered from: with the template, it names the exact words (0: the
 	// templates built into the binary).
 	ContentRevision int `dynamodbav:"content_revision,omitempty"`
+	// TemplateFolderVersion is the decided template folder's version when
+	// it was decided (its newest file's): the report tells the words apart
+	// by it. 0: built in, or chosen only at sending (by rank).
+	TemplateFolderVersion int `dynamodbav:"template_folder_version,omitempty"`
 	// TemplateVersion names the versions of the template's files, e.g.
 	// "email.subject.liquid@1 email.html.liquid@3 email.txt.liquid@2".
 	TemplateVersion string    `dynamodbav:"template_version,omitempty"`

@@ -28,7 +28,10 @@ type Row struct {
 	PlanVersion int          `json:"plan_version"`
 	Step        string       `json:"step"`
 	Template    string       `json:"template"`
-	Variant     string       `json:"variant"`
+	// TemplateVersion is the template folder's version when decided (0:
+	// built in, or chosen only at sending).
+	TemplateVersion int    `json:"template_version"`
+	Variant         string `json:"variant"`
 }
 
 // Month is the month a decision counts in: Japan's, as the shop reads it.
@@ -71,25 +74,35 @@ func RowOf(r *message.Record) Row {
 	if r.Job != nil {
 		tpl = r.Job.Template
 	}
-	return Row{Rank: r.Rank, Kind: r.Kind, Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, Template: tpl, Variant: r.Variant}
+	return Row{Rank: r.Rank, Kind: r.Kind, Plan: r.Plan, PlanVersion: r.PlanVersion, Step: r.Step, Template: tpl,
+		TemplateVersion: r.TemplateFolderVersion, Variant: r.Variant}
 }
 
 // Key is the row's sort key: its parts joined by "|" (none contains one).
 func (r Row) Key() string {
-	return strings.Join([]string{r.Rank, string(r.Kind), r.Plan, strconv.Itoa(r.PlanVersion), r.Step, r.Template, r.Variant}, "|")
+	return strings.Join([]string{r.Rank, string(r.Kind), r.Plan, strconv.Itoa(r.PlanVersion), r.Step, r.Template, r.Variant,
+		strconv.Itoa(r.TemplateVersion)}, "|")
 }
 
-// ParseKey reads a row back from its key.
+// ParseKey reads a row back from its key (rows kept before template
+// versions were have 7 parts: version 0).
 func ParseKey(k string) (Row, error) {
 	p := strings.Split(k, "|")
-	if len(p) != 7 {
-		return Row{}, fmt.Errorf("report row %q: want 7 parts", k)
+	if len(p) == 7 {
+		p = append(p, "0")
+	}
+	if len(p) != 8 {
+		return Row{}, fmt.Errorf("report row %q: want 8 parts", k)
 	}
 	v, err := strconv.Atoi(p[3])
 	if err != nil {
 		return Row{}, fmt.Errorf("report row %q: plan version: %w", k, err)
 	}
-	return Row{Rank: p[0], Kind: message.Kind(p[1]), Plan: p[2], PlanVersion: v, Step: p[4], Template: p[5], Variant: p[6]}, nil
+	tv, err := strconv.Atoi(p[7])
+	if err != nil {
+		return Row{}, fmt.Errorf("report row %q: template version: %w", k, err)
+	}
+	return Row{Rank: p[0], Kind: message.Kind(p[1]), Plan: p[2], PlanVersion: v, Step: p[4], Template: p[5], Variant: p[6], TemplateVersion: tv}, nil
 }
 
 // Counters are a row's numbers. Decided counts every decision; HeldOut

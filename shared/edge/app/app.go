@@ -136,7 +136,7 @@ func New(d Deps) *App {
 	vo := &voice.Voice{Env: env, Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name}
 	s.Voices, cr.Voices = vo, vo
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-		Policy: d.Content.Policy}
+		Policy: d.Content.Policy, ContentFiles: d.ContentFiles}
 	wp.Welcome = dr.VisitNow
 	a := &App{
 		Env:   env,

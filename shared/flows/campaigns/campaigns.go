@@ -492,7 +492,8 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, QueuedAt: now,
 		Template: tpl, Channel: ch, Plan: message.CampaignPlan(c.ID)}
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
-		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}
+		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job,
+		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl)}
 	if ch == "" {
 		rec.Status, rec.Reason = message.Skipped, why
 	} else {

@@ -57,6 +57,9 @@ type Runner struct {
 	Policy      delivery.Policy
 	Zone        *time.Location // the shop's zone: which date "today" is; Asia/Tokyo by default
 	CatchUpDays int
+	// ContentFiles are the running content's file versions: each decision
+	// records its template's, for the report.
+	ContentFiles map[string]int
 }
 
 // Decision is one message the run decided on.

@@ -128,6 +128,9 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 	r := testrig.New(t)
 	ctx := context.Background()
 	welcomeWith(t, r, "      holdout: 50%\n")
+	// The welcome's words as published: its folder's newest file is version 3.
+	r.Daily.ContentFiles = map[string]int{"step/prospect-welcome/line.txt.liquid": 3, "step/prospect-welcome/email.html.liquid": 2,
+		"step/prospect-tips/line.txt.liquid": 9}
 	r.Clock.Set(morning("2026-12-01"))
 	for i := range 40 {
 		put(t, r, &customer.Customer{ID: fmt.Sprintf("R%02d", i), LINEUserID: fmt.Sprintf("U%032x", i), Consent: customer.Consent{LINE: true},
@@ -165,6 +168,9 @@ func TestTheReportCountsAsThingsHappenAndOnlyOnce(t *testing.T) {
 	for k, v := range rows {
 		if strings.Contains(k, "|welcome|") {
 			c = v
+			if row, err := report.ParseKey(k); err != nil || row.TemplateVersion != 3 {
+				t.Errorf("welcome row %q: template version %+v %v, want 3", k, row, err)
+			}
 		}
 	}
 	heldN := 0

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
@@ -212,6 +213,7 @@ func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []can
 // earlier run decided.
 func (r *Runner) record(ctx context.Context, cd candidate) (message.Status, error) {
 	cd.record.Job = &cd.job // as finally decided (with its coupon), so a release sends the same
+	cd.record.TemplateFolderVersion = contentset.FolderVersion(r.ContentFiles, cd.job.Template)
 	onRecord, created, err := flow.Decide(ctx, r.Ledger, cd.record)
 	if err != nil {
 		return "", err
