@@ -460,3 +460,40 @@ func TestMonthlyReportIsScheduledAndStoredPrivately(t *testing.T) {
 		t.Error("ScheduleFunction has no SENDGRID_API_KEY: the owner's summary could not be sent")
 	}
 }
+
+// The sender's instances are counted (SQS runs at most SenderMaxConcurrency
+// of them), and every function is told the count, so each keeps to its
+// share of the account's rate.
+func TestSendersAreCountedSoTheirRatesAddUp(t *testing.T) {
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		Events map[string]struct {
+			Properties struct {
+				ScalingConfig struct {
+					MaximumConcurrency yaml.Node `yaml:"MaximumConcurrency"`
+				} `yaml:"ScalingConfig"`
+			} `yaml:"Properties"`
+		} `yaml:"Events"`
+	}
+	p := tpl.Resources["SenderFunction"].Properties
+	if err := p.Decode(&props); err != nil {
+		t.Fatal(err)
+	}
+	if n := props.Events["Jobs"].Properties.ScalingConfig.MaximumConcurrency; n.Tag != "!Ref" || n.Value != "SenderMaxConcurrency" {
+		t.Errorf("the sender's SQS source: MaximumConcurrency %q %q, want !Ref SenderMaxConcurrency", n.Tag, n.Value)
+	}
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^Globals:\n(?:  .*\n|\n)*?        SENDER_MAX_CONCURRENCY: !Ref SenderMaxConcurrency$`).Match(src) {
+		t.Error("the functions are not told SENDER_MAX_CONCURRENCY in Globals")
+	}
+}

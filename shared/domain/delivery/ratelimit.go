@@ -24,12 +24,24 @@ const (
 )
 
 // NewLimiter returns a limiter of perSecond requests per second, or nil (no
-// limit) for 0. ParsePolicy refuses rates it cannot serve.
+// limit) for 0. Its burst is a second's worth, rounded down, and at least
+// one (a bucket that holds less never grants): instances that share an
+// account's rate, each with a full bucket, then send no more than a second
+// of the account's rate at once.
 func NewLimiter(perSecond float64) *Limiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &Limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(1, int(math.Ceil(perSecond))))}
+	return &Limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(1, int(math.Floor(perSecond))))}
+}
+
+// Share is one instance's part of an account's rate, when up to instances
+// send at once (0 or 1: all of it).
+func Share(perSecond float64, instances int) float64 {
+	if instances <= 1 {
+		return perSecond
+	}
+	return perSecond / float64(instances)
 }
 
 // Wait blocks until a request may go. A nil limiter never waits.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -91,5 +92,39 @@ func TestWithRetriesKeepsTheFailureWhenTheDeadlineComes(t *testing.T) {
 	var f *delivery.Failure
 	if !errors.As(err, &f) || !f.Retryable {
 		t.Errorf("err %v; want a retryable failure", err)
+	}
+}
+
+// Instances that share an account's rate, each at its share with a full
+// bucket, together send no more than the rate allows: a second's worth at
+// once, then the rate.
+func TestSharedLimitersKeepTheAccountsRate(t *testing.T) {
+	for _, instances := range []int{1, 3, 4, 16} {
+		t.Run(fmt.Sprint(instances), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const account = 10.0
+				var sent atomic.Int64
+				ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+				defer stop()
+				done := make(chan struct{})
+				for range instances {
+					l := delivery.NewLimiter(delivery.Share(account, instances))
+					go func() {
+						defer func() { done <- struct{}{} }()
+						for l.Wait(ctx) == nil {
+							sent.Add(1)
+						}
+					}()
+				}
+				for range instances {
+					<-done
+				}
+				// Within 5 s: at most a second's worth at once (or one each,
+				// when there are more instances than that), then 5 s at the rate.
+				if n := sent.Load(); n > max(int64(account), int64(instances))+5*int64(account) || n < 4*int64(account) {
+					t.Errorf("%d instances sent %d in 5 s at an account rate of %v/s", instances, n, account)
+				}
+			})
+		})
 	}
 }

@@ -59,6 +59,10 @@ type Deps struct {
 	DeadLetters map[string]reconcile.DeadLetters
 	// Holder names this process in campaign leases.
 	Holder string
+	// RateShares is how many instances share each provider's rate at most
+	// (the sender's maximum concurrency, plus one for the hourly run's
+	// multicasts): each keeps to its share. 0 or 1: the whole rate.
+	RateShares int
 	// Reports keeps the monthly reports (the S3 bucket; locally a folder);
 	// nil: the monthly report task refuses to run.
 	Reports monthly.Files
@@ -110,7 +114,7 @@ func New(d Deps) *App {
 		ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles,
 	}
 	for ch, rate := range d.Content.Policy.Rates {
-		s.Limits[ch] = delivery.NewLimiter(rate)
+		s.Limits[ch] = delivery.NewLimiter(delivery.Share(rate, d.RateShares))
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
 	if d.LINE != nil {
