@@ -35,13 +35,16 @@ func NewLimiter(perSecond float64) *Limiter {
 	return &Limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(1, int(math.Floor(perSecond))))}
 }
 
-// Share is one instance's part of an account's rate, when up to instances
-// send at once (0 or 1: all of it).
-func Share(perSecond float64, instances int) float64 {
-	if instances <= 1 {
-		return perSecond
-	}
-	return perSecond / float64(instances)
+// MulticastShare is the part of each provider's rate kept for the hourly
+// run's multicasts while senders run beside it: a multicast reaches up to
+// 500 friends, so a little goes a long way, and the senders keep the rest.
+const MulticastShare = 0.05
+
+// Split divides an account's rate between up to senders instances of the
+// sender and the hourly run's multicasts: each sender's rate, and theirs.
+func Split(perSecond float64, senders int) (sender, multicast float64) {
+	multicast = perSecond * MulticastShare
+	return (perSecond - multicast) / float64(max(1, senders)), multicast
 }
 
 // Wait blocks until a request may go. A nil limiter never waits.

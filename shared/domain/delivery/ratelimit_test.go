@@ -108,7 +108,8 @@ func TestSharedLimitersKeepTheAccountsRate(t *testing.T) {
 				defer stop()
 				done := make(chan struct{})
 				for range instances {
-					l := delivery.NewLimiter(delivery.Share(account, instances))
+					share, _ := delivery.Split(account, instances)
+					l := delivery.NewLimiter(share)
 					go func() {
 						defer func() { done <- struct{}{} }()
 						for l.Wait(ctx) == nil {

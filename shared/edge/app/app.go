@@ -59,10 +59,11 @@ type Deps struct {
 	DeadLetters map[string]reconcile.DeadLetters
 	// Holder names this process in campaign leases.
 	Holder string
-	// RateShares is how many instances share each provider's rate at most
-	// (the sender's maximum concurrency, plus one for the hourly run's
-	// multicasts): each keeps to its share. 0 or 1: the whole rate.
-	RateShares int
+	// Senders is how many sender instances may run at once, each apart
+	// (SQS's maximum concurrency): each keeps to its share of every
+	// provider's rate, and the hourly run's multicasts to theirs. 0: one
+	// process sends everything, through one limiter per provider.
+	Senders int
 	// Reports keeps the monthly reports (the S3 bucket; locally a folder);
 	// nil: the monthly report task refuses to run.
 	Reports monthly.Files
@@ -113,8 +114,17 @@ func New(d Deps) *App {
 		Feedback: d.Content.Feedback, Links: feedback.LinkSigner{Secret: []byte(d.UnsubscribeSecret)},
 		ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles,
 	}
+	multicast := s.Limits
+	if d.Senders > 0 {
+		multicast = map[customer.Channel]*delivery.Limiter{}
+	}
 	for ch, rate := range d.Content.Policy.Rates {
-		s.Limits[ch] = delivery.NewLimiter(delivery.Share(rate, d.RateShares))
+		if d.Senders == 0 {
+			s.Limits[ch] = delivery.NewLimiter(rate)
+			continue
+		}
+		each, m := delivery.Split(rate, d.Senders)
+		s.Limits[ch], multicast[ch] = delivery.NewLimiter(each), delivery.NewLimiter(m)
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
 	if d.LINE != nil {
@@ -124,7 +134,7 @@ func New(d Deps) *App {
 		s.Mail = d.Mail
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
-		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: s.Limits[customer.LINE],
+		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: multicast[customer.LINE],
 		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles}
 	if d.LINE != nil {
 		cr.LINE = d.LINE

@@ -84,17 +84,16 @@ func FromEnv(ctx context.Context) (*Live, error) {
 		DeadLetters: dead,
 		Holder:      "lambda " + os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
 		Reports:     reports, Owner: os.Getenv("OWNER_EMAIL"), StudioURL: os.Getenv("STUDIO_URL"),
-		RateShares: rateShares(os.Getenv("SENDER_MAX_CONCURRENCY")),
+		Senders: senders(os.Getenv("SENDER_MAX_CONCURRENCY")),
 	})
 }
 
-// rateShares is how many instances may share each provider's rate: the
-// sender's maximum concurrency (SENDER_MAX_CONCURRENCY), plus one for the
-// hourly run's multicasts. Unset or unreadable: the whole rate is one's.
-func rateShares(maxConcurrency string) int {
+// senders is how many sender instances SQS may run at once
+// (SENDER_MAX_CONCURRENCY); unset or unreadable, 0 (one process sends all).
+func senders(maxConcurrency string) int {
 	n, err := strconv.Atoi(maxConcurrency)
 	if err != nil || n < 1 {
-		return 1
+		return 0
 	}
-	return n + 1
+	return n
 }
