@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos bench-coverage bench-report fuzz deps clean validate stubs \
+.PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos bench-coverage bench-report bench-rate fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -50,6 +50,14 @@ bench-coverage: deps
 ## bench-report: a month's report for 100,000 customers sent 1,000,000 messages: time and items read
 bench-report: deps
 	$(GO) test -run '^$$' -bench MonthReport -benchtime 20x ./shared/adapters/dynamo/
+
+## bench-rate: INSTANCES senders side by side (each its own App, as Lambda instances) against a
+## stand-in allowing RATE requests/s per provider, 429 above (LINE_API_ENDPOINT / SENDGRID_API_HOST
+## name another): the accepted rate as a share of the limit, the 429s, the messages taken twice
+RATE ?= 50
+INSTANCES ?= 1,4,16
+bench-rate: deps
+	$(GO) run ./infra/ratebench -rate $(RATE) -instances $(INSTANCES)
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
