@@ -53,6 +53,18 @@ type Server struct {
 	// email accepted, as SendGrid's event webhook would post it (custom_args
 	// as top-level fields): the local run settles ambiguous sends with it.
 	Processed func(event json.RawMessage)
+	// Quota is the channel's monthly LINE message quota (0: none), which
+	// GET /v2/bot/message/quota reports; LINE messages accepted count
+	// against it (a multicast, one per friend), as consumption reports.
+	Quota int64
+	used  int64
+}
+
+// SetQuota sets the LINE quota and what it has used this month.
+func (s *Server) SetQuota(limit, used int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Quota, s.used = limit, used
 }
 
 const maxBody = 2 << 20 // LINE's request limit; SendGrid's is larger but our mails are small
@@ -73,6 +85,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Authentication failed"})
+		return
+	}
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/bot/message/quota") {
+		s.quota(w, r)
 		return
 	}
 	if !json.Valid(body) {
@@ -121,9 +137,19 @@ func (s *Server) line(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	w.Header().Set("X-Line-Request-Id", id)
 	if r.URL.Path == "/v2/bot/message/multicast" {
+		var m struct {
+			To []string `json:"to"`
+		}
+		_ = json.Unmarshal(body, &m)
+		s.mu.Lock()
+		s.used += int64(len(m.To))
+		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
+	s.mu.Lock()
+	s.used++
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"sentMessages": []map[string]string{{"id": id, "quoteToken": newID()}}})
 }
 
@@ -241,4 +267,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// quota answers LINE's quota and consumption, as LINE does.
+func (s *Server) quota(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	limit, used := s.Quota, s.used
+	s.mu.Unlock()
+	switch {
+	case r.URL.Path == "/v2/bot/message/quota/consumption":
+		writeJSON(w, http.StatusOK, map[string]any{"totalUsage": used})
+	case r.URL.Path == "/v2/bot/message/quota" && limit > 0:
+		writeJSON(w, http.StatusOK, map[string]any{"type": "limited", "value": limit})
+	case r.URL.Path == "/v2/bot/message/quota":
+		writeJSON(w, http.StatusOK, map[string]any{"type": "none"})
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not found"})
+	}
 }

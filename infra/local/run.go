@@ -258,6 +258,9 @@ func (s *Summary) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "campaign %s%s: %d customers, %d by LINE multicast in %d requests, %d LINE pushes, %d emails, %d skipped, %d held by the cap\n",
 			c.Campaign, wave, c.Audience, c.Multicast, c.Batches, c.Push, c.Email, c.Skipped, c.Suppressed)
+		if c.Quota != nil && c.Quota.Over > 0 {
+			fmt.Fprintf(w, "  %s: %d by email instead, %d held\n", c.Quota, c.QuotaEmail, c.QuotaHeld)
+		}
 	}
 	for _, id := range s.Completed {
 		fmt.Fprintf(w, "campaign %s: every message settled: sent\n", id)

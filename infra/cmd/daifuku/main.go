@@ -287,6 +287,12 @@ func run(ctx context.Context, args []string) error {
 		if t := c.Test; t != nil {
 			fmt.Printf("test first: %s of the audience get the variants; %s later the winner by %s goes to the rest\n", t.Share, t.Wait(), t.WinnerBy)
 		}
+		// Whether its LINE messages fit in this month's quota, as of now.
+		if fit, err := env.Campaigns.QuotaFit(ctx, c, env.Now()); err != nil {
+			return err
+		} else if fit != nil {
+			fmt.Println(fit)
+		}
 		return nil
 	case "serve":
 		if err := env.Recover(ctx, summary); err != nil {

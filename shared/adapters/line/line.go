@@ -158,3 +158,24 @@ func (c *Client) Multicast(ctx context.Context, to []string, msg *render.LINE, r
 	}
 	return answer(res, err, nil)
 }
+
+// Quota reads the channel's message quota for this month and what it has
+// used (GET /v2/bot/message/quota and /v2/bot/message/quota/consumption).
+func (c *Client) Quota(ctx context.Context) (delivery.Quota, error) {
+	api, err := c.api(ctx)
+	if err != nil {
+		return delivery.Quota{}, err
+	}
+	q, err := api.GetMessageQuota()
+	if err != nil {
+		return delivery.Quota{}, fmt.Errorf("line: read the message quota: %w", err)
+	}
+	if q.Type != messaging_api.QuotaType_LIMITED {
+		return delivery.Quota{}, nil
+	}
+	used, err := api.GetMessageQuotaConsumption()
+	if err != nil {
+		return delivery.Quota{}, fmt.Errorf("line: read the quota used: %w", err)
+	}
+	return delivery.Quota{Limited: true, Limit: q.Value, Used: used.TotalUsage}, nil
+}

@@ -178,3 +178,22 @@ func TestQuickRepliesUnderTextAndFlex(t *testing.T) {
 		}
 	}
 }
+
+// The month's quota and what it used, as LINE reports them (the capture
+// server counts a multicast's friends, one each).
+func TestQuotaReadsLimitAndUse(t *testing.T) {
+	cap := &capture.Server{}
+	srv := httptest.NewServer(cap)
+	defer srv.Close()
+	c, _ := line.New("token", srv.URL, srv.Client())
+	if q, err := c.Quota(context.Background()); err != nil || q.Limited || q.Left() != -1 {
+		t.Errorf("no quota: %+v %v", q, err)
+	}
+	cap.SetQuota(1000, 10)
+	if _, err := c.Multicast(context.Background(), []string{user, user[:32] + "f"}, &render.LINE{Text: "a"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := c.Quota(context.Background()); err != nil || !q.Limited || q.Limit != 1000 || q.Used != 12 || q.Left() != 988 || q.Fits(989) {
+		t.Errorf("quota %+v %v; want 12 of 1000 used", q, err)
+	}
+}

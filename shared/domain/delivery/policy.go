@@ -26,6 +26,9 @@ type Policy struct {
 	// ControlGroup is a stable share of all customers kept from every
 	// message but thank-yous, to measure the whole programme (0: off).
 	ControlGroup experiment.Share
+	// LINEQuota is what a campaign does whose LINE messages would not fit
+	// in what is left of the month's quota.
+	LINEQuota WhenShort
 }
 
 // InControlGroup says a customer is in the global control group: always
@@ -166,6 +169,7 @@ func (p Policy) ApplyCap(recent []Sent, candidates []message.Kind, now time.Time
 var DefaultPolicy = Policy{
 	QuietHours: map[customer.Channel]Window{customer.LINE: {From: 21, To: 9}},
 	Cap:        Cap{Max: 3, Days: 7},
+	LINEQuota:  ByEmail,
 }
 
 type policyDoc struct {
@@ -183,6 +187,7 @@ type policyDoc struct {
 	AttributionDays map[string]int `yaml:"attribution_days"`
 	// ControlGroup: e.g. 5%; off when absent.
 	ControlGroup experiment.Share `yaml:"control_group"`
+	LINEQuota    string           `yaml:"line_quota"`
 }
 
 // ParsePolicy reads delivery.yaml.
@@ -226,6 +231,10 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 		return Policy{}, fmt.Errorf("%s: control_group %s: most customers would hear nothing; a few percent measures the programme", name, doc.ControlGroup)
 	}
 	p.ControlGroup = doc.ControlGroup
+	var err error
+	if p.LINEQuota, err = parseWhenShort(doc.LINEQuota); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w", name, err)
+	}
 	p.Attribution = attribution.Windows{ByKind: map[message.Kind]time.Duration{}}
 	for k, days := range doc.AttributionDays {
 		if days < 1 || days > 366 {

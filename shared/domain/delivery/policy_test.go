@@ -85,7 +85,7 @@ func TestShippedPolicyParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.QuietHours[customer.LINE] != (delivery.Window{From: 21, To: 9}) || p.Cap != (delivery.Cap{Max: 3, Days: 7}) {
+	if p.QuietHours[customer.LINE] != (delivery.Window{From: 21, To: 9}) || p.Cap != (delivery.Cap{Max: 3, Days: 7}) || p.LINEQuota != delivery.ByEmail {
 		t.Errorf("policy = %+v", p)
 	}
 	for _, bad := range []string{
@@ -93,6 +93,7 @@ func TestShippedPolicyParses(t *testing.T) {
 		"quiet_hours:\n  line: {from: \"9pm\", to: \"09:00\"}\n",
 		"frequency_cap: {max: 3, days: 0}\n",
 		"frequncy_cap: {max: 3, days: 7}\n",
+		"line_quota: later\n",
 	} {
 		if _, err := delivery.ParsePolicy("delivery.yaml", []byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)

@@ -137,7 +137,7 @@ func New(d Deps) *App {
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: multicast[customer.LINE],
 		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles}
 	if d.LINE != nil {
-		cr.LINE = d.LINE
+		cr.LINE, cr.Quotas = d.LINE, d.LINE
 	}
 	wp := &webhooks.Processor{Env: env, Ledger: st, Rules: d.Content.Rules, Plans: d.Content.Plans, Script: d.Content.Feedback,
 		DecodeLINE: line.DecodeEvent, DecodeMail: sendgrid.DecodeEvent}

@@ -99,6 +99,8 @@ type Runner struct {
 	// and ContentFiles its file versions; each multicast message records them.
 	ContentRevision int
 	ContentFiles    map[string]int
+	// Quotas reads LINE's monthly quota before a run; nil: not read.
+	Quotas Quotas
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
@@ -119,20 +121,24 @@ const batchSize = 500
 
 // Report is what sending a campaign did.
 type Report struct {
-	Campaign     string
-	Audience     int // customers considered
-	Email        int // email jobs queued for the sender
-	Push         int // personalised LINE messages queued for the sender
-	Multicast    int // LINE friends reached by multicast
-	Batches      int // multicast requests sent by this run
-	Skipped      int // no usable channel (opt-out, blocked, bounced)
-	Suppressed   int // frequency cap
-	HeldOut      int // the campaign's holdout, or the global control group
-	Earlier      int // decided by an earlier run
-	Handed       int // LINE friends whose batch LINE refused whole (quota): sent one by one by the sender, or deferred
-	ItemsRead    int
-	LINERequests int      // multicast requests plus pushes
-	Recipients   []string // customer ids decided by this run
+	Campaign   string
+	Audience   int // customers considered
+	Email      int // email jobs queued for the sender
+	Push       int // personalised LINE messages queued for the sender
+	Multicast  int // LINE friends reached by multicast
+	Batches    int // multicast requests sent by this run
+	Skipped    int // no usable channel (opt-out, blocked, bounced)
+	Suppressed int // frequency cap
+	HeldOut    int // the campaign's holdout, or the global control group
+	Earlier    int // decided by an earlier run
+	Handed     int // LINE friends whose batch LINE refused whole (quota): sent one by one by the sender, or deferred
+	// Over LINE's monthly quota: those sent by email instead, and those
+	// held for next month's quota.
+	QuotaEmail, QuotaHeld int
+	Quota                 *QuotaFit // nil: the quota was not read
+	ItemsRead             int
+	LINERequests          int      // multicast requests plus pushes
+	Recipients            []string // customer ids decided by this run
 	// Early names the ranks of an early wave (sent before everyone else); nil for the main wave.
 	Early []string
 	// Wave is WaveTest when the run sent a test's variants to its share,
@@ -269,6 +275,8 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 		return nil, err
 	}
 	linePaused := pause.Active(now)
+	over, fit := r.lineBudget(ctx, c, audience, now)
+	rep.Quota = fit
 	var voices []render.Voice
 	if r.Voices != nil && slices.ContainsFunc(c.TemplateDirs(), r.Templates.UsesVoices) {
 		if voices, err = r.Voices.Quotes(ctx); err != nil {
@@ -286,7 +294,7 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 	pool.SetLimit(r.workers())
 	for _, cust := range audience {
 		pool.Go(func() error {
-			job, p, err := r.decide(ctx, c, cust, now, linePaused, voices, rep, &mu)
+			job, p, err := r.decide(ctx, c, cust, now, linePaused, over[cust.ID], voices, rep, &mu)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -463,7 +471,7 @@ func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report)
 
 // decide records one customer's newsletter (queued, skipped or suppressed)
 // and returns the sender job or the multicast candidate it needs.
-func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, linePaused bool,
+func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, linePaused, overQuota bool,
 	voices []render.Voice, rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
 	defer func() {
@@ -483,12 +491,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		tpl = lot.Template
 	}
 	key := message.CampaignKey(cust.ID, c.ID)
-	ch, why := delivery.Choose(cust, "", func(ch customer.Channel) bool {
-		if (ch == customer.LINE && !r.HasLINE) || (ch == customer.Email && !r.HasEmail) {
-			return false
-		}
-		return r.Templates.HasIn(tpl, ch)
-	})
+	ch, why := delivery.Choose(cust, "", r.available(tpl))
 	job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, QueuedAt: now,
 		Template: tpl, Channel: ch, Plan: message.CampaignPlan(c.ID)}
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
@@ -511,6 +514,11 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 			if d := r.Policy.CapFor(cust).ApplyCap(recent, []message.Kind{message.Newsletter}, now)[0]; !d.Allowed {
 				rec.Status, rec.Reason = message.Suppressed, d.Reason
 			}
+		}
+	}
+	if rec.Status == message.Queued && ch == customer.LINE && overQuota {
+		if r.overQuota(cust, tpl, &job, &rec, now) {
+			count(&rep.QuotaEmail)
 		}
 	}
 	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec)
@@ -538,6 +546,9 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		return nil, nil, nil
 	case rec.Status == message.HeldOut:
 		count(&rep.HeldOut)
+		return nil, nil, nil
+	case rec.Status == message.Deferred:
+		count(&rep.QuotaHeld) // the hourly release sends it when the quota is back
 		return nil, nil, nil
 	case job.Channel == customer.LINE && r.LINE != nil && !linePaused &&
 		!r.Policy.NotBefore(message.Newsletter, customer.LINE, cust.Location(), now).After(now):
@@ -833,4 +844,24 @@ func (r *Runner) Complete(ctx context.Context, now time.Time) ([]*Progress, erro
 		done = append(done, p)
 	}
 	return done, errors.Join(errs...)
+}
+
+// overQuota decides a customer whose LINE message does not fit in the
+// month's quota: by email, when the policy says so and they agreed to it,
+// or held for next month's quota.
+func (r *Runner) overQuota(cust *customer.Customer, tpl string, job *message.Job, rec *message.Record, now time.Time) (byEmail bool) {
+	if r.Policy.LINEQuota == delivery.ByEmail {
+		if ch, _ := delivery.Choose(cust, customer.Email, func(ch customer.Channel) bool {
+			return ch == customer.Email && r.available(tpl)(ch)
+		}); ch == customer.Email {
+			job.Channel, rec.Channel = ch, ch
+			rec.Reason = "by email: this month's LINE quota is kept for higher ranks"
+			return true
+		}
+	}
+	at := delivery.QuotaResets(now)
+	job.NotBefore, rec.NotBefore = at, at
+	rec.Status = message.Deferred
+	rec.Reason = "held for next month's LINE quota (line_quota: " + string(r.Policy.LINEQuota) + "); goes " + at.Format("2006-01-02 15:04 MST")
+	return false
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
@@ -72,5 +73,80 @@ func TestQuotaRefusedMulticastFinishesTheCampaign(t *testing.T) {
 	}
 	if again, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil || len(again) != 0 {
 		t.Errorf("the campaign ran again: %v %v", again, err)
+	}
+}
+
+// A newsletter that would not fit in what is left of the month's LINE
+// quota: the highest ranks get LINE first, and the rest go by email where
+// they agreed to it (line_quota: email) or wait for next month; with
+// line_quota: defer, every LINE message waits. LINE never gets more than
+// is left.
+func TestACampaignKeepsWithinTheMonthsLINEQuota(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		policy                   delivery.WhenShort
+		line, email, held, quota int
+	}{
+		{delivery.ByEmail, 15, 10, 5, 15},
+		{delivery.ByRank, 15, 0, 15, 15},
+		{delivery.NextMonth, 0, 0, 30, 30},
+	} {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			t.Parallel()
+			r := testrig.New(t)
+			ctx := context.Background()
+			r.Capture.SetQuota(100, 85) // 15 left this month
+			r.Campaigns.Policy.LINEQuota = tt.policy
+			var cs []*customer.Customer
+			for i := range 30 {
+				c := &customer.Customer{ID: fmt.Sprintf("Q%03d", i), LINEUserID: fmt.Sprintf("U%032x", i), Rank: "prospect",
+					Consent: customer.Consent{LINE: true}, SignedUpAt: r.Clock.Now().AddDate(0, -1, 0)}
+				switch {
+				case i >= 20: // the royals sort last by id, first by rank
+					c.Rank = "royal"
+				case i >= 10:
+					c.Email, c.Consent.Email = fmt.Sprintf("q%03d@example.jp", i), true
+				}
+				cs = append(cs, c)
+			}
+			if err := r.Store.PutCustomers(ctx, cs); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Store.CreateCampaign(ctx, winter(r.Clock.Now())); err != nil {
+				t.Fatal(err)
+			}
+			fit, err := r.Campaigns.QuotaFit(ctx, winter(r.Clock.Now()), r.Clock.Now())
+			if err != nil || fit == nil || fit.LINE != 30 || fit.Over != tt.quota || fit.Quota.Left() != 15 {
+				t.Fatalf("before: %+v %v; want 30 by LINE, %d over", fit, err, tt.quota)
+			}
+			reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
+			if err != nil || len(reps) != 1 {
+				t.Fatalf("%v %v", reps, err)
+			}
+			if rep := reps[0]; rep.QuotaEmail != tt.email || rep.QuotaHeld != tt.held {
+				t.Errorf("report: %d by email, %d held; want %d, %d", rep.QuotaEmail, rep.QuotaHeld, tt.email, tt.held)
+			}
+			r.SendQueued(t)
+			got := map[string]int{}
+			for _, c := range cs {
+				rec, err := r.Store.Message(ctx, message.NewKey(message.Newsletter, c.ID, "campaign:winter"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[string(rec.Status)+" "+string(rec.Channel)]++
+				if c.Rank == "royal" && tt.policy != delivery.NextMonth && rec.Channel != customer.LINE {
+					t.Errorf("royal %s went by %s: the highest ranks come first", c.ID, rec.Channel)
+				}
+				if rec.Status == message.Deferred && (!rec.NotBefore.Equal(delivery.QuotaResets(r.Clock.Now())) || !strings.Contains(rec.Reason, "next month")) {
+					t.Errorf("%s held until %s (%s)", c.ID, rec.NotBefore, rec.Reason)
+				}
+			}
+			if got["sent line"] != tt.line || got["sent email"] != tt.email || got["deferred line"] != tt.held {
+				t.Errorf("outcomes %v; want %d by LINE, %d by email, %d held", got, tt.line, tt.email, tt.held)
+			}
+			if q, err := r.Deps.LINE.Quota(ctx); err != nil || q.Used > q.Limit {
+				t.Errorf("LINE used %d of %d (%v)", q.Used, q.Limit, err)
+			}
+		})
 	}
 }
