@@ -138,7 +138,7 @@ func TestTablesComeFromTheTemplate(t *testing.T) {
 	for _, tb := range tables {
 		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
 	}
-	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 0, "x-ChannelsTable": 0,
+	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 1, "x-BatchesTable": 0, "x-ChannelsTable": 0,
 		"x-InboxTable": 0, "x-FeedbackTable": 2} {
 		if got, ok := names[name]; !ok || got != gsis {
 			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
@@ -258,7 +258,7 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 		// events, replies, the new friend's welcome
 		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w"},
 		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
-		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
+		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
 			"ContentTable": "r", "ReportsTable": "w"},
 	}
 	tpl, err := samtemplate.LoadRepo()

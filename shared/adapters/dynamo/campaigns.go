@@ -26,8 +26,13 @@ type campaignRecord struct {
 	CampaignID string             `dynamodbav:"campaign_id"`
 	Item       string             `dynamodbav:"item"`
 	Def        *campaign.Campaign `dynamodbav:"def,omitempty"` // campaigns created at run time
+	// Open puts a campaign not sent yet in the by-open index.
+	Open string `dynamodbav:"open,omitempty"`
 	campaign.State
 }
+
+// openMark is the by-open index's one partition.
+const openMark = "open"
 
 func campaignKey(id, item string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"campaign_id": str(id), "item": str(item)}
@@ -36,7 +41,7 @@ func campaignKey(id, item string) map[string]types.AttributeValue {
 // CreateCampaign stores a campaign created at run time (the CLI); an id that
 // exists already is an error.
 func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
-	item, err := marshal(campaignRecord{CampaignID: c.ID, Item: campaignItem, Def: &c,
+	item, err := marshal(campaignRecord{CampaignID: c.ID, Item: campaignItem, Def: &c, Open: openMark,
 		State: campaign.State{Status: campaign.Scheduled}})
 	if err != nil {
 		return fmt.Errorf("encode campaign %s: %w", c.ID, err)
@@ -53,32 +58,58 @@ func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 	return nil
 }
 
-// Campaigns lists the campaigns created at run time and the state of every
-// campaign that started (the table holds few: a scan is the right read).
-func (s *Store) Campaigns(ctx context.Context) (defs []campaign.Campaign, states map[string]campaign.State, err error) {
+// Campaigns lists the campaigns not sent yet, with their states, through
+// the by-open index (never a Scan), and the states of the defined ones
+// (campaigns.yaml), read by key: a defined campaign sent long ago is known
+// as sent, one never started has the zero State.
+func (s *Store) Campaigns(ctx context.Context, defined ...string) (open []campaign.Campaign, states map[string]campaign.State, err error) {
 	states = map[string]campaign.State{}
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
-		TableName: &s.tables.Campaigns, FilterExpression: aws.String("#i = :c"),
-		ExpressionAttributeNames:  map[string]string{"#i": "item"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(campaignItem)},
+	recs, _, err := queryAll[campaignRecord](ctx, s.db, &dynamodb.QueryInput{
+		TableName: &s.tables.Campaigns, IndexName: aws.String("by-open"),
+		KeyConditionExpression:    aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": "open"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(openMark)},
 	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("list campaigns: %w", err)
-		}
-		var recs []campaignRecord
-		if err := unmarshalList(page.Items, &recs); err != nil {
-			return nil, nil, fmt.Errorf("decode campaigns: %w", err)
-		}
-		for _, r := range recs {
-			states[r.CampaignID] = r.State
-			if r.Def != nil {
-				defs = append(defs, *r.Def)
-			}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list open campaigns: %w", err)
+	}
+	for _, r := range recs {
+		states[r.CampaignID] = r.State
+		if r.Def != nil {
+			open = append(open, *r.Def)
 		}
 	}
-	return defs, states, nil
+	for _, id := range defined {
+		if _, ok := states[id]; ok {
+			continue
+		}
+		// (The index lags its table a little: a header read by key is the truth.)
+		st, err := s.CampaignState(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.Status != "" {
+			states[id] = st
+		}
+	}
+	return open, states, nil
+}
+
+// CampaignDef reads a campaign created at run time (false: none by that id).
+func (s *Store) CampaignDef(ctx context.Context, id string) (campaign.Campaign, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return campaign.Campaign{}, false, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	var r campaignRecord
+	if err := unmarshal(out.Item, &r); err != nil {
+		return campaign.Campaign{}, false, fmt.Errorf("decode campaign %s: %w", id, err)
+	}
+	if r.Def == nil {
+		return campaign.Campaign{}, false, nil
+	}
+	return *r.Def, true, nil
 }
 
 // LockCampaign marks a campaign as sending by holder until lease, unless it
@@ -93,7 +124,7 @@ func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease 
 	}
 	vals := map[string]types.AttributeValue{
 		":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)), ":lease": ts(lease), ":now": ts(now),
-		":holder": str(holder),
+		":holder": str(holder), ":open": str(openMark),
 	}
 	if !early {
 		// The flow checks that a test's time has come before it locks.
@@ -102,9 +133,9 @@ func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease 
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
-		UpdateExpression:          aws.String("SET #st = :sending, lease_until = :lease, lease_holder = :holder, started_at = if_not_exists(started_at, :now)"),
+		UpdateExpression:          aws.String("SET #st = :sending, lease_until = :lease, lease_holder = :holder, started_at = if_not_exists(started_at, :now), #o = :open"),
 		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeNames:  map[string]string{"#st": "status", "#o": "open"},
 		ExpressionAttributeValues: vals,
 	})
 	var failed *types.ConditionalCheckFailedException
@@ -141,7 +172,8 @@ func (s *Store) CampaignState(ctx context.Context, id string) (campaign.State, e
 // EarlySent, Testing, Delivering or Sent), with its counts, and lets go of
 // the lease. The first finished test wave fixes when its test began.
 func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
-	field, counts, extra := "counts", st.Counts, ""
+	field, counts, extra, remove := "counts", st.Counts, "", " REMOVE lease_until, lease_holder"
+	names := map[string]string{"#st": "status"}
 	switch st.Status {
 	case campaign.EarlySent:
 		field, counts = "early_counts", st.EarlyCounts
@@ -149,6 +181,8 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 		field, counts, extra = "test_counts", st.TestCounts, ", test_sent_at = if_not_exists(test_sent_at, :at)"
 	case campaign.Sent:
 		field, counts = "final_counts", st.FinalCounts
+		remove += ", #o" // out of the by-open index: nothing more to do for it
+		names["#o"] = "open"
 	}
 	item, err := marshal(counts)
 	if err != nil {
@@ -156,8 +190,8 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.tables.Campaigns), Key: campaignKey(id, campaignItem),
-		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c" + extra + " REMOVE lease_until, lease_holder"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c" + extra + remove),
+		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(st.Status)), ":at": ts(st.FinishedAt),
 			":c": &types.AttributeValueMemberM{Value: item}},
 	})
@@ -201,7 +235,7 @@ func (s *Store) DecideWinner(ctx context.Context, id string, w campaign.Winner) 
 // Batches lists a campaign's LINE multicast batches.
 func (s *Store) Batches(ctx context.Context, id string) ([]*campaign.Batch, error) {
 	bs, _, err := queryAll[campaign.Batch](ctx, s.db, &dynamodb.QueryInput{
-		TableName: &s.tables.Campaigns, ConsistentRead: aws.Bool(true),
+		TableName: &s.tables.Batches, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(#i, :b)"),
 		ExpressionAttributeNames:  map[string]string{"#i": "item"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":b": str(batchPrefix)},
@@ -217,7 +251,7 @@ func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 	if err != nil {
 		return fmt.Errorf("encode batch %d of %s: %w", b.Seq, b.CampaignID, err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Campaigns, Item: item,
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.tables.Batches, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(campaign_id)")})
 	if err != nil {
 		return fmt.Errorf("create batch %d of %s: %w", b.Seq, b.CampaignID, err)
@@ -242,7 +276,7 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 		}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
 		UpdateExpression:          aws.String("SET #st = :sent, provider_id = :p, sent_at = :at"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": str(string(campaign.Sent)), ":p": str(providerID), ":at": ts(at)},
@@ -257,7 +291,7 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 // how many have.
 func (s *Store) BatchFailed(ctx context.Context, b *campaign.Batch, at time.Time) (int, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
 		UpdateExpression:          aws.String("ADD attempts :one SET failed_at = :at"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}, ":at": ts(at)},
 		ReturnValues:              types.ReturnValueUpdatedNew,
@@ -296,7 +330,7 @@ func (s *Store) CampaignFailed(ctx context.Context, id string, at time.Time, rea
 // resumed run does not multicast it again.
 func (s *Store) HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.tables.Campaigns, Key: campaignKey(b.CampaignID, b.Item),
+		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
 		UpdateExpression:          aws.String("SET #st = :handed, handed_at = :at"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":handed": str(string(campaign.Handed)), ":at": ts(at)},

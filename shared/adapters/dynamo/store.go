@@ -22,7 +22,8 @@ type Tables struct {
 	Customers string
 	Orders    string
 	Messages  string
-	Campaigns string
+	Campaigns string // campaign headers
+	Batches   string // campaigns' multicast batches
 	Inbox     string // webhook batches and processed-event markers
 	Feedback  string
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
@@ -42,6 +43,7 @@ func (t *Tables) each() []struct {
 	}{
 		{"CustomersTable", "CUSTOMERS_TABLE", &t.Customers}, {"OrdersTable", "ORDERS_TABLE", &t.Orders},
 		{"MessagesTable", "MESSAGES_TABLE", &t.Messages}, {"CampaignsTable", "CAMPAIGNS_TABLE", &t.Campaigns},
+		{"BatchesTable", "BATCHES_TABLE", &t.Batches},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
 		{"ReportsTable", "REPORTS_TABLE", &t.Reports},

@@ -39,7 +39,10 @@ type Ledger interface {
 	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
-	Campaigns(ctx context.Context) ([]campaign.Campaign, map[string]campaign.State, error)
+	// Campaigns are those not sent yet (created at run time), and the states
+	// of those and of the defined ones named.
+	Campaigns(ctx context.Context, defined ...string) ([]campaign.Campaign, map[string]campaign.State, error)
+	CampaignDef(ctx context.Context, id string) (campaign.Campaign, bool, error)
 	LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error
 	CampaignState(ctx context.Context, id string) (campaign.State, error)
 	CampaignProgress(ctx context.Context, id string) (campaign.Tally, error)
@@ -164,7 +167,11 @@ const (
 // campaign that tests first sends its test share at send_at and the winner
 // to the rest at the first hourly run after the test's time is up.
 func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) {
-	stored, states, err := r.Ledger.Campaigns(ctx)
+	ids := make([]string, len(r.Defined))
+	for i, c := range r.Defined {
+		ids[i] = c.ID
+	}
+	stored, states, err := r.Ledger.Campaigns(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -779,16 +786,19 @@ func (p *Progress) Decided() int {
 
 // Find returns a campaign defined in campaigns.yaml or created at run time.
 func (r *Runner) Find(ctx context.Context, id string) (campaign.Campaign, error) {
-	stored, _, err := r.Ledger.Campaigns(ctx)
-	if err != nil {
-		return campaign.Campaign{}, err
-	}
-	for _, c := range append(slices.Clone(r.Defined), stored...) {
+	for _, c := range r.Defined {
 		if c.ID == id {
 			return c, nil
 		}
 	}
-	return campaign.Campaign{}, fmt.Errorf("campaign %s: %w", id, domain.ErrNotFound)
+	c, ok, err := r.Ledger.CampaignDef(ctx, id)
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	if !ok {
+		return campaign.Campaign{}, fmt.Errorf("campaign %s: %w", id, domain.ErrNotFound)
+	}
+	return c, nil
 }
 
 // Progress reads where a campaign stands, through the by-campaign index.
