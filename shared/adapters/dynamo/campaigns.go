@@ -265,12 +265,12 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
 	var failed *types.ConditionalCheckFailedException
 	for _, m := range b.Members {
-		err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, Content: b.Content, Versions: b.Versions, At: at}, "#st = :queued", queued)
+		settled, err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, Content: b.Content, Versions: b.Versions, At: at}, "#st = :queued", queued)
 		if err != nil && !errors.As(err, &failed) {
 			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
 		}
 		if err == nil {
-			if err := s.countSent(ctx, m.Key); err != nil {
+			if err := s.countSettled(ctx, m.Key, settled); err != nil {
 				return err
 			}
 		}

@@ -128,7 +128,7 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		// arrive before the answer the sender gave up on): then it was taken.
 		cond += " AND attribute_not_exists(taken_at)"
 	}
-	err := s.settle(ctx, key, o, cond, nil)
+	settled, err := s.settle(ctx, key, o, cond, nil)
 	var failed *types.ConditionalCheckFailedException
 	if o.Status == message.Ambiguous && errors.As(err, &failed) {
 		return s.settleTaken(ctx, key, o)
@@ -137,13 +137,24 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
 	}
 	if o.Status == message.Sent {
-		return s.countSent(ctx, key)
+		return s.countSettled(ctx, key, settled)
 	}
 	return nil
 }
 
-// settle writes an outcome under a condition.
-func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) error {
+// countSettled counts a message settled sent, once, where the settled
+// message says it counts: no read to find out.
+func (s *Store) countSettled(ctx context.Context, key message.Key, settled map[string]types.AttributeValue) error {
+	var p place
+	if err := unmarshal(settled, &p); err != nil || p.Month == "" {
+		return err // decided before reports were kept: counted nowhere
+	}
+	return s.countOnceAt(ctx, key, p, "sent", map[string]int64{"sent": 1})
+}
+
+// settle writes an outcome under a condition, and returns the message as
+// it now stands.
+func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	sets := []string{"#st = :st", "updated_at = :at"}
 	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
 	maps.Copy(vals, condVals)
@@ -174,15 +185,19 @@ func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, 
 		removes = append(removes, "recheck_at")
 	}
 	pendingUpdate(key, o.Due(), &sets, &removes, vals)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.tables.Messages,
 		Key:                       messageKey(key),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return out.Attributes, nil
 }
 
 // settleTaken settles a send the provider reported taking although its

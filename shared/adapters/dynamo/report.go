@@ -74,6 +74,11 @@ func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, ad
 	if err := unmarshal(out.Item, &p); err != nil || p.Month == "" {
 		return err // decided before reports were kept: counted nowhere
 	}
+	return s.countOnceAt(ctx, key, p, event, add)
+}
+
+// countOnceAt is CountOnce for a message whose place is known.
+func (s *Store) countOnceAt(ctx context.Context, key message.Key, p place, event string, add map[string]int64) error {
 	return s.countMarked(ctx, countedPrefix+p.Month, string(key)+"|"+event, s.add(p, add))
 }
 

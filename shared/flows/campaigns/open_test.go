@@ -2,13 +2,8 @@ package campaigns_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
-
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
@@ -38,19 +33,7 @@ func TestDueCampaignsAreFoundWithoutAScan(t *testing.T) {
 		t.Fatalf("complete: %v %v", done, err)
 	}
 
-	var mu sync.Mutex
-	ops := map[string]int{}
-	counted := dynamodb.New(r.DB.Options(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context,
-				in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				mu.Lock()
-				ops[awsmiddleware.GetOperationName(ctx)]++
-				mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-		})
-	})
+	counted, ops := testrig.Counting(r.DB)
 	runner := *r.Campaigns
 	runner.Ledger = dynamo.New(counted, r.Tables)
 	open, states, err := runner.Ledger.Campaigns(ctx, "winter", "autumn")
@@ -64,7 +47,7 @@ func TestDueCampaignsAreFoundWithoutAScan(t *testing.T) {
 	if err != nil || len(reps) != 0 {
 		t.Errorf("an hour later: %v %v; nothing is due", reps, err)
 	}
-	if ops["Scan"] != 0 || ops["Query"] == 0 {
-		t.Errorf("operations %v: want queries, no Scan", ops)
+	if ops.Of("Scan") != 0 || ops.Of("Query") == 0 {
+		t.Errorf("operations %v: want queries, no Scan", ops.All())
 	}
 }

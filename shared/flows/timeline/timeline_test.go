@@ -3,13 +3,8 @@ package timeline_test
 import (
 	"context"
 	"os"
-	"sync"
 	"testing"
 	"time"
-
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/testrig"
@@ -20,27 +15,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.RunTests(m)) }
-
-// operations counts the DynamoDB operations a client makes.
-type operations struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (o *operations) client(db *dynamodb.Client) *dynamodb.Client {
-	o.n = map[string]int{}
-	return dynamodb.New(db.Options(), func(opts *dynamodb.Options) {
-		opts.APIOptions = append(opts.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context,
-				in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				o.mu.Lock()
-				o.n[awsmiddleware.GetOperationName(ctx)]++
-				o.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-		})
-	})
-}
 
 // A customer's history, newest first: orders, the rank they climbed,
 // messages and what became of them, what they said, and their opt-out. Read
@@ -69,13 +43,13 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var ops operations
-	tl, err := timeline.Of(ctx, dynamo.New(ops.client(r.DB), r.Tables), "C1")
+	counted, ops := testrig.Counting(r.DB)
+	tl, err := timeline.Of(ctx, dynamo.New(counted, r.Tables), "C1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops.n["Scan"] != 0 || ops.n["Query"] != 3 || ops.n["GetItem"] != 1 {
-		t.Errorf("operations %v; want one GetItem and three index queries, no Scan", ops.n)
+	if ops.Of("Scan") != 0 || ops.Of("Query") != 3 || ops.Of("GetItem") != 1 {
+		t.Errorf("operations %v; want one GetItem and three index queries, no Scan", ops.All())
 	}
 	count := map[string]int{}
 	for i, e := range tl.Entries {
