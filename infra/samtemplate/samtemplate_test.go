@@ -138,7 +138,7 @@ func TestTablesComeFromTheTemplate(t *testing.T) {
 	for _, tb := range tables {
 		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
 	}
-	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 1, "x-BatchesTable": 0, "x-ChannelsTable": 0,
+	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 1, "x-BatchesTable": 0, "x-TagsTable": 0, "x-ChannelsTable": 0,
 		"x-InboxTable": 0, "x-FeedbackTable": 2} {
 		if got, ok := names[name]; !ok || got != gsis {
 			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
@@ -248,17 +248,17 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 	needs := map[string]map[string]string{
 		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
 		// (and the studio: it saves and publishes content, and seeds it)
-		"ApiFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
+		"ApiFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
 			"ContentTable": "w", "ReportsTable": "w"},
 		// every function loads the published content, and looks for a new publish
-		"OrderFunction": {"CustomersTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w"},
+		"OrderFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w"},
 		// sends, settles, pauses LINE, quotes customer voice
 		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
 			"ContentTable": "r", "ReportsTable": "w"},
 		// events, replies, the new friend's welcome
 		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w"},
 		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
-		"ScheduleFunction": {"CustomersTable": "w", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
+		"ScheduleFunction": {"CustomersTable": "w", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
 			"ContentTable": "r", "ReportsTable": "w"},
 	}
 	tpl, err := samtemplate.LoadRepo()

@@ -107,31 +107,24 @@ func queryAll[T any](ctx context.Context, db *dynamodb.Client, in *dynamodb.Quer
 // PutCustomers writes new customers in batches of 25 (bulk loads: generated
 // ledgers, first imports). It does not check versions: use it on empty tables.
 func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error {
-	for start := 0; start < len(cs); start += 25 {
-		var reqs []types.WriteRequest
-		for _, c := range cs[start:min(start+25, len(cs))] {
-			next := *c
-			next.Version = c.Version + 1
-			item, err := marshal(&next)
-			if err != nil {
-				return fmt.Errorf("encode customer %s: %w", c.ID, err)
-			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	var reqs, tags []types.WriteRequest
+	for _, c := range cs {
+		next := *c
+		next.Version = c.Version + 1
+		item, err := marshal(&next)
+		if err != nil {
+			return fmt.Errorf("encode customer %s: %w", c.ID, err)
 		}
-		pending := map[string][]types.WriteRequest{s.tables.Customers: reqs}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt == 10 {
-				return fmt.Errorf("put customers: %d items unprocessed after 10 attempts", len(pending[s.tables.Customers]))
-			}
-			if attempt > 0 {
-				time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond) // DynamoDB's advice: back off on unprocessed items
-			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("put customers: %w", err)
-			}
-			pending = out.UnprocessedItems
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		for _, t := range c.Tags {
+			tags = append(tags, types.WriteRequest{PutRequest: &types.PutRequest{Item: tagKey(t, c.ID)}})
 		}
+	}
+	if err := s.batchWrite(ctx, s.tables.Customers, reqs); err != nil {
+		return fmt.Errorf("put customers: %w", err)
+	}
+	if err := s.batchWrite(ctx, s.tables.Tags, tags); err != nil {
+		return fmt.Errorf("index the customers' tags: %w", err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ type Tables struct {
 	Messages  string
 	Campaigns string // campaign headers
 	Batches   string // campaigns' multicast batches
+	Tags      string // who carries each tag
 	Inbox     string // webhook batches and processed-event markers
 	Feedback  string
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
@@ -43,7 +44,7 @@ func (t *Tables) each() []struct {
 	}{
 		{"CustomersTable", "CUSTOMERS_TABLE", &t.Customers}, {"OrdersTable", "ORDERS_TABLE", &t.Orders},
 		{"MessagesTable", "MESSAGES_TABLE", &t.Messages}, {"CampaignsTable", "CAMPAIGNS_TABLE", &t.Campaigns},
-		{"BatchesTable", "BATCHES_TABLE", &t.Batches},
+		{"BatchesTable", "BATCHES_TABLE", &t.Batches}, {"TagsTable", "TAGS_TABLE", &t.Tags},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
 		{"ReportsTable", "REPORTS_TABLE", &t.Reports},

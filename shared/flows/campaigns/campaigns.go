@@ -36,6 +36,7 @@ import (
 type Ledger interface {
 	CustomersOfRank(ctx context.Context, rank string) ([]*customer.Customer, int, error)
 	ScanCustomers(ctx context.Context, fn func([]*customer.Customer) error) (int, error)
+	CustomersTagged(ctx context.Context, tags []string) ([]*customer.Customer, int, error)
 	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
@@ -458,6 +459,14 @@ func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report)
 			rep.ItemsRead += read
 			out = append(out, cs...)
 		}
+	case !c.Audience.All:
+		// Tag audiences through the tag index: only the tagged are read.
+		cs, read, err := r.Ledger.CustomersTagged(ctx, c.Audience.Tags)
+		rep.ItemsRead += read
+		if err != nil {
+			return nil, err
+		}
+		out = cs
 	default:
 		read, err := r.Ledger.ScanCustomers(ctx, func(cs []*customer.Customer) error {
 			for _, cust := range cs {

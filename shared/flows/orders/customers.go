@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
@@ -19,6 +20,7 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 	if err := customer.ValidID("customer_id", c.ID); err != nil {
 		return false, err
 	}
+	var oldTags, newTags []string
 	err = flow.RetryConflicts(ctx, func() error {
 		cur, err := in.Ledger.Customer(ctx, c.ID)
 		now := in.Now()
@@ -30,16 +32,22 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 			next.RankSince = now
 			next.RankHistory = []customer.RankChange{{To: next.Rank, At: now, Cause: "import"}}
 			in.schedule(&next, now)
-			created = true
+			created, oldTags, newTags = true, nil, next.Tags
 			return in.Ledger.SaveCustomer(ctx, &next)
 		case err != nil:
 			return err
 		}
+		oldTags = slices.Clone(cur.Tags)
 		mergeProfile(cur, c)
 		in.schedule(cur, now)
-		created = false
+		created, newTags = false, cur.Tags
 		return in.Ledger.SaveCustomer(ctx, cur)
 	})
+	if err == nil && !slices.Equal(oldTags, newTags) {
+		// The tag index after the customer: a tag audience then checks each
+		// customer's own tags, so a crash in between is caught by the next import.
+		err = in.Ledger.SetTags(ctx, c.ID, oldTags, newTags)
+	}
 	if err != nil {
 		return false, fmt.Errorf("import customer %s: %w", c.ID, err)
 	}

@@ -24,6 +24,7 @@ type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error
 	flow.MoveCounter
+	SetTags(ctx context.Context, customerID string, old, now []string) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
 	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
