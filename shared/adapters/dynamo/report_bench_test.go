@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/daifuku/daifuku/infra/seed"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/report"
@@ -112,4 +114,24 @@ func BenchmarkMonthReport(b *testing.B) {
 	}
 	b.ReportMetric(float64(rep.ItemsRead), "items/report")
 	b.ReportMetric(float64(len(rep.Rows)), "rows")
+}
+
+// BenchmarkPutCustomers loads a generated ledger by BatchWriteItem, 25 at a
+// time on parallel workers: the bulk load behind the scale benchmarks.
+func BenchmarkPutCustomers(b *testing.B) {
+	ctx := context.Background()
+	s, _, _ := newStore(b)
+	const n = 20_000
+	for i := range b.N {
+		cs := seed.Ledger(n, uint64(i+1), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		for _, c := range cs {
+			c.ID, c.Rank = fmt.Sprintf("%s-%d", c.ID, i), "new"
+		}
+		b.StartTimer()
+		if err := s.PutCustomers(ctx, cs); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "customers/s")
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
 )
@@ -37,25 +38,36 @@ func tagKey(tag, customerID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"tag": str(tag), "customer_id": str(customerID)}
 }
 
-// batchWrite writes requests 25 at a time, again for any left unprocessed.
+// batchWriters is how many BatchWriteItem requests a bulk load keeps in
+// flight: a round trip each, so they overlap.
+const batchWriters = 8
+
+// batchWrite writes requests 25 at a time on parallel writers, again for
+// any left unprocessed.
 func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+	var g errgroup.Group
+	g.SetLimit(batchWriters)
 	for start := 0; start < len(reqs); start += 25 {
-		pending := map[string][]types.WriteRequest{table: reqs[start:min(start+25, len(reqs))]}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt == 10 {
-				return fmt.Errorf("%d items unprocessed after 10 attempts", len(pending[table]))
+		chunk := reqs[start:min(start+25, len(reqs))]
+		g.Go(func() error {
+			pending := map[string][]types.WriteRequest{table: chunk}
+			for attempt := 0; len(pending) > 0; attempt++ {
+				if attempt == 10 {
+					return fmt.Errorf("%d items unprocessed after 10 attempts", len(pending[table]))
+				}
+				if attempt > 0 {
+					time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond) // DynamoDB's advice: back off on unprocessed items
+				}
+				out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+				if err != nil {
+					return err
+				}
+				pending = out.UnprocessedItems
 			}
-			if attempt > 0 {
-				time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond) // DynamoDB's advice: back off on unprocessed items
-			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return err
-			}
-			pending = out.UnprocessedItems
-		}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // CustomersTagged reads the customers who carry any of tags, through the
