@@ -256,3 +256,34 @@ func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) 
 	}
 	return recs, nil
 }
+
+// MessageAndCustomer reads a message and its customer in one round trip,
+// strongly consistent as get is; either is nil when absent.
+func (s *Store) MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error) {
+	pending := map[string]types.KeysAndAttributes{
+		s.tables.Messages:  {Keys: []map[string]types.AttributeValue{messageKey(key)}, ConsistentRead: aws.Bool(true)},
+		s.tables.Customers: {Keys: []map[string]types.AttributeValue{{"customer_id": str(customerID)}}, ConsistentRead: aws.Bool(true)},
+	}
+	var rec *message.Record
+	var c *customer.Customer
+	for len(pending) > 0 {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		if err != nil {
+			return nil, nil, fmt.Errorf("get message %s and its customer: %w", key, err)
+		}
+		for _, item := range out.Responses[s.tables.Messages] {
+			rec = new(message.Record)
+			if err := unmarshal(item, rec); err != nil {
+				return nil, nil, fmt.Errorf("decode message %s: %w", key, err)
+			}
+		}
+		for _, item := range out.Responses[s.tables.Customers] {
+			c = new(customer.Customer)
+			if err := unmarshal(item, c); err != nil {
+				return nil, nil, fmt.Errorf("decode customer %s: %w", customerID, err)
+			}
+		}
+		pending = out.UnprocessedKeys
+	}
+	return rec, c, nil
+}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
@@ -30,6 +29,8 @@ type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	Order(ctx context.Context, id string) (*customer.Order, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
+	// MessageAndCustomer reads both in one round trip; either is nil when absent.
+	MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error)
 	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error
 	Settle(ctx context.Context, key message.Key, o message.Outcome) error
 }
@@ -105,23 +106,15 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return err
 	}
 	log := s.Logger().With("message_key", job.Key, "kind", job.Kind)
-	prev, err := s.Ledger.Message(ctx, job.Key)
+	prev, c, err := s.Ledger.MessageAndCustomer(ctx, job.Key, job.CustomerID)
 	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		prev = nil
 	case err != nil:
 		return err
-	case prev.Status.Settled():
+	case prev != nil && prev.Status.Settled():
 		log.InfoContext(ctx, "message already settled", "status", prev.Status)
 		return nil
-	}
-
-	c, err := s.Ledger.Customer(ctx, job.CustomerID)
-	if errors.Is(err, domain.ErrNotFound) {
+	case c == nil:
 		return s.skip(ctx, job, "customer not in the ledger")
-	}
-	if err != nil {
-		return err
 	}
 	rk := rank.Parse(job.Rank)
 	if job.Rank == "" {
