@@ -278,27 +278,17 @@ func TestTestFirstSendsTheClearWinnerToTheRest(t *testing.T) {
 // rest, and the campaign says plainly that no winner was clear.
 func TestTestFirstWithoutAClearWinnerSendsTheBestAndSaysSo(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
+	r, c, rep := testWaveSent(t, 200)
 	ctx := context.Background()
-	mailAudience(t, r, 200)
-	c := testFirst(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
-	if err != nil || len(reps) != 1 {
-		t.Fatal(reps, err)
-	}
-	r.SendQueued(t)
 	// 10% against 12.5%: too close to tell on about 50 each.
-	clickSome(t, r, c, reps[0].Recipients, func(v string, i int) bool {
+	clickSome(t, r, c, rep.Recipients, func(v string, i int) bool {
 		if v == tplDefault {
 			return i%8 == 0
 		}
 		return i%10 == 0
 	})
 	r.Clock.Advance(4 * time.Hour)
-	reps, err = r.Campaigns.SendDue(ctx, r.Clock.Now())
+	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
 	if err != nil || len(reps) != 1 || reps[0].Winner == nil {
 		t.Fatal(reps, err)
 	}
@@ -317,19 +307,9 @@ func TestTestFirstWithoutAClearWinnerSendsTheBestAndSaysSo(t *testing.T) {
 // counts say by then, and nobody is decided twice.
 func TestTestFirstDecidesTheWinnerOnce(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
+	r, c, rep := testWaveSent(t, 120)
 	ctx := context.Background()
-	mailAudience(t, r, 120)
-	c := testFirst(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
-	if err != nil || len(reps) != 1 {
-		t.Fatal(reps, err)
-	}
-	r.SendQueued(t)
-	test := len(reps[0].Recipients)
+	test := len(rep.Recipients)
 	// A run kept a winner, then died holding the lease.
 	r.Clock.Advance(4 * time.Hour)
 	kept, err := r.Store.DecideWinner(ctx, c.ID, campaign.Winner{Template: tplRoyal, By: campaign.ByClicks, At: r.Clock.Now()})
@@ -346,7 +326,7 @@ func TestTestFirstDecidesTheWinnerOnce(t *testing.T) {
 		t.Fatalf("while the dead run's lease holds: %+v %v; want it named", reps, err)
 	}
 	r.Clock.Advance(campaigns.Lease)
-	reps, err = r.Campaigns.SendDue(ctx, r.Clock.Now())
+	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
 	if err != nil || len(reps) != 1 || reps[0].Winner == nil || reps[0].Winner.Template != tplRoyal {
 		t.Fatalf("the run that took over: %+v %v", reps, err)
 	}
@@ -403,4 +383,23 @@ func TestTestFirstKeepsEarlyAccess(t *testing.T) {
 	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Testing || reps[0].Email != inShare {
 		t.Errorf("after the test wave: %s, %d emails; want testing, %d (the test share of the others)", st.Status, reps[0].Email, inShare)
 	}
+}
+
+// testWaveSent is a test-first campaign to n email customers whose test
+// wave went out: the rig, the campaign and that run's report.
+func testWaveSent(t *testing.T, n int) (*testrig.Rig, campaign.Campaign, *campaigns.Report) {
+	t.Helper()
+	r := testrig.New(t)
+	ctx := context.Background()
+	mailAudience(t, r, n)
+	c := testFirst(r.Clock.Now())
+	if err := r.Store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
+	if err != nil || len(reps) != 1 {
+		t.Fatal(reps, err)
+	}
+	r.SendQueued(t)
+	return r, c, reps[0]
 }
