@@ -152,7 +152,8 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 	}
 	if c.Rank != before.Rank {
 		// The report's count of it; the move itself is saved whatever happens here.
-		if err := flow.CountRankMove(ctx, r.Ledger, r.Rules, r.Policy.Attribution, c.ID, c.RankHistory[len(c.RankHistory)-1]); err != nil {
+		move := c.RankHistory[len(c.RankHistory)-1]
+		if err := flow.CountRankMove(ctx, r.Ledger, r.Rules, c.ID, move, flow.TouchesBefore(ctx, r.Ledger, r.Policy.Attribution, c.ID, move.At)); err != nil {
 			r.Logger().WarnContext(ctx, "rank move not counted in the report", "customer_id", c.ID, "error", err)
 		}
 	}

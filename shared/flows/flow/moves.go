@@ -19,11 +19,26 @@ type MoveCounter interface {
 	CountMove(ctx context.Context, month, from, to, id string) error
 }
 
+// Touches gives the messages (and held-out decisions) within their windows
+// before a rank move: read only for a move up or down.
+type Touches func() ([]attribution.Touch, error)
+
+// TouchesBefore reads a customer's touches before at from the ledger.
+func TouchesBefore(ctx context.Context, l MoveCounter, w attribution.Windows, customerID string, at time.Time) Touches {
+	return func() ([]attribution.Touch, error) {
+		recs, err := l.MessagesSince(ctx, customerID, at.Add(-w.Longest()))
+		if err != nil {
+			return nil, fmt.Errorf("rank move of %s: %w", customerID, err)
+		}
+		return attribution.Of(recs, at, w).Touches, nil
+	}
+}
+
 // CountRankMove counts a customer's move between ranks, once: in the
-// month's matrix, and, for each message (or held-out decision) within its
-// window before the move, as that message's customer moving up or down.
-// A customer's first rank is an arrival, not a move.
-func CountRankMove(ctx context.Context, l MoveCounter, rules *rank.Rules, w attribution.Windows, customerID string, ch customer.RankChange) error {
+// month's matrix, and, for each touch before the move, as that message's
+// customer moving up or down. A customer's first rank is an arrival, not a
+// move.
+func CountRankMove(ctx context.Context, l MoveCounter, rules *rank.Rules, customerID string, ch customer.RankChange, touches Touches) error {
 	if ch.From == "" || ch.From == ch.To {
 		return nil
 	}
@@ -37,11 +52,11 @@ func CountRankMove(ctx context.Context, l MoveCounter, rules *rank.Rules, w attr
 	case -1:
 		dir = "down"
 	}
-	recs, err := l.MessagesSince(ctx, customerID, ch.At.Add(-w.Longest()))
+	ts, err := touches()
 	if err != nil {
-		return fmt.Errorf("rank move of %s: %w", customerID, err)
+		return err
 	}
-	for _, t := range attribution.Of(recs, ch.At, w).Touches {
+	for _, t := range ts {
 		side := "treated"
 		if t.HeldOut {
 			side = "holdout"

@@ -157,7 +157,9 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 		}
 	}
 	if res.RankChanged {
-		if err := flow.CountRankMove(ctx, in.Ledger, in.Rules, in.Attribution, c.ID, c.RankHistory[len(c.RankHistory)-1]); err != nil {
+		// The order's own touches: the move is the order's doing, and they are read already.
+		touches := func() ([]attribution.Touch, error) { return attr.Touches, nil }
+		if err := flow.CountRankMove(ctx, in.Ledger, in.Rules, c.ID, c.RankHistory[len(c.RankHistory)-1], touches); err != nil {
 			in.Logger().WarnContext(ctx, "rank move not counted in the report", "order_id", o.ID, "error", err)
 		}
 	}
