@@ -1008,6 +1008,17 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 	}
 	head := []string{"RANK", "KIND", "PLAN", "VERSION", "STEP", "TEMPLATE", "VARIANT", "SENT", "REPURCHASED", "HELD OUT",
 		"REPURCHASED", "LIFT", "95% CI", "REVENUE/CUSTOMER", "VERDICT", "NEEDED/GROUP"}
+	// The spreadsheet has room for the funnel and the rank moves too.
+	more := []string{"DECIDED", "DELIVERED", "OPENED", "CLICKED", "REPLIED", "UNSUBSCRIBED", "COMPLAINED",
+		"SENT: RANK UP", "SENT: RANK DOWN", "HELD OUT: RANK UP", "HELD OUT: RANK DOWN"}
+	moreCells := func(l report.Line) []string {
+		var out []string
+		for _, n := range []int64{l.Decided, l.Delivered, l.Opened, l.Clicked, l.Replied, l.Unsubscribed, l.Complained,
+			l.Treated.RankUp, l.Treated.RankDown, l.Holdout.RankUp, l.Holdout.RankDown} {
+			out = append(out, strconv.FormatInt(n, 10))
+		}
+		return out
+	}
 	switch format {
 	case "json":
 		enc := json.NewEncoder(os.Stdout)
@@ -1015,9 +1026,9 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 		return enc.Encode(rep)
 	case "csv":
 		w := csv.NewWriter(os.Stdout)
-		_ = w.Write(head)
+		_ = w.Write(append(head, more...))
 		for _, l := range rep.Rows {
-			row := cells(l)
+			row := append(cells(l), moreCells(l)...)
 			for i := range row {
 				row[i] = feedback.SpreadsheetCell(row[i])
 			}

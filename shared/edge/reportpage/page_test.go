@@ -49,7 +49,7 @@ func TestThePageShowsTheMonthOfflineAndEscaped(t *testing.T) {
 		_ = os.WriteFile(dir+"/report-sample.html", b.Bytes(), 0o644)
 	}
 	for _, want := range []string{"効果レポート", "2026年12月1日 09:00", "新規顧客", "リピーター", "効果あり", "早めのフォローで",
-		"<svg", "new v1 · care", "new v2 · care", "&lt;script&gt;", "&lt;b&gt;", ">42<", "2026-11-09"} {
+		"<svg", "<th>到達</th>", "<th>苦情</th>", "new v1 · care", "new v2 · care", "&lt;script&gt;", "&lt;b&gt;", ">42<", "2026-11-09"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
