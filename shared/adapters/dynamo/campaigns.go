@@ -120,7 +120,7 @@ func (s *Store) CampaignDef(ctx context.Context, id string) (campaign.Campaign, 
 func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error {
 	cond := "attribute_not_exists(#st) OR #st = :scheduled OR (#st = :sending AND lease_until <= :now)"
 	if force {
-		cond = "attribute_not_exists(#st) OR #st IN (:scheduled, :sending)"
+		cond = "attribute_not_exists(#st) OR #st IN (:scheduled, :sending, :stopped)"
 	}
 	vals := map[string]types.AttributeValue{
 		":sending": str(string(campaign.Sending)), ":scheduled": str(string(campaign.Scheduled)), ":lease": ts(lease), ":now": ts(now),
@@ -130,6 +130,9 @@ func (s *Store) LockCampaign(ctx context.Context, id, holder string, now, lease 
 		// The flow checks that a test's time has come before it locks.
 		cond += " OR #st IN (:early, :testing)"
 		vals[":early"], vals[":testing"] = str(string(campaign.EarlySent)), str(string(campaign.Testing))
+	}
+	if force {
+		vals[":stopped"] = str(string(campaign.Stopped))
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
@@ -165,15 +168,24 @@ func (s *Store) CampaignState(ctx context.Context, id string) (campaign.State, e
 			return campaign.State{}, fmt.Errorf("decode campaign %s: %w", id, err)
 		}
 	}
+	if rec.Stage != "" {
+		rec.Fan = fanOf(out.Item, rec.Stage)
+	}
 	return rec.State, nil
 }
 
 // FinishCampaign records that a stage of a campaign is done (st.Status:
 // EarlySent, Testing, Delivering or Sent), with its counts, and lets go of
-// the lease. The first finished test wave fixes when its test began.
-func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) error {
+// the lease. The first finished test wave fixes when its test began. A
+// stage finishes once: false says another worker finished it first (or the
+// campaign was cancelled or stopped meanwhile).
+func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State) (bool, error) {
 	field, counts, extra, remove := "counts", st.Counts, "", " REMOVE lease_until, lease_holder"
 	names := map[string]string{"#st": "status"}
+	from := campaign.Sending
+	if st.Status == campaign.Sent {
+		from = campaign.Delivering
+	}
 	switch st.Status {
 	case campaign.EarlySent:
 		field, counts = "early_counts", st.EarlyCounts
@@ -186,19 +198,24 @@ func (s *Store) FinishCampaign(ctx context.Context, id string, st campaign.State
 	}
 	item, err := marshal(counts)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.tables.Campaigns), Key: campaignKey(id, campaignItem),
 		UpdateExpression:         aws.String("SET #st = :st, finished_at = :at, " + field + " = :c" + extra + remove),
+		ConditionExpression:      aws.String("#st = :from"),
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":st": str(string(st.Status)), ":at": ts(st.FinishedAt),
-			":c": &types.AttributeValueMemberM{Value: item}},
+			":c": &types.AttributeValueMemberM{Value: item}, ":from": str(string(from))},
 	})
-	if err != nil {
-		return fmt.Errorf("finish campaign %s: %w", id, err)
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("finish campaign %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // DecideWinner keeps a test's winner on its campaign, unless one was kept
@@ -232,21 +249,125 @@ func (s *Store) DecideWinner(ctx context.Context, id string, w campaign.Winner) 
 	return w, nil
 }
 
-// Batches lists a campaign's LINE multicast batches.
-func (s *Store) Batches(ctx context.Context, id string) ([]*campaign.Batch, error) {
+// Batches lists the LINE multicast batches one shard of a campaign made
+// (shard "": all of the campaign's).
+func (s *Store) Batches(ctx context.Context, id, shard string) ([]*campaign.Batch, error) {
+	prefix := batchPrefix
+	if shard != "" {
+		prefix += shard + "#"
+	}
 	bs, _, err := queryAll[campaign.Batch](ctx, s.db, &dynamodb.QueryInput{
 		TableName: &s.tables.Batches, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(#i, :b)"),
 		ExpressionAttributeNames:  map[string]string{"#i": "item"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":b": str(batchPrefix)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":b": str(prefix)},
 	})
 	return bs, err
+}
+
+// BatchAttempted notes when a batch was first sent to LINE and returns it:
+// LINE keeps its retry key for 24 hours from then.
+func (s *Store) BatchAttempted(ctx context.Context, b *campaign.Batch, at time.Time) (time.Time, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
+		UpdateExpression:          aws.String("SET attempted_at = if_not_exists(attempted_at, :at)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": ts(at)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("note attempt at batch %s of %s: %w", b.Item, b.CampaignID, err)
+	}
+	var got struct {
+		At time.Time `dynamodbav:"attempted_at"`
+	}
+	if err := unmarshal(out.Attributes, &got); err != nil {
+		return time.Time{}, fmt.Errorf("decode batch %s of %s: %w", b.Item, b.CampaignID, err)
+	}
+	b.AttemptedAt = got.At
+	return got.At, nil
+}
+
+// BatchUnconfirmed settles the members still queued of a batch LINE may
+// have taken, but whose retry key it no longer keeps, as failed with why:
+// sending it again could deliver it twice.
+func (s *Store) BatchUnconfirmed(ctx context.Context, b *campaign.Batch, at time.Time, why string) error {
+	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
+	var failed *types.ConditionalCheckFailedException
+	for _, m := range b.Members {
+		settled, err := s.settle(ctx, m.Key, message.Outcome{Status: message.Failed, Reason: why, Template: b.Template, Content: b.Content,
+			Versions: b.Versions, At: at}, "#st = :queued", queued)
+		if err != nil && !errors.As(err, &failed) {
+			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
+		}
+		if err == nil {
+			if err := s.countSettled(ctx, m.Key, settled); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
+		UpdateExpression:          aws.String("SET #st = :u, handed_at = :at"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(string(campaign.Unconfirmed)), ":at": ts(at)},
+	})
+	if err != nil {
+		return fmt.Errorf("mark batch %s of %s unconfirmed: %w", b.Item, b.CampaignID, err)
+	}
+	return nil
+}
+
+// CancelCampaign stops a campaign for good: no run or shard decides anyone
+// more. A campaign already sent, or being delivered, is past cancelling.
+func (s *Store) CancelCampaign(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:         aws.String("SET #st = :c, finished_at = :at REMOVE #o, lease_until, lease_holder"),
+		ConditionExpression:      aws.String("attribute_not_exists(#st) OR #st IN (:scheduled, :sending, :early, :testing, :stopped)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status", "#o": "open"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(campaign.Cancelled)), ":at": ts(at),
+			":scheduled": str(string(campaign.Scheduled)), ":sending": str(string(campaign.Sending)), ":early": str(string(campaign.EarlySent)),
+			":testing": str(string(campaign.Testing)), ":stopped": str(string(campaign.Stopped))},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		st, err := s.CampaignState(ctx, id)
+		if err != nil {
+			return err
+		}
+		return domain.Invalidf("campaign %s is %s: past cancelling", id, st.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("cancel campaign %s: %w", id, err)
+	}
+	return nil
+}
+
+// StopCampaign halts a sending campaign whose definition changed under
+// it, saying why, until a person resumes it.
+func (s *Store) StopCampaign(ctx context.Context, id string, at time.Time, why string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.tables.Campaigns, Key: campaignKey(id, campaignItem),
+		UpdateExpression:         aws.String("SET #st = :stopped, last_error = :why, failed_at = :at REMOVE lease_until, lease_holder"),
+		ConditionExpression:      aws.String("#st = :sending"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":stopped": str(string(campaign.Stopped)), ":why": str(why),
+			":at": ts(at), ":sending": str(string(campaign.Sending))},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &failed) {
+		return fmt.Errorf("stop campaign %s: %w", id, err)
+	}
+	return nil
 }
 
 // CreateBatch records a batch before it is sent: its members and content are
 // then fixed, so a resumed run sends exactly it again under the same retry key.
 func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 	b.Item = fmt.Sprintf("%s%06d", batchPrefix, b.Seq)
+	if b.Shard != "" {
+		b.Item = fmt.Sprintf("%s%s#%04d", batchPrefix, b.Shard, b.Seq)
+	}
 	item, err := marshal(b)
 	if err != nil {
 		return fmt.Errorf("encode batch %d of %s: %w", b.Seq, b.CampaignID, err)

@@ -92,30 +92,15 @@ func (s *Store) CustomersTagged(ctx context.Context, tags []string) ([]*customer
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	cs, n, err := s.customersByID(ctx, ids)
+	read += n
+	if err != nil {
+		return nil, read, fmt.Errorf("read tagged customers: %w", err)
+	}
 	var out []*customer.Customer
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, map[string]types.AttributeValue{"customer_id": str(id)})
-		}
-		pending := map[string]types.KeysAndAttributes{s.tables.Customers: {Keys: keys}}
-		for len(pending) > 0 {
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-			if err != nil {
-				return nil, read, fmt.Errorf("read tagged customers: %w", err)
-			}
-			got := res.Responses[s.tables.Customers]
-			read += len(got)
-			var cs []*customer.Customer
-			if err := unmarshalList(got, &cs); err != nil {
-				return nil, read, fmt.Errorf("decode tagged customers: %w", err)
-			}
-			for _, c := range cs {
-				if slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(c.Tags, t) }) {
-					out = append(out, c)
-				}
-			}
-			pending = res.UnprocessedKeys
+	for _, c := range cs {
+		if slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(c.Tags, t) }) {
+			out = append(out, c)
 		}
 	}
 	return out, read, nil

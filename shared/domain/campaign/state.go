@@ -24,10 +24,19 @@ const (
 	// multicast; the campaign is sent once the sender settled them all.
 	Delivering Status = "delivering"
 	Sent       Status = "sent"
+	// Cancelled: stopped for good by a person; what was handed to the
+	// sender or multicast before still goes, nothing more is decided.
+	Cancelled Status = "cancelled"
+	// Stopped: edited while it was sending; the shards left stopped rather
+	// than send two versions, until a person resumes it.
+	Stopped Status = "stopped"
 	// Handed: a batch LINE refused whole (its monthly quota used up); its
 	// members went to the sender one by one, which sends them around the
 	// pause (by email where they agreed to it) or defers them.
 	Handed Status = "handed"
+	// Unconfirmed: a batch LINE may have taken, whose retry key it no
+	// longer keeps (24 hours): its members are not sent again.
+	Unconfirmed Status = "unconfirmed"
 )
 
 // ErrBusy means another run is sending the campaign (or it was sent).
@@ -86,6 +95,10 @@ type State struct {
 	// run, and FailedRuns how many runs failed: the next run takes over.
 	LastError  string `dynamodbav:"last_error,omitempty"`
 	FailedRuns int    `dynamodbav:"failed_runs,omitempty"`
+	// Stage is the stage being fanned out (StageEarly, …), and Fan its
+	// shards' progress.
+	Stage string `dynamodbav:"stage,omitempty"`
+	Fan   Fan    `dynamodbav:"-"`
 }
 
 // Member is one recipient of a LINE multicast batch.
@@ -110,6 +123,11 @@ type Batch struct {
 	// Content is the content revision its message was rendered from.
 	Content  int    `dynamodbav:"content_revision,omitempty"`
 	Versions string `dynamodbav:"template_version,omitempty"`
+	// Shard is the shard that made the batch ("" before campaigns were
+	// sharded); AttemptedAt when it was first sent to LINE, which keeps
+	// its retry key for 24 hours only.
+	Shard       string    `dynamodbav:"shard,omitempty"`
+	AttemptedAt time.Time `dynamodbav:"attempted_at,omitempty"`
 }
 
 // Tally is a campaign's messages by status and channel.

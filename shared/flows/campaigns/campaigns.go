@@ -34,9 +34,9 @@ import (
 
 // Ledger is what a fan-out reads and writes.
 type Ledger interface {
-	CustomersOfRank(ctx context.Context, rank string) ([]*customer.Customer, int, error)
-	ScanCustomers(ctx context.Context, fn func([]*customer.Customer) error) (int, error)
-	CustomersTagged(ctx context.Context, tags []string) ([]*customer.Customer, int, error)
+	// AudiencePage reads a shard's page of customers (see dynamo.Store).
+	AudiencePage(ctx context.Context, sh campaign.Shard, limit int, through string) (cs []*customer.Customer, last string, more bool, read int, err error)
+	CustomerCount(ctx context.Context) (int, error)
 	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
 	CreateMessage(ctx context.Context, r message.Record) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
@@ -47,13 +47,27 @@ type Ledger interface {
 	LockCampaign(ctx context.Context, id, holder string, now, lease time.Time, early, force bool) error
 	CampaignState(ctx context.Context, id string) (campaign.State, error)
 	CampaignProgress(ctx context.Context, id string) (campaign.Tally, error)
-	FinishCampaign(ctx context.Context, id string, st campaign.State) error
-	Batches(ctx context.Context, id string) ([]*campaign.Batch, error)
+	FinishCampaign(ctx context.Context, id string, st campaign.State) (bool, error)
+	CampaignFailed(ctx context.Context, id string, at time.Time, reason string) error
+	CancelCampaign(ctx context.Context, id string, at time.Time) error
+	StopCampaign(ctx context.Context, id string, at time.Time, why string) error
+	// The shards of a campaign's stage.
+	PlanShards(ctx context.Context, id, stage string, first []campaign.Shard) ([]campaign.ShardRecord, error)
+	AddNextShard(ctx context.Context, parent campaign.ShardRecord, next campaign.Shard) error
+	BeginShard(ctx context.Context, sh campaign.Shard) (campaign.ShardRecord, bool, error)
+	ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, lease time.Time) (bool, error)
+	StopShard(ctx context.Context, sh campaign.Shard, why string) error
+	ShardFailed(ctx context.Context, sh campaign.Shard, reason string) error
+	MissingShards(ctx context.Context, id, stage string) ([]campaign.ShardRecord, error)
+	ReserveQuota(ctx context.Context, sh campaign.Shard, rank string, want, allowance int) (int, error)
+	// The multicast batches of a shard.
+	Batches(ctx context.Context, id, shard string) ([]*campaign.Batch, error)
 	CreateBatch(ctx context.Context, b *campaign.Batch) error
+	BatchAttempted(ctx context.Context, b *campaign.Batch, at time.Time) (time.Time, error)
 	BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error
+	BatchUnconfirmed(ctx context.Context, b *campaign.Batch, at time.Time, why string) error
 	HandBatchOver(ctx context.Context, b *campaign.Batch, at time.Time) error
 	BatchFailed(ctx context.Context, b *campaign.Batch, at time.Time) (attempts int, err error)
-	CampaignFailed(ctx context.Context, id string, at time.Time, reason string) error
 	// DecideWinner keeps a test's winner, or returns the one kept before.
 	DecideWinner(ctx context.Context, id string, w campaign.Winner) (campaign.Winner, error)
 	// ReportRows reads a month's report counters: how a test's variants did.
@@ -105,6 +119,11 @@ type Runner struct {
 	ContentFiles    map[string]int
 	// Quotas reads LINE's monthly quota before a run; nil: not read.
 	Quotas Quotas
+	// Shards queues a campaign's shards for the fan-out workers; nil: the
+	// run decides them itself, one after another (the local run, tests).
+	Shards ShardQueue
+	// ShardSize bounds the customers of one shard (0: DefaultShardSize).
+	ShardSize int
 }
 
 // Lease is how long a run holds a campaign; a run that dies is taken over after it.
@@ -143,6 +162,8 @@ type Report struct {
 	ItemsRead             int
 	LINERequests          int      // multicast requests plus pushes
 	Recipients            []string // customer ids decided by this run
+	// Shards counts the shards this run queued (or decided itself).
+	Shards int
 	// Early names the ranks of an early wave (sent before everyone else); nil for the main wave.
 	Early []string
 	// Wave is WaveTest when the run sent a test's variants to its share,
@@ -182,7 +203,7 @@ func (r *Runner) SendDue(ctx context.Context, now time.Time) ([]*Report, error) 
 		state := states[c.ID]
 		st := state.Status
 		switch {
-		case st == campaign.Sent, st == campaign.Delivering, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent,
+		case st == campaign.Sent, st == campaign.Delivering, st == campaign.Cancelled, st == campaign.Stopped, c.EarlyAt().After(now), c.SendAt.After(now) && st == campaign.EarlySent,
 			st == campaign.Testing && state.WinnerDue(&c).After(now):
 			continue
 		}
@@ -268,97 +289,57 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 			}
 		}
 	}
-	audience, err := r.audience(ctx, c, rep)
+	stage := stageOf(early, rep.Wave)
+	first, err := r.firstShards(ctx, c, stage)
 	if err != nil {
-		return nil, err
+		return nil, r.failed(ctx, c.ID, now, err)
 	}
-	if rep.Wave == WaveTest {
-		// Only the test share is decided now; the rest is left undecided
-		// (not skipped) for the winner.
-		audience = slices.DeleteFunc(audience, func(cust *customer.Customer) bool { return !c.Test.Includes(cust.ID, c.Unit()) })
+	var allowance map[string]int
+	if rep.Quota, allowance, err = r.quotaPlan(ctx, c, first, rep.Wave, now); err != nil {
+		return nil, r.failed(ctx, c.ID, now, err)
 	}
-	rep.Audience = len(audience)
-	pause, err := r.Pauses.Of(ctx, customer.LINE, now)
+	for i := range first {
+		first[i].LINEAllowance = allowance
+	}
+	recs, err := r.Ledger.PlanShards(ctx, c.ID, stage, first)
 	if err != nil {
-		return nil, err
+		return nil, r.failed(ctx, c.ID, now, err)
 	}
-	linePaused := pause.Active(now)
-	over, fit := r.lineBudget(ctx, c, audience, now)
-	rep.Quota = fit
-	var voices []render.Voice
-	if r.Voices != nil && slices.ContainsFunc(c.TemplateDirs(), r.Templates.UsesVoices) {
-		if voices, err = r.Voices.Quotes(ctx); err != nil {
-			return nil, err
+	todo := make([]campaign.Shard, len(recs))
+	for i, rec := range recs {
+		// A shard planned before keeps its quota plan; it sends this
+		// definition (a resumed campaign sends its edited version).
+		todo[i] = rec.Shard
+		todo[i].Def = c.Fingerprint()
+	}
+	rep.Shards = len(todo)
+	if r.Shards != nil {
+		// The fan-out workers read the campaign again, by its id.
+		if _, err := r.Find(ctx, c.ID); err != nil {
+			return rep, r.failed(ctx, c.ID, now, fmt.Errorf("campaign %s: its shards could not find it: %w", c.ID, err))
 		}
-	}
-
-	var (
-		mu      sync.Mutex
-		jobs    []message.Job
-		waiting []pending
-		errs    []error
-		pool    errgroup.Group
-	)
-	pool.SetLimit(r.workers())
-	for _, cust := range audience {
-		pool.Go(func() error {
-			job, p, err := r.decide(ctx, c, cust, now, linePaused, over[cust.ID], voices, rep, &mu)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				errs = append(errs, fmt.Errorf("customer %s: %w", cust.ID, err))
-			case p != nil:
-				waiting = append(waiting, *p)
-			case job != nil:
-				jobs = append(jobs, *job)
-			}
-			return nil
-		})
-	}
-	_ = pool.Wait() // every error is in errs
-
-	// What was decided goes out whatever happened to the rest: emails and
-	// pushes to the sender, batches to LINE.
-	batches, singles, err := r.batch(ctx, c, waiting)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	jobs = append(jobs, singles...)
-	for _, j := range jobs {
-		if j.Channel == customer.Email {
-			rep.Email++
-		} else {
-			rep.Push++
+		if err := r.Shards.EnqueueShards(ctx, todo...); err != nil {
+			return rep, r.failed(ctx, c.ID, now, err)
 		}
+		r.Logger().InfoContext(ctx, "campaign fanning out", "campaign", c.ID, "stage", stage, "shards", len(todo))
+		return rep, nil
 	}
-	if err := r.Queue.Enqueue(ctx, jobs...); err != nil {
-		errs = append(errs, err)
-	}
-	if err := r.sendBatches(ctx, batches, now, rep); err != nil {
-		errs = append(errs, err)
+	// No fan-out queue: this run decides the shards itself, each next page
+	// as it is found.
+	q := &memQueue{todo: todo}
+	var errs []error
+	for len(q.todo) > 0 {
+		sh := q.todo[0]
+		q.todo = q.todo[1:]
+		srep, err := r.decideShard(ctx, c, sh, q, now)
+		rep.add(srep)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("shard %s: %w", sh.ID(), err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return rep, r.failed(ctx, c.ID, now, err)
 	}
-	rep.LINERequests = rep.Batches + rep.Push
-	st := campaign.State{Status: campaign.Delivering, FinishedAt: now, Counts: map[string]int{
-		"audience": rep.Audience, "email": rep.Email, "line_push": rep.Push, "line_multicast": rep.Multicast,
-		"skipped": rep.Skipped, "suppressed": rep.Suppressed, "held_out": rep.HeldOut, "line_handed_to_sender": rep.Handed,
-	}}
-	switch {
-	case early:
-		st.Status, st.EarlyCounts = campaign.EarlySent, st.Counts
-	case rep.Wave == WaveTest:
-		// Not delivering yet: the rest waits for the winner, so the campaign
-		// cannot be complete (Complete looks at delivering ones only).
-		st.Status, st.TestCounts = campaign.Testing, st.Counts
-	}
-	if err := r.Ledger.FinishCampaign(ctx, c.ID, st); err != nil {
-		return rep, err
-	}
-	r.Logger().InfoContext(ctx, "campaign fanned out", "campaign", c.ID, "status", st.Status, "wave", rep.Wave, "audience", rep.Audience, "email", rep.Email,
-		"line_push", rep.Push, "line_multicast", rep.Multicast, "batches", rep.Batches, "skipped", rep.Skipped, "suppressed", rep.Suppressed)
 	return rep, nil
 }
 
@@ -424,65 +405,6 @@ func months(from, to time.Time) []string {
 		m = m.AddDate(0, 1, 0)
 	}
 	return out
-}
-
-// audience reads the campaign's customers, in id order: for an early wave
-// only those of its early ranks, through the rank index.
-func (r *Runner) audience(ctx context.Context, c campaign.Campaign, rep *Report) ([]*customer.Customer, error) {
-	var out []*customer.Customer
-	tagged := func(cust *customer.Customer) bool {
-		return c.Audience.All || slices.ContainsFunc(c.Audience.Tags, func(t string) bool { return slices.Contains(cust.Tags, t) })
-	}
-	switch {
-	case len(rep.Early) > 0:
-		for _, rk := range rep.Early {
-			if len(c.Audience.Ranks) > 0 && !slices.Contains(c.Audience.Ranks, rk) {
-				continue
-			}
-			cs, read, err := r.Ledger.CustomersOfRank(ctx, rk)
-			if err != nil {
-				return nil, err
-			}
-			rep.ItemsRead += read
-			for _, cust := range cs {
-				if len(c.Audience.Ranks) > 0 || tagged(cust) {
-					out = append(out, cust)
-				}
-			}
-		}
-	case len(c.Audience.Ranks) > 0:
-		for _, rk := range c.Audience.Ranks {
-			cs, read, err := r.Ledger.CustomersOfRank(ctx, rk)
-			if err != nil {
-				return nil, err
-			}
-			rep.ItemsRead += read
-			out = append(out, cs...)
-		}
-	case !c.Audience.All:
-		// Tag audiences through the tag index: only the tagged are read.
-		cs, read, err := r.Ledger.CustomersTagged(ctx, c.Audience.Tags)
-		rep.ItemsRead += read
-		if err != nil {
-			return nil, err
-		}
-		out = cs
-	default:
-		read, err := r.Ledger.ScanCustomers(ctx, func(cs []*customer.Customer) error {
-			for _, cust := range cs {
-				if tagged(cust) {
-					out = append(out, cust)
-				}
-			}
-			return nil
-		})
-		rep.ItemsRead += read
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
 }
 
 // decide records one customer's newsletter (queued, skipped or suppressed)
@@ -584,12 +506,12 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	return &job, nil, nil
 }
 
-// batch groups LINE recipients of identical content into multicast batches of
-// up to 500, recorded before they are sent; a recipient alone with their
+// batch groups a shard's LINE recipients of identical content into multicast
+// batches of up to 500, recorded before they are sent; a recipient alone with their
 // content (personalised) goes through the sender as a push instead. Batches an
-// earlier run recorded come back as they were.
-func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pending) ([]*campaign.Batch, []message.Job, error) {
-	earlier, err := r.Ledger.Batches(ctx, c.ID)
+// earlier attempt at the shard recorded come back as they were.
+func (r *Runner) batch(ctx context.Context, c campaign.Campaign, shard string, waiting []pending) ([]*campaign.Batch, []message.Job, error) {
+	earlier, err := r.Ledger.Batches(ctx, c.ID, shard)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -631,7 +553,7 @@ func (r *Runner) batch(ctx context.Context, c campaign.Campaign, waiting []pendi
 		}
 		for start := 0; start < len(g); start += batchSize {
 			seq++
-			b := &campaign.Batch{CampaignID: c.ID, Seq: seq, Template: g[0].tpl, Text: g[0].content.Text, Flex: g[0].content.Flex, Status: campaign.Sending,
+			b := &campaign.Batch{CampaignID: c.ID, Shard: shard, Seq: seq, Template: g[0].tpl, Text: g[0].content.Text, Flex: g[0].content.Flex, Status: campaign.Sending,
 				Content: r.ContentRevision, Versions: contentset.TemplateVersions(r.ContentFiles, g[0].tpl)}
 			for _, p := range g[start:min(start+batchSize, len(g))] {
 				b.Members = append(b.Members, p.member)
@@ -684,6 +606,18 @@ func (r *Runner) sendBatch(ctx context.Context, b *campaign.Batch, now time.Time
 		return false, err
 	}
 	if !pause.Active(now) {
+		first, err := r.Ledger.BatchAttempted(ctx, b, now)
+		if err != nil {
+			return false, err
+		}
+		if now.Sub(first) > RetryKeyLife {
+			// LINE may have taken it and no longer knows its retry key: sent
+			// again, it could reach everyone twice. Its members are settled
+			// as not confirmed instead, and said so.
+			r.Logger().WarnContext(ctx, "batch first sent over 23 hours ago is not sent again", "campaign", b.CampaignID, "batch", b.Item)
+			return false, r.Ledger.BatchUnconfirmed(ctx, b, now, "multicast first sent "+first.UTC().Format(time.RFC3339)+
+				" and not confirmed; LINE keeps its retry key 24 hours, so it is not sent again (it may have been delivered)")
+		}
 		to := make([]string, len(b.Members))
 		for i, m := range b.Members {
 			to[i] = m.LINEUserID
@@ -740,6 +674,9 @@ func (r *Runner) handOver(ctx context.Context, b *campaign.Batch, now time.Time)
 
 // batchRetryKey is the X-Line-Retry-Key of a batch: the same batch, the same key.
 func batchRetryKey(b *campaign.Batch) string {
+	if b.Shard != "" {
+		return uuid.NewSHA1(batchNamespace, fmt.Appendf(nil, "%s|%s|%d", b.CampaignID, b.Shard, b.Seq)).String()
+	}
 	return uuid.NewSHA1(batchNamespace, fmt.Appendf(nil, "%s|%d", b.CampaignID, b.Seq)).String()
 }
 
@@ -854,7 +791,7 @@ func (r *Runner) Complete(ctx context.Context, now time.Time) ([]*Progress, erro
 				final[string(status)+"/"+ch] = n
 			}
 		}
-		if err := r.Ledger.FinishCampaign(ctx, id, campaign.State{Status: campaign.Sent, FinishedAt: now, FinalCounts: final}); err != nil {
+		if ok, err := r.Ledger.FinishCampaign(ctx, id, campaign.State{Status: campaign.Sent, FinishedAt: now, FinalCounts: final}); err != nil || !ok {
 			errs = append(errs, err)
 			continue
 		}

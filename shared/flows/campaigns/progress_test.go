@@ -108,7 +108,7 @@ func TestACampaignHoldsOutAShareOfItsAudience(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep.HeldOut < 5 || rep.HeldOut > 25 || rep.HeldOut+rep.Multicast+rep.Push != 60 {
-		t.Errorf("held out %d, multicast %d, pushed %d of 60", rep.HeldOut, rep.Multicast, rep.Push)
+		t.Errorf("held out %d, multicast %d, pushed %d of 60: %+v", rep.HeldOut, rep.Multicast, rep.Push, rep)
 	}
 	rec, err := r.Store.Message(ctx, message.CampaignKey(cs[0].ID, "held"))
 	if err != nil {
