@@ -3,8 +3,8 @@ package campaigns
 import (
 	"context"
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/campaign"
