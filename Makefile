@@ -6,7 +6,7 @@ DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
 .PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos bench-coverage bench-report bench-rate fuzz deps clean validate stubs \
-	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction serve
+	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction build-FanOutFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
 run: deps
@@ -111,5 +111,7 @@ build-SenderFunction:
 	$(LAMBDA_BUILD) ./functions/sender
 build-ScheduleFunction:
 	$(LAMBDA_BUILD) ./functions/schedule
+build-FanOutFunction:
+	$(LAMBDA_BUILD) ./functions/fanout
 build-WebhookFunction:
 	$(LAMBDA_BUILD) ./functions/webhook

@@ -159,7 +159,8 @@ func TestSQSSourceReportsPartialBatchFailures(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Events"`
 	}
-	for fn, q := range map[string][2]string{"SenderFunction": {"Jobs", "SendQueue"}, "WebhookFunction": {"Batches", "WebhookQueue"}} {
+	for fn, q := range map[string][2]string{"SenderFunction": {"Jobs", "SendQueue"}, "WebhookFunction": {"Batches", "WebhookQueue"},
+		"FanOutFunction": {"Shards", "FanOutQueue"}} {
 		fnProps := tpl.Resources[fn].Properties
 		if err := fnProps.Decode(&props); err != nil {
 			t.Fatal(err)
@@ -257,7 +258,10 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 			"ContentTable": "r", "ReportsTable": "w"},
 		// events, replies, the new friend's welcome
 		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w"},
-		// the daily run, releases, campaigns (multicast, LINE pauses, voice)
+		// a campaign's shards: decisions, multicasts, LINE pauses, voice
+		"FanOutFunction": {"CustomersTable": "r", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w",
+			"FeedbackTable": "r", "ContentTable": "r", "ReportsTable": "w"},
+		// the daily run, releases, campaigns (planning their shards; alone, deciding them)
 		"ScheduleFunction": {"CustomersTable": "w", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
 			"ContentTable": "r", "ReportsTable": "w"},
 	}
@@ -478,12 +482,14 @@ func TestSendersAreCountedSoTheirRatesAddUp(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Events"`
 	}
-	p := tpl.Resources["SenderFunction"].Properties
-	if err := p.Decode(&props); err != nil {
-		t.Fatal(err)
-	}
-	if n := props.Events["Jobs"].Properties.ScalingConfig.MaximumConcurrency; n.Tag != "!Ref" || n.Value != "SenderMaxConcurrency" {
-		t.Errorf("the sender's SQS source: MaximumConcurrency %q %q, want !Ref SenderMaxConcurrency", n.Tag, n.Value)
+	for fn, want := range map[string][2]string{"SenderFunction": {"Jobs", "SenderMaxConcurrency"}, "FanOutFunction": {"Shards", "FanOutMaxConcurrency"}} {
+		p := tpl.Resources[fn].Properties
+		if err := p.Decode(&props); err != nil {
+			t.Fatal(err)
+		}
+		if n := props.Events[want[0]].Properties.ScalingConfig.MaximumConcurrency; n.Tag != "!Ref" || n.Value != want[1] {
+			t.Errorf("%s's SQS source: MaximumConcurrency %q %q, want !Ref %s", fn, n.Tag, n.Value, want[1])
+		}
 	}
 	root, err := samtemplate.RepoRoot()
 	if err != nil {
@@ -495,5 +501,8 @@ func TestSendersAreCountedSoTheirRatesAddUp(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^Globals:\n(?:  .*\n|\n)*?        SENDER_MAX_CONCURRENCY: !Ref SenderMaxConcurrency$`).Match(src) {
 		t.Error("the functions are not told SENDER_MAX_CONCURRENCY in Globals")
+	}
+	if !regexp.MustCompile(`(?m)^Globals:\n(?:  .*\n|\n)*?        FANOUT_MAX_CONCURRENCY: !Ref FanOutMaxConcurrency$`).Match(src) {
+		t.Error("the functions are not told FANOUT_MAX_CONCURRENCY in Globals")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 )
@@ -57,6 +58,27 @@ func (q *SQS) Depth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// EnqueueShards queues a campaign's shards for the fan-out workers.
+func (q *SQS) EnqueueShards(ctx context.Context, shards ...campaign.Shard) error {
+	bodies, err := shardBodies(shards)
+	if err != nil {
+		return err
+	}
+	return q.send(ctx, "shards", bodies)
+}
+
+func shardBodies(shards []campaign.Shard) ([]string, error) {
+	bodies := make([]string, 0, len(shards))
+	for _, sh := range shards {
+		body, err := json.Marshal(sh)
+		if err != nil {
+			return nil, fmt.Errorf("encode shard %s: %w", sh.ID(), err)
+		}
+		bodies = append(bodies, string(body))
+	}
+	return bodies, nil
+}
+
 // EnqueueBatches queues stored webhook batches for the webhook worker.
 func (q *SQS) EnqueueBatches(ctx context.Context, ids ...string) error {
 	bodies := make([]string, 0, len(ids))
@@ -85,11 +107,26 @@ func (q *SQS) send(ctx context.Context, what string, bodies []string) error {
 }
 
 // Memory is the local run's queues, with SQS's rules: send jobs for the
-// sender and stored webhook batches for the webhook worker.
+// sender, stored webhook batches for the webhook worker, and campaigns'
+// shards for the fan-out workers.
 type Memory struct {
 	Jobs    Lane
 	Batches Lane
+	Shards  Lane
 }
+
+// EnqueueShards puts campaigns' shards on the fan-out queue.
+func (q *Memory) EnqueueShards(_ context.Context, shards ...campaign.Shard) error {
+	bodies, err := shardBodies(shards)
+	if err != nil {
+		return err
+	}
+	q.Shards.Send(bodies...)
+	return nil
+}
+
+// DrainShards takes up to n shards off their queue for good.
+func (q *Memory) DrainShards(n int) events.SQSEvent { return q.Shards.Take(n) }
 
 // Enqueue puts jobs on the send queue.
 func (q *Memory) Enqueue(_ context.Context, jobs ...message.Job) error {

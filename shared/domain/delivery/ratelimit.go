@@ -35,16 +35,17 @@ func NewLimiter(perSecond float64) *Limiter {
 	return &Limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(1, int(math.Floor(perSecond))))}
 }
 
-// MulticastShare is the part of each provider's rate kept for the hourly
-// run's multicasts while senders run beside it: a multicast reaches up to
+// MulticastShare is the part of each provider's rate kept for campaigns'
+// multicasts while senders run beside them: a multicast reaches up to
 // 500 friends, so a little goes a long way, and the senders keep the rest.
 const MulticastShare = 0.05
 
 // Split divides an account's rate between up to senders instances of the
-// sender and the hourly run's multicasts: each sender's rate, and theirs.
-func Split(perSecond float64, senders int) (sender, multicast float64) {
+// sender and up to fanouts instances of the campaigns' fan-out, which
+// multicast: each sender's rate, and each fan-out's.
+func Split(perSecond float64, senders, fanouts int) (sender, multicast float64) {
 	multicast = perSecond * MulticastShare
-	return (perSecond - multicast) / float64(max(1, senders)), multicast
+	return (perSecond - multicast) / float64(max(1, senders)), multicast / float64(max(1, fanouts))
 }
 
 // Wait blocks until a request may go. A nil limiter never waits.

@@ -108,7 +108,7 @@ func TestSharedLimitersKeepTheAccountsRate(t *testing.T) {
 				defer stop()
 				done := make(chan struct{})
 				for range instances {
-					share, _ := delivery.Split(account, instances)
+					share, _ := delivery.Split(account, instances, 1)
 					l := delivery.NewLimiter(share)
 					go func() {
 						defer func() { done <- struct{}{} }()

@@ -64,6 +64,12 @@ type Deps struct {
 	// provider's rate, and the hourly run's multicasts to theirs. 0: one
 	// process sends everything, through one limiter per provider.
 	Senders int
+	// Shards carries campaigns' shards to the fan-out workers; nil: the
+	// run that starts a campaign decides its shards itself.
+	Shards campaigns.ShardQueue
+	// FanOuts is how many fan-out instances may run at once (SQS's maximum
+	// concurrency): they share the multicast part of LINE's rate. 0: one.
+	FanOuts int
 	// Reports keeps the monthly reports (the S3 bucket; locally a folder);
 	// nil: the monthly report task refuses to run.
 	Reports monthly.Files
@@ -123,7 +129,7 @@ func New(d Deps) *App {
 			s.Limits[ch] = delivery.NewLimiter(rate)
 			continue
 		}
-		each, m := delivery.Split(rate, d.Senders)
+		each, m := delivery.Split(rate, d.Senders, d.FanOuts)
 		s.Limits[ch], multicast[ch] = delivery.NewLimiter(each), delivery.NewLimiter(m)
 	}
 	// Assign only real clients: a nil pointer in an interface is not a nil interface.
@@ -135,7 +141,8 @@ func New(d Deps) *App {
 	}
 	cr := &campaigns.Runner{Env: env, Ledger: st, Queue: d.Queue, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules,
 		Policy: d.Content.Policy, Shop: d.Content.Shop, Defined: d.Content.Campaigns, Limit: multicast[customer.LINE],
-		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles}
+		HasLINE: d.LINE != nil, HasEmail: d.Mail != nil, Holder: d.Holder, ContentRevision: d.ContentRevision, ContentFiles: d.ContentFiles,
+		Shards: d.Shards}
 	if d.LINE != nil {
 		cr.LINE, cr.Quotas = d.LINE, d.LINE
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/bucket"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/adapters/queue"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
@@ -54,7 +56,7 @@ func FromEnv(ctx context.Context) (*Live, error) {
 	}
 	// Only the schedule function watches the dead-letter queues.
 	dead := map[string]reconcile.DeadLetters{}
-	for name, env := range map[string]string{"send": "SEND_DLQ_URL", "webhook": "WEBHOOK_DLQ_URL"} {
+	for name, env := range map[string]string{"send": "SEND_DLQ_URL", "webhook": "WEBHOOK_DLQ_URL", "fan-out": "FANOUT_DLQ_URL"} {
 		if u := os.Getenv(env); u != "" {
 			dead[name] = &queue.SQS{Client: sqsClient, URL: u}
 		}
@@ -75,6 +77,19 @@ func FromEnv(ctx context.Context) (*Live, error) {
 			log.InfoContext(ctx, "content table seeded from templates/")
 		}
 	}
+	senders, err := concurrency("SENDER_MAX_CONCURRENCY")
+	if err != nil {
+		return nil, err
+	}
+	fanouts, err := concurrency("FANOUT_MAX_CONCURRENCY")
+	if err != nil {
+		return nil, err
+	}
+	// Without a fan-out queue (sam local, say) the hourly run decides the shards.
+	var shards campaigns.ShardQueue
+	if u := os.Getenv("FANOUT_QUEUE_URL"); u != "" {
+		shards = &queue.SQS{Client: sqsClient, URL: u}
+	}
 	return NewLive(ctx, Deps{
 		DB: db, Tables: tables, Queue: &queue.SQS{Client: sqsClient, URL: url}, Batches: batches,
 		LINE: lineClient, Mail: mail, Log: log,
@@ -84,16 +99,23 @@ func FromEnv(ctx context.Context) (*Live, error) {
 		DeadLetters: dead,
 		Holder:      "lambda " + os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
 		Reports:     reports, Owner: os.Getenv("OWNER_EMAIL"), StudioURL: os.Getenv("STUDIO_URL"),
-		Senders: senders(os.Getenv("SENDER_MAX_CONCURRENCY")),
+		Senders: senders, FanOuts: fanouts, Shards: shards,
 	})
 }
 
-// senders is how many sender instances SQS may run at once
-// (SENDER_MAX_CONCURRENCY); unset or unreadable, 0 (one process sends all).
-func senders(maxConcurrency string) int {
-	n, err := strconv.Atoi(maxConcurrency)
-	if err != nil || n < 1 {
-		return 0
+// concurrency is how many instances of a function SQS may run at once, as
+// the template tells it (SENDER_MAX_CONCURRENCY, FANOUT_MAX_CONCURRENCY):
+// unset, 0 (one process does it all); anything but a whole number from 1
+// to 1000 is refused, since a rate shared among a count that cannot be is
+// not kept.
+func concurrency(name string) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
 	}
-	return n
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, fmt.Errorf("%s=%q: want a whole number from 1 to 1000 (SQS's maximum concurrency)", name, v)
+	}
+	return n, nil
 }

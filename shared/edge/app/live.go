@@ -178,6 +178,13 @@ func (l *Live) SendJobs() handler.SQSHandler {
 	}
 }
 
+// DecideShards is the fan-out function's SQS handler, on the current App.
+func (l *Live) DecideShards() handler.SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return handler.DecideShards(l.App(ctx).Campaigns)(ctx, ev)
+	}
+}
+
 // ApplyWebhooks is the webhook worker's SQS handler, on the current App.
 func (l *Live) ApplyWebhooks() handler.SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

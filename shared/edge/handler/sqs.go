@@ -14,8 +14,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/sending"
 	"github.com/daifuku/daifuku/shared/flows/webhooks"
 )
@@ -75,6 +77,27 @@ func SendJobs(s *sending.Sender) SQSHandler {
 			})
 		}
 		_ = pool.Wait() // failures are reported per record
+		return resp, nil
+	}
+}
+
+// DecideShards decides the campaign shards of an SQS batch (one, as the
+// template sets it: a shard's time and memory are bounded, a batch's would
+// not be), reporting those to retry; a shard that keeps failing ends in the
+// DLQ, and the campaign's status names it.
+func DecideShards(r *campaigns.Runner) SQSHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			sh, err := campaign.ParseShard(rec.Body)
+			if err == nil {
+				_, err = r.DecideShard(ctx, sh)
+			}
+			if err != nil {
+				r.Logger().WarnContext(ctx, "shard failed; SQS will retry it", "sqs_message_id", rec.MessageId, "shard", sh.ID(), "error", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
 		return resp, nil
 	}
 }
