@@ -270,6 +270,16 @@ func (s *Store) AddNextShard(ctx context.Context, parent campaign.ShardRecord, n
 	return s.addShard(ctx, next, &parent)
 }
 
+// NextShardQueued notes that the page after a shard went on the queue.
+func (s *Store) NextShardQueued(ctx context.Context, sh campaign.Shard) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.tables.Batches, Key: campaignKey(sh.CampaignID, shardItem(sh)),
+		UpdateExpression: aws.String("SET next_queued = :t"), ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}})
+	if err != nil {
+		return fmt.Errorf("note the next page of shard %s of campaign %s queued: %w", sh.ID(), sh.CampaignID, err)
+	}
+	return nil
+}
+
 // BeginShard counts an attempt at a shard and returns its record (false:
 // the ledger has no such shard, so the job is not one of ours).
 func (s *Store) BeginShard(ctx context.Context, sh campaign.Shard) (campaign.ShardRecord, bool, error) {

@@ -115,7 +115,10 @@ type ShardRecord struct {
 	Status ShardStatus `dynamodbav:"status"`
 	// Through is the last customer id of the page as first read ("" until
 	// a next page was found behind it).
-	Through  string `dynamodbav:"through,omitempty"`
+	Through string `dynamodbav:"through,omitempty"`
+	// NextQueued says the page after it went on the queue: a redelivery
+	// does not queue it again.
+	NextQueued bool `dynamodbav:"next_queued,omitempty"`
 	Attempts int    `dynamodbav:"attempts,omitempty"`
 	// Granted is the LINE quota this shard set aside for its boundary rank
 	// (-1: none asked yet).

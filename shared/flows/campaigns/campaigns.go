@@ -54,6 +54,7 @@ type Ledger interface {
 	// The shards of a campaign's stage.
 	PlanShards(ctx context.Context, id, stage string, first []campaign.Shard) ([]campaign.ShardRecord, error)
 	AddNextShard(ctx context.Context, parent campaign.ShardRecord, next campaign.Shard) error
+	NextShardQueued(ctx context.Context, sh campaign.Shard) error
 	BeginShard(ctx context.Context, sh campaign.Shard) (campaign.ShardRecord, bool, error)
 	ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, lease time.Time) (bool, error)
 	StopShard(ctx context.Context, sh campaign.Shard, why string) error

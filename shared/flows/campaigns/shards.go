@@ -190,13 +190,7 @@ func (r *Runner) decideShard(ctx context.Context, c campaign.Campaign, sh campai
 		log.WarnContext(ctx, "shard not planned by any run: dropped")
 		return rep, nil
 	case rec.Status == campaign.ShardDone:
-		// Done before; its next page is queued again in case that was lost.
-		if rec.Through != "" {
-			if err := q.EnqueueShards(ctx, sh.Next(rec.Through)); err != nil {
-				return rep, err
-			}
-		}
-		return rep, r.finishStage(ctx, c, sh.Stage, now)
+		return rep, r.finishStage(ctx, c, sh.Stage, now) // done before: its stage may be left to finish
 	}
 	switch sh.Stage {
 	case campaign.StageEarly:
@@ -219,15 +213,15 @@ func (r *Runner) decideShard(ctx context.Context, c campaign.Campaign, sh campai
 	// source are read one after another, but decided side by side.
 	if more {
 		rec.Through = last
-		next := sh.Next(last)
-		if err := r.Ledger.AddNextShard(ctx, rec, next); err != nil {
+		if err := r.Ledger.AddNextShard(ctx, rec, sh.Next(last)); err != nil {
 			return rep, r.shardFailed(ctx, sh, err)
 		}
-		if err := q.EnqueueShards(ctx, next); err != nil {
-			return rep, r.shardFailed(ctx, sh, err)
-		}
-	} else if rec.Through != "" {
+	}
+	if rec.Through != "" && !rec.NextQueued {
 		if err := q.EnqueueShards(ctx, sh.Next(rec.Through)); err != nil {
+			return rep, r.shardFailed(ctx, sh, err)
+		}
+		if err := r.Ledger.NextShardQueued(ctx, sh); err != nil {
 			return rep, r.shardFailed(ctx, sh, err)
 		}
 	}
