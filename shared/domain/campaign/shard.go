@@ -119,7 +119,7 @@ type ShardRecord struct {
 	// NextQueued says the page after it went on the queue: a redelivery
 	// does not queue it again.
 	NextQueued bool `dynamodbav:"next_queued,omitempty"`
-	Attempts int    `dynamodbav:"attempts,omitempty"`
+	Attempts   int  `dynamodbav:"attempts,omitempty"`
 	// Granted is the LINE quota this shard set aside for its boundary rank
 	// (-1: none asked yet).
 	Granted   *int   `dynamodbav:"granted,omitempty"`
