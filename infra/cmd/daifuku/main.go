@@ -62,9 +62,11 @@ commands:
                               come, send the campaigns that are due
   schedule                    the daily run; -date D, -dry-run
   campaign create|send        create a newsletter campaign; send the due ones
-  campaign status ID          where a campaign stands: who holds it, its messages by
-                              status and channel
-  campaign resume ID          take over a campaign whose run is gone, and finish it
+  campaign status ID          where a campaign stands: who holds it, its shards (and
+                              those missing, and why), its messages by status and channel
+  campaign resume ID          take over a campaign whose run is gone (or that stopped
+                              because it was edited), and finish it
+  campaign cancel ID          stop a campaign for good: its shards left decide nobody
   messages stuck              messages in flight past due (-grace 1h), and why
   messages redrive -all|KEY…  send stuck messages again
   content export DIR          write the published content set into DIR, byte for byte
@@ -157,7 +159,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	case "campaign", "messages", "content":
-		subs := map[string][]string{"campaign": {"create", "send", "status", "resume"}, "messages": {"stuck", "redrive"},
+		subs := map[string][]string{"campaign": {"create", "send", "status", "resume", "cancel"}, "messages": {"stuck", "redrive"},
 			"content": {"export", "import"}}[args[0]]
 		if len(args) < 2 || !slices.Contains(subs, args[1]) {
 			return fmt.Errorf("usage: daifuku %s %s [flags]", args[0], strings.Join(subs, "|"))
@@ -235,6 +237,15 @@ func run(ctx context.Context, args []string) error {
 			return campaignStatus(ctx, env, fs.Args())
 		case "resume":
 			return resumeCampaign(ctx, env, fs.Args())
+		case "cancel":
+			if len(fs.Args()) != 1 {
+				return fmt.Errorf("usage: daifuku campaign cancel CAMPAIGN_ID")
+			}
+			if err := env.Campaigns.Cancel(ctx, fs.Args()[0], env.Now()); err != nil {
+				return err
+			}
+			fmt.Printf("campaign %s cancelled: nothing more is decided; what was multicast or queued for the sender before still goes\n", fs.Args()[0])
+			return nil
 		}
 		c := campaign.Campaign{ID: *cID, Title: *cTitle, Templates: map[string]string{},
 			Audience: campaign.Audience{Ranks: list(*cRanks), Tags: list(*cTags), All: *cAll}}
@@ -686,6 +697,10 @@ func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 	if st.FailedRuns > 0 {
 		fmt.Printf("%d runs failed; the last said: %s\n", st.FailedRuns, st.LastError)
 	}
+	if st.Status == campaign.Stopped {
+		fmt.Printf("stopped: %s\n", st.LastError)
+	}
+	printShards(st, p.Missing)
 	printTest(p.Campaign, st)
 	fmt.Printf("%d decided, %d still in flight\n", p.Decided(), p.InFlight())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -706,6 +721,26 @@ func campaignStatus(ctx context.Context, env *local.Env, args []string) error {
 		fmt.Printf("%d emails stay ambiguous: without SendGrid's event webhook nothing can tell whether they went\n", n["email"])
 	}
 	return nil
+}
+
+// printShards says how far a campaign's fan-out got, and which shards are
+// missing and why (a shard in the dead-letter queue has failed its tries).
+func printShards(st campaign.State, missing []campaign.ShardRecord) {
+	if st.Stage == "" || st.Fan.Total == 0 {
+		return
+	}
+	fmt.Printf("shards (%s): %d of %d done, %d customers read\n", st.Stage, st.Fan.Done, st.Fan.Total, st.Fan.Counts["items_read"])
+	for i, m := range missing {
+		if i == 10 {
+			fmt.Printf("  … and %d more\n", len(missing)-i)
+			break
+		}
+		why := m.LastError
+		if why == "" {
+			why = "not taken yet"
+		}
+		fmt.Printf("  missing %s: %s, %d tries: %s\n", m.ID(), m.Status, m.Attempts, why)
+	}
 }
 
 // printTest says where a campaign's test stands: when the winner goes,

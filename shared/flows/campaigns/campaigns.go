@@ -703,6 +703,9 @@ type Progress struct {
 	Campaign campaign.Campaign
 	State    campaign.State
 	campaign.Tally
+	// Missing are the shards of the stage being fanned out not done yet:
+	// queued, failing (in the dead-letter queue after their tries), stopped.
+	Missing []campaign.ShardRecord
 }
 
 // InFlight counts the messages not settled yet (queued, retrying, claimed,
@@ -762,7 +765,13 @@ func (r *Runner) Progress(ctx context.Context, id string) (*Progress, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Progress{Campaign: c, State: st, Tally: tally}, nil
+	p := &Progress{Campaign: c, State: st, Tally: tally}
+	if st.Stage != "" && (st.Status == campaign.Sending || st.Status == campaign.Stopped || st.Status == campaign.Cancelled) {
+		if p.Missing, err = r.Ledger.MissingShards(ctx, id, st.Stage); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // Complete marks sent every delivering campaign none of whose messages is in
