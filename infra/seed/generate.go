@@ -13,12 +13,23 @@ import (
 // they bought; birthdays spread over the year for 70% of them; a quarter on
 // LINE only, a quarter on email only, half on both. Ranks are left to the caller.
 func Ledger(n int, seed uint64, now time.Time) []*customer.Customer {
+	out := make([]*customer.Customer, 0, n)
+	_ = Generate(n, seed, now, n, func(cs []*customer.Customer) error {
+		out = append(out, cs...)
+		return nil
+	})
+	return out
+}
+
+// Generate makes the same ledger as Ledger, chunk customers at a time handed
+// to fn, so a million never need be in memory at once.
+func Generate(n int, seed uint64, now time.Time, chunk int, fn func([]*customer.Customer) error) error {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	ago := func(maxDays int) time.Time {
 		return now.Add(-time.Duration(r.IntN(maxDays*24*60)) * time.Minute)
 	}
-	out := make([]*customer.Customer, n)
-	for i := range out {
+	out := make([]*customer.Customer, 0, min(n, max(1, chunk)))
+	for i := range n {
 		c := &customer.Customer{ID: fmt.Sprintf("G%07d", i), Name: fmt.Sprintf("顧客 %d", i), SignedUpAt: ago(730)}
 		switch v := r.IntN(4); {
 		case v == 0:
@@ -39,9 +50,14 @@ func Ledger(n int, seed uint64, now time.Time) []*customer.Customer {
 			last := first.Add(time.Duration(r.Int64N(int64(now.Sub(first)) + 1)))
 			c.Purchases = customer.Purchases{Count: count, TotalSpend: int64(count) * int64(3000+r.IntN(12000)), First: first, Last: last}
 		}
-		out[i] = c
+		if out = append(out, c); len(out) == cap(out) || i == n-1 {
+			if err := fn(out); err != nil {
+				return err
+			}
+			out = make([]*customer.Customer, 0, cap(out))
+		}
 	}
-	return out
+	return nil
 }
 
 func purchases(r *rand.Rand) int {

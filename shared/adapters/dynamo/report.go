@@ -30,33 +30,81 @@ func placeOf(r message.Record) place {
 
 // add is the updates that add to a message's row and to its week.
 func (s *Store) add(p place, counters map[string]int64) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	for _, row := range []string{p.Row, p.Week} {
+		if row != "" {
+			out = append(out, s.addTo(p.Month, row, counters))
+		}
+	}
+	return out
+}
+
+// addTo is the update that adds counters to one row of a month's report.
+func (s *Store) addTo(month, row string, counters map[string]int64) types.TransactWriteItem {
 	names := slices.Sorted(maps.Keys(counters))
 	vals := map[string]types.AttributeValue{}
 	for i, name := range names {
 		names[i] = name + " :" + name
 		vals[":"+name] = num(counters[name])
 	}
-	expr := "ADD " + strings.Join(names, ", ")
-	var out []types.TransactWriteItem
-	for _, row := range []string{p.Row, p.Week} {
-		if row == "" {
-			continue
-		}
-		out = append(out, types.TransactWriteItem{Update: &types.Update{TableName: &s.tables.Reports,
-			Key:              map[string]types.AttributeValue{"month": str(p.Month), "row": str(row)},
-			UpdateExpression: aws.String(expr), ExpressionAttributeValues: vals}})
-	}
-	return out
+	return types.TransactWriteItem{Update: &types.Update{TableName: &s.tables.Reports,
+		Key:              map[string]types.AttributeValue{"month": str(month), "row": str(row)},
+		UpdateExpression: aws.String("ADD " + strings.Join(names, ", ")), ExpressionAttributeValues: vals}}
 }
 
 // countDecision is the updates that count a new decision: part of the
 // transaction that records the message, so it counts once.
 func (s *Store) countDecision(r message.Record) []types.TransactWriteItem {
+	return s.add(placeOf(r), decisionCounters(r))
+}
+
+func decisionCounters(r message.Record) map[string]int64 {
 	add := map[string]int64{"decided": 1}
 	if r.Status == message.HeldOut {
 		add["held_out"] = 1
 	}
-	return s.add(placeOf(r), add)
+	return add
+}
+
+// countDecisions is the updates that count many decisions at once: one per
+// row and week they fall in, however many decisions each holds.
+func (s *Store) countDecisions(rs []message.Record) []types.TransactWriteItem {
+	sums := map[place]map[string]int64{}
+	var order []place
+	for _, r := range rs {
+		p := placeOf(r)
+		if sums[p] == nil {
+			sums[p] = map[string]int64{}
+			order = append(order, p)
+		}
+		for k, n := range decisionCounters(r) {
+			sums[p][k] += n
+		}
+	}
+	// A row (or week) shared by several places gets one update: a
+	// transaction may not touch an item twice.
+	rows := map[[2]string]map[string]int64{}
+	var keys [][2]string
+	for _, p := range order {
+		for _, row := range []string{p.Row, p.Week} {
+			if row == "" {
+				continue
+			}
+			k := [2]string{p.Month, row}
+			if rows[k] == nil {
+				rows[k] = map[string]int64{}
+				keys = append(keys, k)
+			}
+			for name, n := range sums[p] {
+				rows[k][name] += n
+			}
+		}
+	}
+	out := make([]types.TransactWriteItem, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, s.addTo(k[0], k[1], rows[k]))
+	}
+	return out
 }
 
 // CountOnce adds counters to a message's row and week the first time event

@@ -67,11 +67,23 @@ func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bo
 	if err != nil {
 		return false, err
 	}
+	put := &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}
+	if r.Shard != "" {
+		// A shard's decisions are counted by ShardDone, all at once.
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression})
+		var failed *types.ConditionalCheckFailedException
+		if errors.As(err, &failed) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("create message %s: %w", r.Key, err)
+		}
+		return true, nil
+	}
 	// The decision and its count in the month's report, together: a second
 	// run creates neither.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
-	}, s.countDecision(r)...)})
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{{Put: put}},
+		s.countDecision(r)...)})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0) {
 		return false, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
 // A campaign's shards live beside its batches (item "shard#<id>"), and each
@@ -23,6 +24,9 @@ import (
 // that a shard adds its counts in the same transaction that marks it done:
 // once, whatever the redeliveries.
 const shardPrefix = "shard#"
+
+// maxTransactItems is DynamoDB's limit on the items of one transaction.
+const maxTransactItems = 100
 
 func shardItem(sh campaign.Shard) string { return shardPrefix + sh.ID() }
 
@@ -300,12 +304,25 @@ func (s *Store) BeginShard(ctx context.Context, sh campaign.Shard) (campaign.Sha
 	return rec, true, nil
 }
 
-// ShardDone marks a shard done and adds its counts to its stage's, in one
-// transaction, and keeps the campaign's lease alive until lease: a shard
-// done twice counts once. It returns false when the campaign is no longer
-// sending this stage (cancelled, stopped, or finished): then nothing is
-// counted, and the shard is marked stopped.
-func (s *Store) ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, lease time.Time) (bool, error) {
+// ShardDone marks a shard done and adds its counts to its stage's, and its
+// decisions to the month's report, in one transaction, and keeps the
+// campaign's lease alive until lease: a shard done twice counts once. It
+// returns false when the campaign is no longer sending this stage
+// (cancelled, stopped, or finished): then nothing is counted, and the
+// shard is marked stopped.
+func (s *Store) ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, decided []message.Record, lease time.Time) (bool, error) {
+	report := s.countDecisions(decided)
+	if len(report) > maxTransactItems-2 {
+		// Too many rows for one transaction (a shard across dozens of ranks
+		// and variants): each decision is counted on its own, once, by a
+		// marker of its own.
+		for _, r := range decided {
+			if err := s.countOnceAt(ctx, r.Key, placeOf(r), "decided", decisionCounters(r)); err != nil {
+				return false, err
+			}
+		}
+		report = nil
+	}
 	names := map[string]string{"#st": "status", "#done": fanAttr(sh.Stage, "done")}
 	vals := map[string]types.AttributeValue{":one": num(1), ":sending": str(string(campaign.Sending)), ":stage": str(sh.Stage), ":lease": ts(lease)}
 	add := []string{"#done :one"}
@@ -320,7 +337,7 @@ func (s *Store) ShardDone(ctx context.Context, sh campaign.Shard, counts map[str
 		add = append(add, k+" :n"+strconv.Itoa(i))
 	}
 	key := campaignKey(sh.CampaignID, shardItem(sh))
-	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{
 		{Update: &types.Update{TableName: &s.tables.Batches, Key: key,
 			UpdateExpression: aws.String("SET #st = :d"), ConditionExpression: aws.String("#st <> :d"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status"},
@@ -330,7 +347,7 @@ func (s *Store) ShardDone(ctx context.Context, sh campaign.Shard, counts map[str
 			ConditionExpression:       aws.String("#st = :sending AND stage = :stage"),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: vals}},
-	}})
+	}, report...)})
 	var cancelled *types.TransactionCanceledException
 	switch {
 	case errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0):

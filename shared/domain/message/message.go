@@ -194,6 +194,10 @@ type Record struct {
 	// Sweeps counts how often the reconciler put the message back on the
 	// send queue; it gives up after MaxSweeps.
 	Sweeps int `dynamodbav:"sweeps,omitempty"`
+	// Shard names the campaign shard that decided it: the shard counts its
+	// decisions in the report once, when it is done, rather than each in
+	// its own transaction on the same few counters.
+	Shard string `dynamodbav:"shard,omitempty"`
 	Engagement
 }
 

@@ -56,7 +56,7 @@ type Ledger interface {
 	AddNextShard(ctx context.Context, parent campaign.ShardRecord, next campaign.Shard) error
 	NextShardQueued(ctx context.Context, sh campaign.Shard) error
 	BeginShard(ctx context.Context, sh campaign.Shard) (campaign.ShardRecord, bool, error)
-	ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, lease time.Time) (bool, error)
+	ShardDone(ctx context.Context, sh campaign.Shard, counts map[string]int, decided []message.Record, lease time.Time) (bool, error)
 	StopShard(ctx context.Context, sh campaign.Shard, why string) error
 	ShardFailed(ctx context.Context, sh campaign.Shard, reason string) error
 	MissingShards(ctx context.Context, id, stage string) ([]campaign.ShardRecord, error)
@@ -410,8 +410,12 @@ func months(from, to time.Time) []string {
 
 // decide records one customer's newsletter (queued, skipped or suppressed)
 // and returns the sender job or the multicast candidate it needs.
-func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer.Customer, now time.Time, linePaused, overQuota bool,
-	voices []render.Voice, rep *Report, mu *sync.Mutex) (*message.Job, *pending, error) {
+//
+// The record names the shard deciding it, which counts it in the report when
+// the shard is done: decided adds it then (and a record an earlier attempt
+// at the same shard made, not counted yet).
+func (r *Runner) decide(ctx context.Context, c campaign.Campaign, shard string, cust *customer.Customer, now time.Time, linePaused, overQuota bool,
+	voices []render.Voice, rep *Report, mu *sync.Mutex, decided *[]message.Record) (*message.Job, *pending, error) {
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
 	defer func() {
 		mu.Lock()
@@ -435,7 +439,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 		Template: tpl, Channel: ch, Plan: message.CampaignPlan(c.ID)}
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
 		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job,
-		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl)}
+		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl), Shard: shard}
 	if ch == "" {
 		rec.Status, rec.Reason = message.Skipped, why
 	} else {
@@ -463,6 +467,11 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, cust *customer
 	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec)
 	if err != nil {
 		return nil, nil, err
+	}
+	if created || onRecord.Shard == shard {
+		mu.Lock()
+		*decided = append(*decided, *onRecord)
+		mu.Unlock()
 	}
 	if !created {
 		count(&rep.Earlier)

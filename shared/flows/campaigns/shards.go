@@ -225,12 +225,13 @@ func (r *Runner) decideShard(ctx context.Context, c campaign.Campaign, sh campai
 			return rep, r.shardFailed(ctx, sh, err)
 		}
 	}
-	if err := r.decidePage(ctx, c, sh, r.members(c, sh, rep.Wave, cs), now, rep); err != nil {
+	decided, err := r.decidePage(ctx, c, sh, r.members(c, sh, rep.Wave, cs), now, rep)
+	if err != nil {
 		return rep, r.shardFailed(ctx, sh, err)
 	}
 	counts := rep.counts()
 	counts["items_read"], counts["line_requests"] = rep.ItemsRead, rep.Batches+rep.Push
-	counting, err := r.Ledger.ShardDone(ctx, sh, counts, now.Add(Lease))
+	counting, err := r.Ledger.ShardDone(ctx, sh, counts, decided, now.Add(Lease))
 	if err != nil || !counting {
 		return rep, err
 	}
@@ -310,35 +311,38 @@ func (r *Runner) finishStage(ctx context.Context, c campaign.Campaign, stage str
 }
 
 // decidePage decides a shard's customers: each one's record, then the
-// multicasts of identical LINE content, and the sender's jobs.
-func (r *Runner) decidePage(ctx context.Context, c campaign.Campaign, sh campaign.Shard, audience []*customer.Customer, now time.Time, rep *Report) error {
+// multicasts of identical LINE content, and the sender's jobs. It returns
+// the records the shard is to count.
+func (r *Runner) decidePage(ctx context.Context, c campaign.Campaign, sh campaign.Shard, audience []*customer.Customer, now time.Time,
+	rep *Report) ([]message.Record, error) {
 	rep.Audience = len(audience)
 	pause, err := r.Pauses.Of(ctx, customer.LINE, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	linePaused := pause.Active(now)
 	over, err := r.overQuotaOf(ctx, c, sh, audience)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var voices []render.Voice
 	if r.Voices != nil && slices.ContainsFunc(c.TemplateDirs(), r.Templates.UsesVoices) {
 		if voices, err = r.Voices.Quotes(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var (
 		mu      sync.Mutex
 		jobs    []message.Job
 		waiting []pending
+		decided []message.Record
 		errs    []error
 		pool    errgroup.Group
 	)
 	pool.SetLimit(r.workers())
 	for _, cust := range audience {
 		pool.Go(func() error {
-			job, p, err := r.decide(ctx, c, cust, now, linePaused, over[cust.ID], voices, rep, &mu)
+			job, p, err := r.decide(ctx, c, sh.ID(), cust, now, linePaused, over[cust.ID], voices, rep, &mu, &decided)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -374,7 +378,7 @@ func (r *Runner) decidePage(ctx context.Context, c campaign.Campaign, sh campaig
 	if err := r.sendBatches(ctx, batches, now, rep); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return decided, errors.Join(errs...)
 }
 
 // overQuotaOf says which of a shard's customers do not fit in this month's

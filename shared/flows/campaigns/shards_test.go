@@ -17,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/report"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 )
@@ -63,6 +64,22 @@ func fanOut(t *testing.T, r *testrig.Rig, n int, twice bool) (failed int) {
 		failed += len(resp.BatchItemFailures)
 	}
 	return failed
+}
+
+// reported is how many decisions of a campaign the month's report counts.
+func reported(t *testing.T, r *testrig.Rig, id string) int {
+	t.Helper()
+	rows, _, err := r.Store.ReportRows(context.Background(), report.Month(r.Clock.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for key, c := range rows {
+		if row, err := report.ParseKey(key); err == nil && row.Plan == message.CampaignPlan(id) {
+			n += int(c.Decided)
+		}
+	}
+	return n
 }
 
 // decided counts a campaign's messages, by status.
@@ -126,8 +143,8 @@ func TestAShardedCampaignDecidesEachCustomerOnce(t *testing.T) {
 	if !st.Fan.Finished() || st.Fan.Total < 151/20 {
 		t.Errorf("shards: %d of %d done; want at least %d pages", st.Fan.Done, st.Fan.Total, 151/20)
 	}
-	if n, _ := decided(t, r, c.ID); n != 151 {
-		t.Errorf("%d of 151 customers decided", n)
+	if n, _ := decided(t, r, c.ID); n != 151 || reported(t, r, c.ID) != 151 {
+		t.Errorf("%d of 151 customers decided, %d counted in the report", n, reported(t, r, c.ID))
 	}
 	if failed := r.SendQueued(t); failed != 0 {
 		t.Fatalf("%d sends failed", failed)
@@ -244,6 +261,10 @@ func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 	}
 	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Delivering || st.Counts["audience"] != 126 {
 		t.Errorf("state %s, counts %v", st.Status, st.Counts)
+	}
+	// The failed tries decided customers; their shards counted them once, when done.
+	if n := reported(t, r, c.ID); n != 126 {
+		t.Errorf("the report counts %d decisions of 126", n)
 	}
 	for u, n := range recipients(t, r) {
 		if n != 1 {

@@ -1,0 +1,237 @@
+// Command million sends a newsletter to a generated ledger through the
+// sharded fan-out, as AWS would run it: the hourly run plans the campaign's
+// shards, and W workers (standing in for fan-out Lambda instances) take them
+// off the queue one at a time, each deciding one page of customers. It runs
+// on a DynamoDB Local of its own, in memory, and LINE's and SendGrid's local
+// stand-in. It prints what the scale model in docs/scale.md needs:
+// customers decided per second, LINE requests per message, items read per
+// customer, and the peak memory of one shard worker.
+//
+//	go run ./infra/million -customers 1000000 -workers 8
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/daifuku/daifuku/infra/dynamolocal"
+	"github.com/daifuku/daifuku/infra/local"
+	"github.com/daifuku/daifuku/infra/seed"
+	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/domain/campaign"
+	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/flows/campaigns"
+)
+
+func main() {
+	n := flag.Int("customers", 1_000_000, "customers in the generated ledger")
+	workers := flag.Int("workers", 8, "fan-out workers, as concurrent Lambda instances")
+	shard := flag.Int("shard", 0, "customers a shard (0: the default, 1000)")
+	flag.Parse()
+	if err := run(context.Background(), *n, *workers, *shard); err != nil {
+		fmt.Fprintln(os.Stderr, "million:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, n, workers, shardSize int) error {
+	if n < 1 || workers < 1 || shardSize < 0 {
+		return fmt.Errorf("-customers %d, -workers %d, -shard %d: want positive counts", n, workers, shardSize)
+	}
+	dir, err := os.MkdirTemp("", "daifuku-million-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		endpoint = srv.Endpoint
+	}
+	os.Setenv("LINE_CHANNEL_ACCESS_TOKEN", "")
+	os.Setenv("SENDGRID_API_KEY", "")
+	c, err := content.ContentFromEnv()
+	if err != nil {
+		return err
+	}
+	env, err := local.Start(ctx, local.Options{Dir: dir, DynamoDB: endpoint, Content: c, Prefix: fmt.Sprintf("million%d-", time.Now().UnixNano()),
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	now := env.Now()
+
+	// The ledger, generated and loaded in chunks by parallel BatchWriteItem.
+	began := time.Now()
+	if err := seed.Generate(n, 2026, now, 20_000, func(cs []*customer.Customer) error {
+		for _, cu := range cs {
+			cu.Rank = rank.Evaluate(c.Rules, cu, now).String()
+		}
+		return env.Store.PutCustomers(ctx, cs)
+	}); err != nil {
+		return err
+	}
+	load := time.Since(began)
+	fmt.Printf("ledger: %d customers loaded in %s (%.0f/s, BatchWriteItem)\n", n, load.Round(time.Second), float64(n)/load.Seconds())
+
+	r := env.Campaigns
+	r.Shards, r.ShardSize = env.Queue, shardSize
+	camp := campaign.Campaign{ID: "million", Title: "冬のお便り", SendAt: now, Audience: campaign.Audience{All: true},
+		Templates: map[string]string{"royal": "newsletter/2026-winter-royal", "default": "newsletter/2026-winter-default"}}
+	if err := env.Store.CreateCampaign(ctx, camp); err != nil {
+		return err
+	}
+	began = time.Now()
+	rep, err := r.Send(ctx, camp, now)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("the hourly run planned %d shards (Scan segments) in %s\n", rep.Shards, time.Since(began).Round(time.Millisecond))
+	failed, err := work(ctx, env, workers)
+	if err != nil {
+		return err
+	}
+	took := time.Since(began)
+	st, err := env.Store.CampaignState(ctx, camp.ID)
+	if err != nil {
+		return err
+	}
+	f := st.Fan
+	if st.Status != campaign.Delivering || f.Counts["audience"] != n {
+		return fmt.Errorf("campaign %s after the fan-out: %s, %d of %d decided, %d shards failed", camp.ID, st.Status, f.Counts["audience"], n, failed)
+	}
+	line := f.Counts["line_multicast"] + f.Counts["line_push"]
+	fmt.Printf("fan-out: %d customers decided by %d workers in %s: %.0f customers/s\n", n, workers, took.Round(time.Second), float64(n)/took.Seconds())
+	fmt.Printf("  shards: %d (%d receives failed), %.2f s each, one worker\n", f.Total, failed, took.Seconds()*float64(workers)/float64(f.Total))
+	fmt.Printf("  LINE: %d friends in %d requests (%d multicasts, %d pushes): %.4f requests/message\n", line, f.Counts["line_requests"],
+		f.Counts["batches"], f.Counts["line_push"], float64(f.Counts["line_requests"])/float64(max(1, line)))
+	fmt.Printf("  email: %d jobs queued for the sender; %d skipped (no channel), %d capped\n", f.Counts["email"], f.Counts["skipped"], f.Counts["suppressed"])
+	fmt.Printf("  DynamoDB: %.2f items read/customer\n", float64(f.Counts["items_read"])/float64(n))
+
+	peak, err := shardPeak(ctx, env, camp)
+	if err != nil {
+		return err
+	}
+	size := r.ShardSize
+	if size == 0 {
+		size = campaigns.DefaultShardSize
+	}
+	fmt.Printf("  one shard worker: peak Go heap %.1f MiB above idle while deciding a shard of %d customers\n", float64(peak)/(1<<20), size)
+	return nil
+}
+
+// work runs the fan-out workers until no shard is left: each takes one
+// shard at a time, as a Lambda with a batch size of one.
+func work(ctx context.Context, env *local.Env, workers int) (int, error) {
+	var (
+		busy, failed atomic.Int64
+		wg           sync.WaitGroup
+		errs         = make(chan error, workers)
+	)
+	q := &env.Queue.Shards
+	for range workers {
+		wg.Go(func() {
+			for {
+				busy.Add(1)
+				ev := q.Receive(1)
+				if len(ev.Records) == 0 {
+					idle := busy.Add(-1) == 0
+					if idle && q.Len() == 0 {
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				sh, err := campaign.ParseShard(ev.Records[0].Body)
+				if err == nil {
+					_, err = env.Campaigns.DecideShard(ctx, sh)
+				}
+				var resp events.SQSEventResponse
+				if err != nil {
+					resp.BatchItemFailures = []events.SQSBatchItemFailure{{ItemIdentifier: ev.Records[0].MessageId}}
+				}
+				q.Done(ev, resp)
+				busy.Add(-1)
+				if err != nil {
+					failed.Add(1)
+					if failed.Load() > 100 {
+						errs <- fmt.Errorf("over 100 shards failed; the last: %w", err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return int(failed.Load()), errors.Join(all...)
+}
+
+// shardPeak measures one shard worker: the Go heap's peak above idle while
+// it decides one shard of a second campaign to everyone.
+func shardPeak(ctx context.Context, env *local.Env, c campaign.Campaign) (uint64, error) {
+	probe := c
+	probe.ID = "million-probe"
+	if err := env.Store.CreateCampaign(ctx, probe); err != nil {
+		return 0, err
+	}
+	if _, err := env.Campaigns.Send(ctx, probe, env.Now()); err != nil {
+		return 0, err
+	}
+	ev := env.Queue.Shards.Take(1)
+	if len(ev.Records) == 0 {
+		return 0, errors.New("the probe campaign planned no shard")
+	}
+	sh, err := campaign.ParseShard(ev.Records[0].Body)
+	if err != nil {
+		return 0, err
+	}
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	idle := sample[0].Value.Uint64()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	_, err = env.Campaigns.DecideShard(ctx, sh)
+	close(done)
+	if err != nil {
+		return 0, err
+	}
+	return max(peak.Load(), idle) - idle, nil
+}
