@@ -29,7 +29,9 @@ import (
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/local"
 	"github.com/daifuku/daifuku/infra/seed"
+	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/adapters/content"
+	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/rank"
@@ -71,7 +73,8 @@ func run(ctx context.Context, n, workers, shardSize int) error {
 	if err != nil {
 		return err
 	}
-	env, err := local.Start(ctx, local.Options{Dir: dir, DynamoDB: endpoint, Content: c, Prefix: fmt.Sprintf("million%d-", time.Now().UnixNano()),
+	prefix := fmt.Sprintf("million%d-", time.Now().UnixNano())
+	env, err := local.Start(ctx, local.Options{Dir: dir, DynamoDB: endpoint, Content: c, Prefix: prefix,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		return err
@@ -126,10 +129,17 @@ func run(ctx context.Context, n, workers, shardSize int) error {
 	fmt.Printf("  email: %d jobs queued for the sender; %d skipped (no channel), %d capped\n", f.Counts["email"], f.Counts["skipped"], f.Counts["suppressed"])
 	fmt.Printf("  DynamoDB: %.2f items read/customer\n", float64(f.Counts["items_read"])/float64(n))
 
-	peak, err := shardPeak(ctx, env, camp)
+	// One shard alone, on a client that counts its calls: its memory, and
+	// the round trips that bound a Lambda's rate against DynamoDB in AWS.
+	counted, ops := testrig.Counting(dynamolocal.Client(endpoint))
+	probe := *env.Campaigns
+	probe.Ledger = dynamo.New(counted, dynamo.TablesWithPrefix(prefix))
+	peak, decidedAlone, err := shardPeak(ctx, env, &probe, camp)
 	if err != nil {
 		return err
 	}
+	fmt.Printf("  one shard alone: %d customers, %.2f DynamoDB calls/customer (%s)\n", decidedAlone,
+		float64(ops.Total())/float64(max(1, decidedAlone)), ops)
 	size := r.ShardSize
 	if size == 0 {
 		size = campaigns.DefaultShardSize
@@ -190,23 +200,24 @@ func work(ctx context.Context, env *local.Env, workers int) (int, error) {
 }
 
 // shardPeak measures one shard worker: the Go heap's peak above idle while
-// it decides one shard of a second campaign to everyone.
-func shardPeak(ctx context.Context, env *local.Env, c campaign.Campaign) (uint64, error) {
+// it decides one shard of a second campaign to everyone, and how many
+// customers that shard decided.
+func shardPeak(ctx context.Context, env *local.Env, r *campaigns.Runner, c campaign.Campaign) (uint64, int, error) {
 	probe := c
 	probe.ID = "million-probe"
 	if err := env.Store.CreateCampaign(ctx, probe); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if _, err := env.Campaigns.Send(ctx, probe, env.Now()); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ev := env.Queue.Shards.Take(1)
 	if len(ev.Records) == 0 {
-		return 0, errors.New("the probe campaign planned no shard")
+		return 0, 0, errors.New("the probe campaign planned no shard")
 	}
 	sh, err := campaign.ParseShard(ev.Records[0].Body)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -228,10 +239,10 @@ func shardPeak(ctx context.Context, env *local.Env, c campaign.Campaign) (uint64
 			}
 		}
 	}()
-	_, err = env.Campaigns.DecideShard(ctx, sh)
+	rep, err := r.DecideShard(ctx, sh)
 	close(done)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return max(peak.Load(), idle) - idle, nil
+	return max(peak.Load(), idle) - idle, rep.Audience, nil
 }

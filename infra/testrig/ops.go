@@ -2,6 +2,10 @@ package testrig
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -67,4 +71,15 @@ func (o *Ops) All() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// String lists the operations counted, by name.
+func (o *Ops) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	names := slices.Sorted(maps.Keys(o.n))
+	for i, name := range names {
+		names[i] = fmt.Sprintf("%s %d", name, o.n[name])
+	}
+	return strings.Join(names, ", ")
 }

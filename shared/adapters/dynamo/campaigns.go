@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
@@ -291,19 +293,9 @@ func (s *Store) BatchAttempted(ctx context.Context, b *campaign.Batch, at time.T
 // have taken, but whose retry key it no longer keeps, as failed with why:
 // sending it again could deliver it twice.
 func (s *Store) BatchUnconfirmed(ctx context.Context, b *campaign.Batch, at time.Time, why string) error {
-	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
-	var failed *types.ConditionalCheckFailedException
-	for _, m := range b.Members {
-		settled, err := s.settle(ctx, m.Key, message.Outcome{Status: message.Failed, Reason: why, Template: b.Template, Content: b.Content,
-			Versions: b.Versions, At: at}, "#st = :queued", queued)
-		if err != nil && !errors.As(err, &failed) {
-			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
-		}
-		if err == nil {
-			if err := s.countSettled(ctx, m.Key, settled); err != nil {
-				return err
-			}
-		}
+	if _, err := s.settleMembers(ctx, b, message.Outcome{Status: message.Failed, Reason: why, Template: b.Template, Content: b.Content,
+		Versions: b.Versions, At: at}); err != nil {
+		return err
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
@@ -381,22 +373,18 @@ func (s *Store) CreateBatch(ctx context.Context, b *campaign.Batch) error {
 }
 
 // BatchSent marks a batch and its members' messages sent: those still
-// queued (a member the sender took meanwhile settles there).
+// queued (a member the sender took meanwhile settles there). Members are
+// settled several at once, and counted in the report a chunk at a time.
 func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID string, at time.Time) error {
-	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
-	var failed *types.ConditionalCheckFailedException
-	for _, m := range b.Members {
-		settled, err := s.settle(ctx, m.Key, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template, Content: b.Content, Versions: b.Versions, At: at}, "#st = :queued", queued)
-		if err != nil && !errors.As(err, &failed) {
-			return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
-		}
-		if err == nil {
-			if err := s.countSettled(ctx, m.Key, settled); err != nil {
-				return err
-			}
-		}
+	settled, err := s.settleMembers(ctx, b, message.Outcome{Status: message.Sent, ProviderID: providerID, Template: b.Template,
+		Content: b.Content, Versions: b.Versions, At: at})
+	if err != nil {
+		return err
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	if err := s.countMany(ctx, "sent", settled); err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Batches, Key: campaignKey(b.CampaignID, b.Item),
 		UpdateExpression:          aws.String("SET #st = :sent, provider_id = :p, sent_at = :at"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
@@ -406,6 +394,39 @@ func (s *Store) BatchSent(ctx context.Context, b *campaign.Batch, providerID str
 		return fmt.Errorf("mark batch %s of %s sent: %w", b.Item, b.CampaignID, err)
 	}
 	return nil
+}
+
+// settleMembers settles a batch's members still queued with an outcome, a
+// few at once, and returns where each settled now counts.
+func (s *Store) settleMembers(ctx context.Context, b *campaign.Batch, o message.Outcome) (map[message.Key]place, error) {
+	queued := map[string]types.AttributeValue{":queued": str(string(message.Queued))}
+	var (
+		mu      sync.Mutex
+		settled = map[message.Key]place{}
+		g       errgroup.Group
+	)
+	g.SetLimit(8)
+	for _, m := range b.Members {
+		g.Go(func() error {
+			item, err := s.settle(ctx, m.Key, o, "#st = :queued", queued)
+			var failed *types.ConditionalCheckFailedException
+			switch {
+			case errors.As(err, &failed):
+				return nil // settled elsewhere (the sender took it)
+			case err != nil:
+				return fmt.Errorf("settle member %s of batch %s: %w", m.Key, b.Item, err)
+			}
+			var p place
+			if err := unmarshal(item, &p); err != nil || p.Month == "" {
+				return err // decided before reports were kept: counted nowhere
+			}
+			mu.Lock()
+			settled[m.Key] = p
+			mu.Unlock()
+			return nil
+		})
+	}
+	return settled, g.Wait()
 }
 
 // BatchFailed counts a run in which LINE failed to answer a batch, and says

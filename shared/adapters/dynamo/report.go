@@ -130,6 +130,57 @@ func (s *Store) countOnceAt(ctx context.Context, key message.Key, p place, event
 	return s.countMarked(ctx, countedPrefix+p.Month, string(key)+"|"+event, s.add(p, add))
 }
 
+// countMany counts event once for each of many messages, a chunk at a time:
+// each chunk's markers and its rows' sums in one transaction. A chunk one of
+// whose messages was counted before is counted message by message.
+func (s *Store) countMany(ctx context.Context, event string, at map[message.Key]place) error {
+	keys := slices.Sorted(maps.Keys(at))
+	const chunk = 40 // markers, plus a row and a week for each place: within a transaction's 100
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		var items []types.TransactWriteItem
+		sums := map[[2]string]int64{}
+		var rows [][2]string
+		for _, k := range part {
+			p := at[k]
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Reports,
+				Item:                     map[string]types.AttributeValue{"month": str(countedPrefix + p.Month), "row": str(string(k) + "|" + event)},
+				ConditionExpression:      aws.String("attribute_not_exists(#m)"),
+				ExpressionAttributeNames: map[string]string{"#m": "month"}}})
+			for _, row := range []string{p.Row, p.Week} {
+				if row == "" {
+					continue
+				}
+				rk := [2]string{p.Month, row}
+				if sums[rk] == 0 {
+					rows = append(rows, rk)
+				}
+				sums[rk]++
+			}
+		}
+		for _, rk := range rows {
+			items = append(items, s.addTo(rk[0], rk[1], map[string]int64{event: sums[rk]}))
+		}
+		var err error
+		if len(items) <= maxTransactItems {
+			_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		}
+		var cancelled *types.TransactionCanceledException
+		if len(items) > maxTransactItems || errors.As(err, &cancelled) {
+			for _, k := range part { // one at a time: those counted before count nothing
+				if err := s.countOnceAt(ctx, k, at[k], event, map[string]int64{event: 1}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("count %s of %d messages: %w", event, len(part), err)
+		}
+	}
+	return nil
+}
+
 // countMarked writes updates once: with a marker item, put only if absent.
 func (s *Store) countMarked(ctx context.Context, markerMonth, markerRow string, updates []types.TransactWriteItem) error {
 	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Reports,
