@@ -5,7 +5,7 @@ GO      ?= go
 DDB_DIR := infra/dynamodb-local
 TEST_DDB_PORT ?= 8765
 
-.PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos bench-coverage bench-report bench-rate fuzz deps clean validate stubs \
+.PHONY: run test bench bench-studio bench-daily bench-campaign bench-webhook bench-chaos bench-coverage bench-report bench-rate bench-million fuzz deps clean validate stubs \
 	build-ApiFunction build-OrderFunction build-SenderFunction build-ScheduleFunction build-WebhookFunction build-FanOutFunction serve
 
 ## run: start DynamoDB Local and the capture servers, import the sample ledger, send, summarise
@@ -58,6 +58,14 @@ RATE ?= 50
 INSTANCES ?= 1,4,16
 bench-rate: deps
 	$(GO) run ./infra/ratebench -rate $(RATE) -instances $(INSTANCES)
+
+## bench-million: a newsletter to MILLION generated customers through the sharded fan-out, W workers
+## standing in for fan-out Lambda instances, on a DynamoDB Local of its own (in memory): customers
+## decided/s, LINE requests/message, items read and DynamoDB calls/customer, one shard worker's peak memory
+MILLION ?= 1000000
+W ?= 8
+bench-million: deps
+	$(GO) run ./infra/million -customers $(MILLION) -workers $(W)
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
