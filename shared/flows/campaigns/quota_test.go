@@ -86,14 +86,21 @@ func TestACampaignKeepsWithinTheMonthsLINEQuota(t *testing.T) {
 	for _, tt := range []struct {
 		policy                   delivery.WhenShort
 		line, email, held, quota int
+		shard                    int // customers a shard, through the fan-out queue (0: decided by the run)
 	}{
-		{delivery.ByEmail, 15, 10, 5, 15},
-		{delivery.ByRank, 15, 0, 15, 15},
-		{delivery.NextMonth, 0, 0, 30, 30},
+		{delivery.ByEmail, 15, 10, 5, 15, 0},
+		{delivery.ByRank, 15, 0, 15, 15, 0},
+		{delivery.NextMonth, 0, 0, 30, 30, 0},
+		// Eight shards of four: the boundary rank's allowance is shared out among them.
+		{delivery.ByEmail, 15, 10, 5, 15, 4},
+		{delivery.ByRank, 15, 0, 15, 15, 4},
 	} {
-		t.Run(string(tt.policy), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d", tt.policy, tt.shard), func(t *testing.T) {
 			t.Parallel()
 			r := testrig.New(t)
+			if tt.shard > 0 {
+				sharded(r, tt.shard, 3)
+			}
 			ctx := context.Background()
 			r.Capture.SetQuota(100, 85) // 15 left this month
 			r.Campaigns.Policy.LINEQuota = tt.policy
@@ -123,8 +130,19 @@ func TestACampaignKeepsWithinTheMonthsLINEQuota(t *testing.T) {
 			if err != nil || len(reps) != 1 {
 				t.Fatalf("%v %v", reps, err)
 			}
-			if rep := reps[0]; rep.QuotaEmail != tt.email || rep.QuotaHeld != tt.held {
-				t.Errorf("report: %d by email, %d held; want %d, %d", rep.QuotaEmail, rep.QuotaHeld, tt.email, tt.held)
+			byEmail, held := reps[0].QuotaEmail, reps[0].QuotaHeld
+			if tt.shard > 0 {
+				if failed := fanOut(t, r, -1, true); failed != 0 {
+					t.Fatalf("%d shards failed", failed)
+				}
+				st, err := r.Store.CampaignState(ctx, "winter")
+				if err != nil || st.Fan.Total < 8 {
+					t.Fatalf("%d shards, %v", st.Fan.Total, err)
+				}
+				byEmail, held = st.Fan.Counts["quota_email"], st.Fan.Counts["quota_held"]
+			}
+			if byEmail != tt.email || held != tt.held {
+				t.Errorf("report: %d by email, %d held; want %d, %d", byEmail, held, tt.email, tt.held)
 			}
 			r.SendQueued(t)
 			got := map[string]int{}

@@ -384,23 +384,31 @@ func (r *Runner) decidePage(ctx context.Context, c campaign.Campaign, sh campaig
 // overQuotaOf says which of a shard's customers do not fit in this month's
 // LINE quota, as the stage's plan set it aside: a rank it does not name
 // fits whole, a rank at 0 not at all, and a rank at the boundary gets what
-// is left of its allowance, shard by shard, in id order.
+// is left of its allowance, shard by shard, in id order. Under line_quota:
+// email, a limited rank's customers who agreed to email go by email, and
+// its allowance to those LINE alone reaches, so fewer wait for next month.
 func (r *Runner) overQuotaOf(ctx context.Context, c campaign.Campaign, sh campaign.Shard, audience []*customer.Customer) (map[string]bool, error) {
 	if sh.LINEAllowance == nil {
 		return nil, nil
 	}
 	byRank := map[string][]string{}
-	for _, cust := range audience {
-		if ch, _ := delivery.Choose(cust, "", r.available(c.TemplateFor(rank.Parse(cust.Rank)))); ch == customer.LINE {
-			byRank[cust.Rank] = append(byRank[cust.Rank], cust.ID)
-		}
-	}
 	over := map[string]bool{}
-	for rk, ids := range byRank {
-		allowance, limited := sh.LINEAllowance[rk]
-		if !limited {
+	for _, cust := range audience {
+		tpl := c.TemplateFor(rank.Parse(cust.Rank))
+		if ch, _ := delivery.Choose(cust, "", r.available(tpl)); ch != customer.LINE {
 			continue
 		}
+		if _, limited := sh.LINEAllowance[cust.Rank]; !limited {
+			continue
+		}
+		if ch, _ := delivery.Choose(cust, customer.Email, r.available(tpl)); ch == customer.Email && r.Policy.LINEQuota == delivery.ByEmail {
+			over[cust.ID] = true // by email: LINE's last places go to those it alone reaches
+			continue
+		}
+		byRank[cust.Rank] = append(byRank[cust.Rank], cust.ID)
+	}
+	for rk, ids := range byRank {
+		allowance := sh.LINEAllowance[rk]
 		granted := 0
 		if allowance > 0 {
 			var err error
