@@ -27,6 +27,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/queue"
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/edge/handler"
@@ -45,6 +46,9 @@ func main() {
 }
 
 func run(ctx context.Context, perSecond float64, instances string, seconds float64) error {
+	if !(perSecond >= delivery.MinRate && perSecond <= delivery.MaxRate) || !(seconds > 0) {
+		return fmt.Errorf("-rate %v -seconds %v: want a rate from %.4f to %d requests/s and a positive time", perSecond, seconds, delivery.MinRate, delivery.MaxRate)
+	}
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	if endpoint == "" {
 		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})

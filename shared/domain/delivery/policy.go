@@ -215,8 +215,10 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 		if ch != string(customer.LINE) && ch != string(customer.Email) {
 			return Policy{}, fmt.Errorf("%s: rates: unknown channel %q (want line or email)", name, ch)
 		}
-		if r != 0 && !(r >= MinRate && r <= MaxRate) { // also refuses NaN and infinities
-			return Policy{}, fmt.Errorf("%s: rates.%s: %v requests per second cannot be kept; want 0 (no limit) or %.4f to %d",
+		// 0 is refused too: read as "none" it would lift the provider's limit
+		// by a slip of the pen. A channel left out has no limit.
+		if !(r >= MinRate && r <= MaxRate) { // also refuses NaN and infinities
+			return Policy{}, fmt.Errorf("%s: rates.%s: %v requests per second cannot be kept; want %.4f to %d (leave the channel out for no limit)",
 				name, ch, r, MinRate, MaxRate)
 		}
 		p.Rates[customer.Channel(ch)] = r
