@@ -257,33 +257,52 @@ func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) 
 	return recs, nil
 }
 
-// MessageAndCustomer reads a message and its customer in one round trip,
-// strongly consistent as get is; either is nil when absent.
-func (s *Store) MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error) {
-	pending := map[string]types.KeysAndAttributes{
-		s.tables.Messages:  {Keys: []map[string]types.AttributeValue{messageKey(key)}, ConsistentRead: aws.Bool(true)},
-		s.tables.Customers: {Keys: []map[string]types.AttributeValue{{"customer_id": str(customerID)}}, ConsistentRead: aws.Bool(true)},
+// ForSending reads what sending a job takes, in one round trip, strongly
+// consistent as get is: its message, its customer and, when the job names
+// one, the order it thanks for. Each is nil when absent.
+func (s *Store) ForSending(ctx context.Context, job message.Job) (*message.Record, *customer.Customer, *customer.Order, error) {
+	consistent := func(key map[string]types.AttributeValue) types.KeysAndAttributes {
+		return types.KeysAndAttributes{Keys: []map[string]types.AttributeValue{key}, ConsistentRead: aws.Bool(true)}
 	}
-	var rec *message.Record
-	var c *customer.Customer
+	pending := map[string]types.KeysAndAttributes{
+		s.tables.Messages:  consistent(messageKey(job.Key)),
+		s.tables.Customers: consistent(map[string]types.AttributeValue{"customer_id": str(job.CustomerID)}),
+	}
+	if job.OrderID != "" {
+		pending[s.tables.Orders] = consistent(map[string]types.AttributeValue{"order_id": str(job.OrderID)})
+	}
+	var (
+		rec *message.Record
+		c   *customer.Customer
+		o   *customer.Order
+	)
 	for len(pending) > 0 {
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 		if err != nil {
-			return nil, nil, fmt.Errorf("get message %s and its customer: %w", key, err)
+			return nil, nil, nil, fmt.Errorf("get message %s, its customer and order: %w", job.Key, err)
 		}
-		for _, item := range out.Responses[s.tables.Messages] {
-			rec = new(message.Record)
-			if err := unmarshal(item, rec); err != nil {
-				return nil, nil, fmt.Errorf("decode message %s: %w", key, err)
-			}
+		if err := decodeOne(out.Responses[s.tables.Messages], &rec); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode message %s: %w", job.Key, err)
 		}
-		for _, item := range out.Responses[s.tables.Customers] {
-			c = new(customer.Customer)
-			if err := unmarshal(item, c); err != nil {
-				return nil, nil, fmt.Errorf("decode customer %s: %w", customerID, err)
-			}
+		if err := decodeOne(out.Responses[s.tables.Customers], &c); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode customer %s: %w", job.CustomerID, err)
+		}
+		if err := decodeOne(out.Responses[s.tables.Orders], &o); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode order %s: %w", job.OrderID, err)
 		}
 		pending = out.UnprocessedKeys
 	}
-	return rec, c, nil
+	return rec, c, o, nil
+}
+
+// decodeOne decodes the item of a one-key batch read into *v, and leaves
+// *v alone when the answer holds none (absent, or left for the next round).
+func decodeOne[T any](items []map[string]types.AttributeValue, v **T) error {
+	for _, item := range items {
+		*v = new(T)
+		if err := unmarshal(item, *v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
@@ -26,11 +27,10 @@ import (
 
 // Ledger is what the sender reads and writes.
 type Ledger interface {
-	Customer(ctx context.Context, id string) (*customer.Customer, error)
-	Order(ctx context.Context, id string) (*customer.Order, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
-	// MessageAndCustomer reads both in one round trip; either is nil when absent.
-	MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error)
+	// ForSending reads a job's message, customer and order (when it names
+	// one) in one round trip; each is nil when absent.
+	ForSending(ctx context.Context, job message.Job) (*message.Record, *customer.Customer, *customer.Order, error)
 	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error
 	Settle(ctx context.Context, key message.Key, o message.Outcome) error
 }
@@ -106,7 +106,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return err
 	}
 	log := s.Logger().With("message_key", job.Key, "kind", job.Kind)
-	prev, c, err := s.Ledger.MessageAndCustomer(ctx, job.Key, job.CustomerID)
+	prev, c, order, err := s.Ledger.ForSending(ctx, job)
 	switch {
 	case err != nil:
 		return err
@@ -139,9 +139,10 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		data.Ratings = s.ratingLinks(job.Key)
 	}
 	if job.OrderID != "" {
-		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
-			return fmt.Errorf("message %s: %w", job.Key, err)
+		if order == nil {
+			return fmt.Errorf("message %s: order %s: %w", job.Key, job.OrderID, domain.ErrNotFound)
 		}
+		data.Order = order
 	}
 	dir := job.Template
 	if dir == "" {
