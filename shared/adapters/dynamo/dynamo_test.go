@@ -90,10 +90,11 @@ func TestEveryStoredTimeHasOneForm(t *testing.T) {
 		CreatedAt: now, UpdatedAt: now, Job: &job}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute)); err != nil {
+	claimed, err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, At: now, NotBefore: now.Add(9 * time.Hour)}); err != nil {
+	if err := s.Settle(ctx, claimed, message.Outcome{Status: message.Deferred, At: now, NotBefore: now.Add(9 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Apply(ctx, webhook.Effects{Marker: "seen#test#1", At: now,

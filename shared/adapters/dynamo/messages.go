@@ -82,8 +82,9 @@ func pendingUpdate(key message.Key, due time.Time, sets, removes *[]string, vals
 // when the message is new, queued, or waiting for a retry; or when a LINE
 // send's lease expired (LINE's retry key makes resending safe). An email whose
 // sender vanished mid-send is never claimed again: it may have gone out.
-// Otherwise it returns message.ErrClaimed.
-func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error {
+// Otherwise it returns message.ErrClaimed. It returns the message as claimed,
+// which Settle takes.
+func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) (*message.Record, error) {
 	set := "SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
 		"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
 		"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now)"
@@ -101,7 +102,7 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 	}
 	sets, removes := []string{set}, []string{"reason", "release_slot", "recheck_at"}
 	pendingUpdate(job.Key, lease, &sets, &removes, vals)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.tables.Messages,
 		Key:              messageKey(job.Key),
 		UpdateExpression: aws.String(strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
@@ -109,19 +110,35 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 			"(#st = :sending AND lease_until < :now AND channel = :line)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status", "#rk": "rank"},
 		ExpressionAttributeValues: vals,
+		// What the settle needs to know (where a send counts), at no extra read.
+		ReturnValues: types.ReturnValueAllNew,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return fmt.Errorf("claim message %s: %w", job.Key, message.ErrClaimed)
+		return nil, fmt.Errorf("claim message %s: %w", job.Key, message.ErrClaimed)
 	}
 	if err != nil {
-		return fmt.Errorf("claim message %s: %w", job.Key, err)
+		return nil, fmt.Errorf("claim message %s: %w", job.Key, err)
 	}
-	return nil
+	var claimed message.Record
+	if err := unmarshal(out.Attributes, &claimed); err != nil {
+		return nil, fmt.Errorf("decode claimed message %s: %w", job.Key, err)
+	}
+	return &claimed, nil
 }
 
-// Settle records the outcome of the attempt that holds the claim.
-func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) error {
+// Settle records the outcome of the attempt that holds the claim on m (the
+// message as Claim or Message returned it). A send is counted in the
+// report, once, where m says it counts: in the same transaction as the
+// outcome when it can be, or else just after it.
+func (s *Store) Settle(ctx context.Context, m *message.Record, o message.Outcome) error {
+	key := m.Key
+	if o.Status == message.Sent && m.ReportMonth != "" {
+		done, err := s.settleCounted(ctx, m, o)
+		if done || err != nil {
+			return err
+		}
+	}
 	cond := "attribute_exists(message_key)"
 	if o.Status == message.Ambiguous {
 		// Unless the provider reported the message meanwhile (its events can
@@ -131,7 +148,7 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 	settled, err := s.settle(ctx, key, o, cond, nil)
 	var failed *types.ConditionalCheckFailedException
 	if o.Status == message.Ambiguous && errors.As(err, &failed) {
-		return s.settleTaken(ctx, key, o)
+		return s.settleTaken(ctx, m, o)
 	}
 	if err != nil {
 		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
@@ -140,6 +157,35 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		return s.countSettled(ctx, key, settled)
 	}
 	return nil
+}
+
+// settleCounted settles a send and counts it in one transaction: the
+// outcome, on condition that the message still counts where m says; the
+// marker that it was counted; the report's counters. done is false when the
+// transaction was cancelled (the message moved or is gone, the send was
+// counted before, a concurrent transaction on a counter): nothing was
+// written, and the caller settles and counts apart, which sorts each case out.
+func (s *Store) settleCounted(ctx context.Context, m *message.Record, o message.Outcome) (done bool, err error) {
+	p := place{Month: m.ReportMonth, Row: m.ReportRow, Week: m.ReportWeek}
+	vals := map[string]types.AttributeValue{":month": str(p.Month), ":row": str(p.Row)}
+	cond := "attribute_exists(message_key) AND report_month = :month AND report_row = :row AND "
+	if p.Week == "" {
+		cond += "attribute_not_exists(report_week)"
+	} else {
+		cond += "report_week = :week"
+		vals[":week"] = str(p.Week)
+	}
+	items := append([]types.TransactWriteItem{{Update: s.settleUpdate(m.Key, o, cond, vals)}},
+		s.counted(p, m.Key, "sent", map[string]int64{"sent": 1})...)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("settle message %s as %s: %w", m.Key, o.Status, err)
+	}
+	return true, nil
 }
 
 // countSettled counts a message settled sent, once, where the settled
@@ -155,6 +201,20 @@ func (s *Store) countSettled(ctx context.Context, key message.Key, settled map[s
 // settle writes an outcome under a condition, and returns the message as
 // it now stands.
 func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	u := s.settleUpdate(key, o, cond, condVals)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Attributes, nil
+}
+
+// settleUpdate is the update that writes an outcome under a condition.
+func (s *Store) settleUpdate(key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) *types.Update {
 	sets := []string{"#st = :st", "updated_at = :at"}
 	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
 	maps.Copy(vals, condVals)
@@ -185,25 +245,21 @@ func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, 
 		removes = append(removes, "recheck_at")
 	}
 	pendingUpdate(key, o.Due(), &sets, &removes, vals)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return &types.Update{
 		TableName:                 &s.tables.Messages,
 		Key:                       messageKey(key),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return out.Attributes, nil
 }
 
 // settleTaken settles a send the provider reported taking although its
 // answer was lost: sent, unless its events moved it further already; either
 // way the claim ends.
-func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outcome) error {
+func (s *Store) settleTaken(ctx context.Context, m *message.Record, o message.Outcome) error {
+	key := m.Key
 	vals := map[string]types.AttributeValue{":sending": str(string(message.Sending)), ":sent": str(string(message.Sent)), ":at": ts(o.At)}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Messages, Key: messageKey(key),
@@ -221,6 +277,9 @@ func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outc
 	}
 	if err != nil {
 		return fmt.Errorf("settle message %s as taken: %w", key, err)
+	}
+	if m.ReportMonth != "" {
+		return s.countOnceAt(ctx, key, place{Month: m.ReportMonth, Row: m.ReportRow, Week: m.ReportWeek}, "sent", map[string]int64{"sent": 1})
 	}
 	return s.countSent(ctx, key)
 }

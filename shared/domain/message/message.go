@@ -194,6 +194,13 @@ type Record struct {
 	// Sweeps counts how often the reconciler put the message back on the
 	// send queue; it gives up after MaxSweeps.
 	Sweeps int `dynamodbav:"sweeps,omitempty"`
+	// ReportMonth, ReportRow and ReportWeek are where the message counts in
+	// the monthly report, kept on it when it is decided ("": decided before
+	// reports were kept, or never decided, and counted nowhere). A settle
+	// counts a send there in the same write.
+	ReportMonth string `dynamodbav:"report_month,omitempty"`
+	ReportRow   string `dynamodbav:"report_row,omitempty"`
+	ReportWeek  string `dynamodbav:"report_week,omitempty"`
 	Engagement
 }
 
