@@ -133,11 +133,8 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 // outcome when it can be, or else just after it.
 func (s *Store) Settle(ctx context.Context, m *message.Record, o message.Outcome) error {
 	key := m.Key
-	if o.Status == message.Sent && m.ReportMonth != "" {
-		done, err := s.settleCounted(ctx, m, o)
-		if done || err != nil {
-			return err
-		}
+	if o.Status == message.Sent && m.ReportMonth != "" && s.settleCounted(ctx, m, o) {
+		return nil
 	}
 	cond := "attribute_exists(message_key)"
 	if o.Status == message.Ambiguous {
@@ -161,11 +158,14 @@ func (s *Store) Settle(ctx context.Context, m *message.Record, o message.Outcome
 
 // settleCounted settles a send and counts it in one transaction: the
 // outcome, on condition that the message still counts where m says; the
-// marker that it was counted; the report's counters. done is false when the
-// transaction was cancelled (the message moved or is gone, the send was
-// counted before, a concurrent transaction on a counter): nothing was
-// written, and the caller settles and counts apart, which sorts each case out.
-func (s *Store) settleCounted(ctx context.Context, m *message.Record, o message.Outcome) (done bool, err error) {
+// marker that it was counted; the report's counters. It reports false when
+// the transaction did not go through, for whatever reason (the message
+// moved or is gone, the send was counted before, a concurrent transaction
+// on a counter, a timeout): the caller then settles and counts apart, as
+// it did before, which sorts each case out, and a lost answer to a
+// transaction that did commit costs nothing (the settle writes the same
+// again, the marker stops a second count).
+func (s *Store) settleCounted(ctx context.Context, m *message.Record, o message.Outcome) bool {
 	p := place{Month: m.ReportMonth, Row: m.ReportRow, Week: m.ReportWeek}
 	vals := map[string]types.AttributeValue{":month": str(p.Month), ":row": str(p.Row)}
 	cond := "attribute_exists(message_key) AND report_month = :month AND report_row = :row AND "
@@ -177,15 +177,8 @@ func (s *Store) settleCounted(ctx context.Context, m *message.Record, o message.
 	}
 	items := append([]types.TransactWriteItem{{Update: s.settleUpdate(m.Key, o, cond, vals)}},
 		s.counted(p, m.Key, "sent", map[string]int64{"sent": 1})...)
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("settle message %s as %s: %w", m.Key, o.Status, err)
-	}
-	return true, nil
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return err == nil
 }
 
 // countSettled counts a message settled sent, once, where the settled
