@@ -115,6 +115,10 @@ func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error
 		if err != nil {
 			return fmt.Errorf("encode customer %s: %w", c.ID, err)
 		}
+		if _, ok := item[capSendsAttr]; !ok {
+			// New: none of their messages predate the record (see customerUpdate).
+			item[capSendsAttr] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		for _, t := range c.Tags {
 			tags = append(tags, types.WriteRequest{PutRequest: &types.PutRequest{Item: tagKey(t, c.ID)}})
