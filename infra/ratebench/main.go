@@ -27,6 +27,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/queue"
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/edge/app"
 	"github.com/daifuku/daifuku/shared/edge/handler"
@@ -109,7 +110,7 @@ func once(ctx context.Context, endpoint string, c *content.Content, perSecond fl
 			Plan: "new", PlanVersion: 1, Step: "care", QueuedAt: noon}
 		rec := message.Record{Key: key, Kind: message.Step, CustomerID: cu.ID, Rank: "new", Template: job.Template, Plan: "new",
 			PlanVersion: 1, Step: "care", Status: message.Queued, CreatedAt: noon, UpdatedAt: noon, Job: &job}
-		if _, err := store.CreateMessage(ctx, rec); err != nil {
+		if _, err := store.CreateMessage(ctx, rec, delivery.CapChange{}); err != nil {
 			return err
 		}
 		jobs = append(jobs, job)

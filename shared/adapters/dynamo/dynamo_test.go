@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
@@ -87,7 +88,7 @@ func TestEveryStoredTimeHasOneForm(t *testing.T) {
 	}
 	job := message.Job{Key: "step|C1|x", Kind: message.Step, CustomerID: "C1", QueuedAt: now, NotBefore: now.Add(time.Hour)}
 	if _, err := s.CreateMessage(ctx, message.Record{Key: job.Key, Kind: job.Kind, CustomerID: "C1", Status: message.Queued,
-		CreatedAt: now, UpdatedAt: now, Job: &job}); err != nil {
+		CreatedAt: now, UpdatedAt: now, Job: &job}, delivery.CapChange{}); err != nil {
 		t.Fatal(err)
 	}
 	claimed, err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/report"
 )
@@ -21,7 +22,7 @@ func TestSettleCountsASendOnce(t *testing.T) {
 		t.Helper()
 		job := message.Job{Key: key, Kind: message.Newsletter, CustomerID: "C1", Rank: "new", QueuedAt: now}
 		if _, err := s.CreateMessage(ctx, message.Record{Key: key, Kind: job.Kind, CustomerID: "C1", Rank: "new",
-			Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}); err != nil {
+			Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job}, delivery.CapChange{}); err != nil {
 			t.Fatal(err)
 		}
 		claimed, err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute))

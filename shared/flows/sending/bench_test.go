@@ -7,6 +7,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/edge/app"
 )
@@ -50,7 +51,7 @@ func benchSend(b *testing.B, ch customer.Channel, workers int) {
 	for i := range b.N {
 		job := jobOf(i)
 		if _, err := r.Store.CreateMessage(ctx, message.Record{Key: job.Key, Kind: job.Kind, CustomerID: "C1", Rank: "royal",
-			OrderID: "O1", Status: message.Queued, CreatedAt: job.QueuedAt, UpdatedAt: job.QueuedAt, Job: &job}); err != nil {
+			OrderID: "O1", Status: message.Queued, CreatedAt: job.QueuedAt, UpdatedAt: job.QueuedAt, Job: &job}, delivery.CapChange{}); err != nil {
 			b.Fatal(err)
 		}
 	}
