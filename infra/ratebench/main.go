@@ -113,7 +113,7 @@ func once(ctx context.Context, endpoint string, c *content.Content, perSecond fl
 			Plan: "new", PlanVersion: 1, Step: "care", QueuedAt: noon}
 		rec := message.Record{Key: key, Kind: message.Step, CustomerID: cu.ID, Rank: "new", Template: job.Template, Plan: "new",
 			PlanVersion: 1, Step: "care", Status: message.Queued, CreatedAt: noon, UpdatedAt: noon, Job: &job}
-		if _, err := store.CreateMessage(ctx, rec); err != nil {
+		if _, err := store.CreateMessage(ctx, rec, delivery.CapChange{}); err != nil {
 			return err
 		}
 		jobs = append(jobs, job)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
@@ -19,22 +20,45 @@ import (
 type Ops struct {
 	mu sync.Mutex
 	n  map[string]int
+	on map[string]int // queries and scans by "operation table"
 }
 
 // Counting returns a client like db whose operations ops counts.
 func Counting(db *dynamodb.Client) (*dynamodb.Client, *Ops) {
-	ops := &Ops{n: map[string]int{}}
+	ops := &Ops{n: map[string]int{}, on: map[string]int{}}
 	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context,
 				in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				op := awsmiddleware.GetOperationName(ctx)
 				ops.mu.Lock()
-				ops.n[awsmiddleware.GetOperationName(ctx)]++
+				ops.n[op]++
+				if table := tableOf(in.Parameters); table != "" {
+					ops.on[op+" "+table]++
+				}
 				ops.mu.Unlock()
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 		})
 	}), ops
+}
+
+// tableOf is the table a query or scan reads ("" for other operations).
+func tableOf(params any) string {
+	switch in := params.(type) {
+	case *dynamodb.QueryInput:
+		return aws.ToString(in.TableName)
+	case *dynamodb.ScanInput:
+		return aws.ToString(in.TableName)
+	}
+	return ""
+}
+
+// On is how many queries or scans (name) read a table, through any index.
+func (o *Ops) On(name, table string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.on[name+" "+table]
 }
 
 // Of is how many operations of a name were made.
@@ -59,7 +83,7 @@ func (o *Ops) Total() int {
 func (o *Ops) Reset() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.n = map[string]int{}
+	o.n, o.on = map[string]int{}, map[string]int{}
 }
 
 // All is a copy of the counts, by operation.

@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
@@ -87,13 +88,14 @@ func TestEveryStoredTimeHasOneForm(t *testing.T) {
 	}
 	job := message.Job{Key: "step|C1|x", Kind: message.Step, CustomerID: "C1", QueuedAt: now, NotBefore: now.Add(time.Hour)}
 	if _, err := s.CreateMessage(ctx, message.Record{Key: job.Key, Kind: job.Kind, CustomerID: "C1", Status: message.Queued,
-		CreatedAt: now, UpdatedAt: now, Job: &job}); err != nil {
+		CreatedAt: now, UpdatedAt: now, Job: &job}, delivery.CapChange{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute)); err != nil {
+	claimed, err := s.Claim(ctx, job, customer.LINE, now, now.Add(time.Minute))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, At: now, NotBefore: now.Add(9 * time.Hour)}); err != nil {
+	if err := s.Settle(ctx, claimed, message.Outcome{Status: message.Deferred, At: now, NotBefore: now.Add(9 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Apply(ctx, webhook.Effects{Marker: "seen#test#1", At: now,

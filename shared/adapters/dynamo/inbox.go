@@ -81,11 +81,11 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 		ConditionExpression: aws.String("attribute_not_exists(id)"),
 	}}}
 	if e.Customer != nil {
-		put, err := s.customerPut(e.Customer)
+		u, err := s.customerUpdate(e.Customer)
 		if err != nil {
 			return err
 		}
-		items = append(items, types.TransactWriteItem{Put: put})
+		items = append(items, types.TransactWriteItem{Update: u})
 	}
 	if e.Message != nil {
 		item, err := messageItem(*e.Message)

@@ -82,8 +82,9 @@ func pendingUpdate(key message.Key, due time.Time, sets, removes *[]string, vals
 // when the message is new, queued, or waiting for a retry; or when a LINE
 // send's lease expired (LINE's retry key makes resending safe). An email whose
 // sender vanished mid-send is never claimed again: it may have gone out.
-// Otherwise it returns message.ErrClaimed.
-func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error {
+// Otherwise it returns message.ErrClaimed. It returns the message as claimed,
+// which Settle takes.
+func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) (*message.Record, error) {
 	set := "SET #st = :sending, channel = :ch, lease_until = :lease, updated_at = :now, " +
 		"attempts = if_not_exists(attempts, :zero) + :one, kind = if_not_exists(kind, :kind), " +
 		"customer_id = if_not_exists(customer_id, :cid), #rk = if_not_exists(#rk, :rank), created_at = if_not_exists(created_at, :now)"
@@ -101,7 +102,7 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 	}
 	sets, removes := []string{set}, []string{"reason", "release_slot", "recheck_at"}
 	pendingUpdate(job.Key, lease, &sets, &removes, vals)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.tables.Messages,
 		Key:              messageKey(job.Key),
 		UpdateExpression: aws.String(strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
@@ -109,19 +110,32 @@ func (s *Store) Claim(ctx context.Context, job message.Job, ch customer.Channel,
 			"(#st = :sending AND lease_until < :now AND channel = :line)"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status", "#rk": "rank"},
 		ExpressionAttributeValues: vals,
+		// What the settle needs to know (where a send counts), at no extra read.
+		ReturnValues: types.ReturnValueAllNew,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return fmt.Errorf("claim message %s: %w", job.Key, message.ErrClaimed)
+		return nil, fmt.Errorf("claim message %s: %w", job.Key, message.ErrClaimed)
 	}
 	if err != nil {
-		return fmt.Errorf("claim message %s: %w", job.Key, err)
+		return nil, fmt.Errorf("claim message %s: %w", job.Key, err)
 	}
-	return nil
+	var claimed message.Record
+	if err := unmarshal(out.Attributes, &claimed); err != nil {
+		return nil, fmt.Errorf("decode claimed message %s: %w", job.Key, err)
+	}
+	return &claimed, nil
 }
 
-// Settle records the outcome of the attempt that holds the claim.
-func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) error {
+// Settle records the outcome of the attempt that holds the claim on m (the
+// message as Claim or Message returned it). A send is counted in the
+// report, once, where m says it counts: in the same transaction as the
+// outcome when it can be, or else just after it.
+func (s *Store) Settle(ctx context.Context, m *message.Record, o message.Outcome) error {
+	key := m.Key
+	if o.Status == message.Sent && m.ReportMonth != "" && s.settleCounted(ctx, m, o) {
+		return nil
+	}
 	cond := "attribute_exists(message_key)"
 	if o.Status == message.Ambiguous {
 		// Unless the provider reported the message meanwhile (its events can
@@ -131,7 +145,7 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 	settled, err := s.settle(ctx, key, o, cond, nil)
 	var failed *types.ConditionalCheckFailedException
 	if o.Status == message.Ambiguous && errors.As(err, &failed) {
-		return s.settleTaken(ctx, key, o)
+		return s.settleTaken(ctx, m, o)
 	}
 	if err != nil {
 		return fmt.Errorf("settle message %s as %s: %w", key, o.Status, err)
@@ -140,6 +154,31 @@ func (s *Store) Settle(ctx context.Context, key message.Key, o message.Outcome) 
 		return s.countSettled(ctx, key, settled)
 	}
 	return nil
+}
+
+// settleCounted settles a send and counts it in one transaction: the
+// outcome, on condition that the message still counts where m says; the
+// marker that it was counted; the report's counters. It reports false when
+// the transaction did not go through, for whatever reason (the message
+// moved or is gone, the send was counted before, a concurrent transaction
+// on a counter, a timeout): the caller then settles and counts apart, as
+// it did before, which sorts each case out, and a lost answer to a
+// transaction that did commit costs nothing (the settle writes the same
+// again, the marker stops a second count).
+func (s *Store) settleCounted(ctx context.Context, m *message.Record, o message.Outcome) bool {
+	p := place{Month: m.ReportMonth, Row: m.ReportRow, Week: m.ReportWeek}
+	vals := map[string]types.AttributeValue{":month": str(p.Month), ":row": str(p.Row)}
+	cond := "attribute_exists(message_key) AND report_month = :month AND report_row = :row AND "
+	if p.Week == "" {
+		cond += "attribute_not_exists(report_week)"
+	} else {
+		cond += "report_week = :week"
+		vals[":week"] = str(p.Week)
+	}
+	items := append([]types.TransactWriteItem{{Update: s.settleUpdate(m.Key, o, cond, vals)}},
+		s.counted(p, m.Key, "sent", map[string]int64{"sent": 1})...)
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return err == nil
 }
 
 // countSettled counts a message settled sent, once, where the settled
@@ -155,6 +194,20 @@ func (s *Store) countSettled(ctx context.Context, key message.Key, settled map[s
 // settle writes an outcome under a condition, and returns the message as
 // it now stands.
 func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	u := s.settleUpdate(key, o, cond, condVals)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Attributes, nil
+}
+
+// settleUpdate is the update that writes an outcome under a condition.
+func (s *Store) settleUpdate(key message.Key, o message.Outcome, cond string, condVals map[string]types.AttributeValue) *types.Update {
 	sets := []string{"#st = :st", "updated_at = :at"}
 	vals := map[string]types.AttributeValue{":st": str(string(o.Status)), ":at": ts(o.At)}
 	maps.Copy(vals, condVals)
@@ -185,25 +238,21 @@ func (s *Store) settle(ctx context.Context, key message.Key, o message.Outcome, 
 		removes = append(removes, "recheck_at")
 	}
 	pendingUpdate(key, o.Due(), &sets, &removes, vals)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return &types.Update{
 		TableName:                 &s.tables.Messages,
 		Key:                       messageKey(key),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return out.Attributes, nil
 }
 
 // settleTaken settles a send the provider reported taking although its
 // answer was lost: sent, unless its events moved it further already; either
 // way the claim ends.
-func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outcome) error {
+func (s *Store) settleTaken(ctx context.Context, m *message.Record, o message.Outcome) error {
+	key := m.Key
 	vals := map[string]types.AttributeValue{":sending": str(string(message.Sending)), ":sent": str(string(message.Sent)), ":at": ts(o.At)}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.tables.Messages, Key: messageKey(key),
@@ -221,6 +270,9 @@ func (s *Store) settleTaken(ctx context.Context, key message.Key, o message.Outc
 	}
 	if err != nil {
 		return fmt.Errorf("settle message %s as taken: %w", key, err)
+	}
+	if m.ReportMonth != "" {
+		return s.countOnceAt(ctx, key, place{Month: m.ReportMonth, Row: m.ReportRow, Week: m.ReportWeek}, "sent", map[string]int64{"sent": 1})
 	}
 	return s.countSent(ctx, key)
 }
@@ -257,33 +309,52 @@ func (s *Store) MessagesOf(ctx context.Context, customerID string, limit int32) 
 	return recs, nil
 }
 
-// MessageAndCustomer reads a message and its customer in one round trip,
-// strongly consistent as get is; either is nil when absent.
-func (s *Store) MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error) {
-	pending := map[string]types.KeysAndAttributes{
-		s.tables.Messages:  {Keys: []map[string]types.AttributeValue{messageKey(key)}, ConsistentRead: aws.Bool(true)},
-		s.tables.Customers: {Keys: []map[string]types.AttributeValue{{"customer_id": str(customerID)}}, ConsistentRead: aws.Bool(true)},
+// ForSending reads what sending a job takes, in one round trip, strongly
+// consistent as get is: its message, its customer and, when the job names
+// one, the order it thanks for. Each is nil when absent.
+func (s *Store) ForSending(ctx context.Context, job message.Job) (*message.Record, *customer.Customer, *customer.Order, error) {
+	consistent := func(key map[string]types.AttributeValue) types.KeysAndAttributes {
+		return types.KeysAndAttributes{Keys: []map[string]types.AttributeValue{key}, ConsistentRead: aws.Bool(true)}
 	}
-	var rec *message.Record
-	var c *customer.Customer
+	pending := map[string]types.KeysAndAttributes{
+		s.tables.Messages:  consistent(messageKey(job.Key)),
+		s.tables.Customers: consistent(map[string]types.AttributeValue{"customer_id": str(job.CustomerID)}),
+	}
+	if job.OrderID != "" {
+		pending[s.tables.Orders] = consistent(map[string]types.AttributeValue{"order_id": str(job.OrderID)})
+	}
+	var (
+		rec *message.Record
+		c   *customer.Customer
+		o   *customer.Order
+	)
 	for len(pending) > 0 {
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 		if err != nil {
-			return nil, nil, fmt.Errorf("get message %s and its customer: %w", key, err)
+			return nil, nil, nil, fmt.Errorf("get message %s, its customer and order: %w", job.Key, err)
 		}
-		for _, item := range out.Responses[s.tables.Messages] {
-			rec = new(message.Record)
-			if err := unmarshal(item, rec); err != nil {
-				return nil, nil, fmt.Errorf("decode message %s: %w", key, err)
-			}
+		if err := decodeOne(out.Responses[s.tables.Messages], &rec); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode message %s: %w", job.Key, err)
 		}
-		for _, item := range out.Responses[s.tables.Customers] {
-			c = new(customer.Customer)
-			if err := unmarshal(item, c); err != nil {
-				return nil, nil, fmt.Errorf("decode customer %s: %w", customerID, err)
-			}
+		if err := decodeOne(out.Responses[s.tables.Customers], &c); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode customer %s: %w", job.CustomerID, err)
+		}
+		if err := decodeOne(out.Responses[s.tables.Orders], &o); err != nil {
+			return nil, nil, nil, fmt.Errorf("decode order %s: %w", job.OrderID, err)
 		}
 		pending = out.UnprocessedKeys
 	}
-	return rec, c, nil
+	return rec, c, o, nil
+}
+
+// decodeOne decodes the item of a one-key batch read into *v, and leaves
+// *v alone when the answer holds none (absent, or left for the next round).
+func decodeOne[T any](items []map[string]types.AttributeValue, v **T) error {
+	for _, item := range items {
+		*v = new(T)
+		if err := unmarshal(item, *v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -29,7 +29,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return fmt.Errorf("encode attribution of order %s: %w", o.ID, err)
 	}
 	orderItem["attribution"] = &types.AttributeValueMemberM{Value: touched}
-	custPut, err := s.customerPut(c)
+	custUpdate, err := s.customerUpdate(c)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: append([]types.TransactWriteItem{
 			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
-			{Put: custPut},
+			{Update: custUpdate},
 			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
 		}, s.countDecision(thanks)...),
 	})

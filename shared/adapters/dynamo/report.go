@@ -127,7 +127,13 @@ func (s *Store) CountOnce(ctx context.Context, key message.Key, event string, ad
 
 // countOnceAt is CountOnce for a message whose place is known.
 func (s *Store) countOnceAt(ctx context.Context, key message.Key, p place, event string, add map[string]int64) error {
-	return s.countMarked(ctx, countedPrefix+p.Month, string(key)+"|"+event, s.add(p, add))
+	return s.writeOnce(ctx, "count "+string(key)+"|"+event, s.counted(p, key, event, add))
+}
+
+// counted is the writes that count a message's event once: the marker,
+// put only if absent, and the counters.
+func (s *Store) counted(p place, key message.Key, event string, add map[string]int64) []types.TransactWriteItem {
+	return s.marked(countedPrefix+p.Month, string(key)+"|"+event, s.add(p, add))
 }
 
 // countMany counts event once for each of many messages, a chunk at a time:
@@ -183,17 +189,26 @@ func (s *Store) countMany(ctx context.Context, event string, at map[message.Key]
 
 // countMarked writes updates once: with a marker item, put only if absent.
 func (s *Store) countMarked(ctx context.Context, markerMonth, markerRow string, updates []types.TransactWriteItem) error {
-	items := append([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Reports,
+	return s.writeOnce(ctx, "count "+markerRow, s.marked(markerMonth, markerRow, updates))
+}
+
+// marked is updates behind a marker item, put only if absent.
+func (s *Store) marked(markerMonth, markerRow string, updates []types.TransactWriteItem) []types.TransactWriteItem {
+	return append([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.tables.Reports,
 		Item:                     map[string]types.AttributeValue{"month": str(markerMonth), "row": str(markerRow)},
 		ConditionExpression:      aws.String("attribute_not_exists(#m)"),
 		ExpressionAttributeNames: map[string]string{"#m": "month"}}}}, updates...)
+}
+
+// writeOnce runs marked writes; a marker found says they were written before.
+func (s *Store) writeOnce(ctx context.Context, what string, items []types.TransactWriteItem) error {
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) && conditionFailed(cancelled) {
 		return nil // counted before
 	}
 	if err != nil {
-		return fmt.Errorf("count %s: %w", markerRow, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

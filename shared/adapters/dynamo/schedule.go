@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
@@ -61,37 +63,129 @@ func (s *Store) DeferredIn(ctx context.Context, slot string) ([]*message.Record,
 }
 
 // CreateMessage records a message decided on (queued or suppressed) unless its
-// key exists: a second run of the same day finds it and creates nothing.
-func (s *Store) CreateMessage(ctx context.Context, r message.Record) (created bool, err error) {
+// key exists: a second run of the same day finds it and creates nothing. The
+// decision's count in the month's report and its change to the customer's
+// record of what counts against the cap are written with it, so a second
+// run writes neither.
+func (s *Store) CreateMessage(ctx context.Context, r message.Record, capped delivery.CapChange) (created bool, err error) {
 	item, err := messageItem(r)
 	if err != nil {
 		return false, err
 	}
-	put := &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}
-	if r.Shard != "" {
-		// A shard's decisions are counted by ShardDone, all at once.
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression})
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.tables.Messages, Item: item, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
+	}
+	if r.Shard == "" {
+		// The decision and its count in the month's report, together: a
+		// second run creates neither. (A shard counts its decisions once,
+		// all together, when it is done: ShardDone.)
+		items = append(items, s.countDecision(r)...)
+	}
+	if !capped.Changes() {
+		return s.createMessage(ctx, r.Key, items)
+	}
+	// The record is written entry by entry where the customer has one; a
+	// customer stored before it was kept gets it whole, once. Each form's
+	// condition fails when the other one fits: the record appeared or went
+	// meanwhile (a bulk load), or the customer is missing.
+	whole := false
+	for range 3 {
+		u, err := s.capUpdate(r.CustomerID, capped, whole)
+		if err != nil {
+			return false, err
+		}
+		created, err := s.createMessage(ctx, r.Key, append(items, types.TransactWriteItem{Update: u}))
+		if !errors.Is(err, errOtherForm) {
+			return created, err
+		}
+		whole = !whole
+	}
+	return false, fmt.Errorf("create message %s: customer %s missing, or their record of what counts against the cap keeps changing", r.Key, r.CustomerID)
+}
+
+// errOtherForm says a message's transaction was cancelled by its last item,
+// the change to the customer's record of what counts against the cap.
+var errOtherForm = errors.New("the customer's record of what counts against the cap is not as the write expected")
+
+// createMessage runs a message's transaction: its put first, a change to
+// the customer's record last (if any).
+func (s *Store) createMessage(ctx context.Context, key message.Key, items []types.TransactWriteItem) (bool, error) {
+	if len(items) == 1 { // the message alone: a conditional put, not a transaction
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: items[0].Put.TableName, Item: items[0].Put.Item,
+			ConditionExpression: items[0].Put.ConditionExpression})
 		var failed *types.ConditionalCheckFailedException
 		if errors.As(err, &failed) {
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("create message %s: %w", r.Key, err)
+			return false, fmt.Errorf("create message %s: %w", key, err)
 		}
 		return true, nil
 	}
-	// The decision and its count in the month's report, together: a second
-	// run creates neither.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{{Put: put}},
-		s.countDecision(r)...)})
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
-	if errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0) {
-		return false, nil
+	if errors.As(err, &cancelled) {
+		last := len(items) - 1
+		switch {
+		case failedCheck(cancelled.CancellationReasons, 0):
+			return false, nil
+		case last > 0 && items[last].Update != nil && failedCheckOrPath(cancelled.CancellationReasons, last):
+			return false, errOtherForm
+		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("create message %s: %w", r.Key, err)
+		return false, fmt.Errorf("create message %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// failedCheckOrPath says item i failed its condition, or named a path
+// inside a map that is absent (DynamoDB checks the path first).
+func failedCheckOrPath(reasons []types.CancellationReason, i int) bool {
+	return failedCheck(reasons, i) || i < len(reasons) && aws.ToString(reasons[i].Code) == "ValidationError"
+}
+
+// capUpdate is the change to a customer's record of what counts against the
+// cap: entry by entry in the record the customer has, or the whole record
+// where they have none yet.
+func (s *Store) capUpdate(customerID string, capped delivery.CapChange, whole bool) (*types.Update, error) {
+	send, err := marshal(capped.Send)
+	if err != nil {
+		return nil, fmt.Errorf("encode the cap's entry of %s: %w", capped.Key, err)
+	}
+	names := map[string]string{"#cs": capSendsAttr, "#id": "customer_id"}
+	vals := map[string]types.AttributeValue{}
+	u := &types.Update{TableName: &s.tables.Customers, Key: map[string]types.AttributeValue{"customer_id": str(customerID)},
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals}
+	if whole {
+		all := map[string]types.AttributeValue{string(capped.Key): &types.AttributeValueMemberM{Value: send}}
+		for k, v := range capped.Keep {
+			kept, err := marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("encode the cap's entry of %s: %w", k, err)
+			}
+			all[k] = &types.AttributeValueMemberM{Value: kept}
+		}
+		vals[":all"] = &types.AttributeValueMemberM{Value: all}
+		u.UpdateExpression = aws.String("SET #cs = :all")
+		u.ConditionExpression = aws.String("attribute_exists(#id) AND attribute_not_exists(#cs)")
+		return u, nil
+	}
+	names["#k"] = string(capped.Key)
+	vals[":send"] = &types.AttributeValueMemberM{Value: send}
+	expr := "SET #cs.#k = :send"
+	if len(capped.Drop) > 0 {
+		var drops []string
+		for i, k := range capped.Drop {
+			n := fmt.Sprintf("#d%d", i)
+			names[n] = k
+			drops = append(drops, "#cs."+n)
+		}
+		expr += " REMOVE " + strings.Join(drops, ", ")
+	}
+	u.UpdateExpression = aws.String(expr)
+	u.ConditionExpression = aws.String("attribute_exists(#id) AND attribute_exists(#cs)")
+	return u, nil
 }
 
 // queryAll runs a query to its last page and counts the items it read.
@@ -126,6 +220,10 @@ func (s *Store) PutCustomers(ctx context.Context, cs []*customer.Customer) error
 		item, err := marshal(&next)
 		if err != nil {
 			return fmt.Errorf("encode customer %s: %w", c.ID, err)
+		}
+		if _, ok := item[capSendsAttr]; !ok {
+			// New: none of their messages predate the record (see customerUpdate).
+			item[capSendsAttr] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		for _, t := range c.Tags {

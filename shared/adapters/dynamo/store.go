@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -116,13 +117,13 @@ func get[T any](ctx context.Context, db *dynamodb.Client, table, keyName, key, w
 // SaveCustomer writes a customer if nobody changed it since it was read at
 // version c.Version, and bumps the version. A new customer has version 0.
 func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
-	put, err := s.customerPut(c)
+	u, err := s.customerUpdate(c)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-		ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
@@ -135,21 +136,69 @@ func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
 	return nil
 }
 
-// customerPut builds the versioned put of a customer (version c.Version+1).
-func (s *Store) customerPut(c *customer.Customer) (*types.Put, error) {
+// capSendsAttr holds customer.CapSends.
+const capSendsAttr = "cap_sends"
+
+// customerAttrs names every attribute a customer.Customer is stored in.
+var customerAttrs = func() []string {
+	var names []string
+	t := reflect.TypeFor[customer.Customer]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("dynamodbav"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		if name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}()
+
+// customerUpdate builds the versioned write of a customer (version
+// c.Version+1): it sets every attribute the customer has and removes those
+// it lacks, but for CapSends, which only the writes that record a message
+// change: a whole-item put of a customer read before a message was recorded
+// would erase the message from it. A new customer starts with an empty
+// record, which says that none of its messages predate it.
+func (s *Store) customerUpdate(c *customer.Customer) (*types.Update, error) {
 	next := *c
 	next.Version = c.Version + 1
 	item, err := marshal(&next)
 	if err != nil {
 		return nil, fmt.Errorf("encode customer %s: %w", c.ID, err)
 	}
-	put := &types.Put{TableName: &s.tables.Customers, Item: item}
-	if c.Version == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(customer_id)")
-	} else {
-		put.ConditionExpression = aws.String("#v = :v")
-		put.ExpressionAttributeNames = map[string]string{"#v": "version"}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(c.Version)}}
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{}
+	var sets, removes []string
+	for i, attr := range customerAttrs {
+		if attr == "customer_id" || attr == capSendsAttr {
+			continue
+		}
+		n := fmt.Sprintf("#a%d", i)
+		names[n] = attr
+		if v, ok := item[attr]; ok {
+			sets = append(sets, fmt.Sprintf("%s = :a%d", n, i))
+			vals[fmt.Sprintf(":a%d", i)] = v
+		} else {
+			removes = append(removes, n)
+		}
 	}
-	return put, nil
+	u := &types.Update{TableName: &s.tables.Customers, Key: map[string]types.AttributeValue{"customer_id": str(c.ID)}}
+	if c.Version == 0 {
+		names["#cs"] = capSendsAttr
+		sets = append(sets, "#cs = if_not_exists(#cs, :nosends)")
+		vals[":nosends"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+		u.ConditionExpression = aws.String("attribute_not_exists(customer_id)")
+	} else {
+		names["#v"] = "version"
+		vals[":v"] = num(c.Version)
+		u.ConditionExpression = aws.String("#v = :v")
+	}
+	expr := "SET " + strings.Join(sets, ", ")
+	if len(removes) > 0 {
+		expr += " REMOVE " + strings.Join(removes, ", ")
+	}
+	u.UpdateExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues = aws.String(expr), names, vals
+	return u, nil
 }

@@ -143,8 +143,21 @@ type Customer struct {
 	// something for them: a plan step or the day they would lapse. The daily
 	// run reads customers through an index on it, never the whole ledger.
 	NextDue string `dynamodbav:"next_due,omitempty"`
+	// CapSends records the messages that count against the frequency cap,
+	// by message key, for the cap's window: written with each such message
+	// as it is decided, never by a save of the customer, so deciding reads
+	// it with the customer instead of querying their messages. Nil on a
+	// customer stored before it was kept (see delivery.RecentSends).
+	CapSends map[string]CapSend `dynamodbav:"cap_sends,omitempty"`
 	// Version guards read-modify-write updates (optimistic locking).
 	Version int64 `dynamodbav:"version"`
+}
+
+// CapSend is a message counted against the frequency cap: when it was
+// decided, and its kind (a message.Kind).
+type CapSend struct {
+	At   time.Time `dynamodbav:"at"`
+	Kind string    `dynamodbav:"kind"`
 }
 
 // Location returns the customer's time zone, falling back to DefaultTimezone.

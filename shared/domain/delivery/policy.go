@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -58,6 +59,10 @@ type Cap struct {
 	Days int
 }
 
+// Since is when the cap's window starts, seen at now: what was sent at or
+// before it counts no more.
+func (c Cap) Since(now time.Time) time.Time { return now.AddDate(0, 0, -c.Days) }
+
 // Transactional reports whether a kind answers something the customer did
 // (a purchase) and so is exempt from quiet hours and the cap.
 func Transactional(k message.Kind) bool { return k == message.ThankYou }
@@ -105,15 +110,16 @@ func CountsAgainstCap(s message.Status) bool {
 	return true
 }
 
-// RecentSends are the messages of recs that count against the cap, leaving
-// out those being decided now (a re-run must decide the same again).
-func RecentSends(recs []*message.Record, deciding func(message.Key) bool) []Sent {
+// RecentSends are the messages that count against the cap according to
+// sends, a customer's record of them (customer.CapSends), leaving out those
+// being decided now (a re-run must decide the same again).
+func RecentSends(sends map[string]customer.CapSend, deciding func(message.Key) bool) []Sent {
 	var out []Sent
-	for _, r := range recs {
-		if (deciding != nil && deciding(r.Key)) || !CountsAgainstCap(r.Status) {
+	for _, k := range slices.Sorted(maps.Keys(sends)) {
+		if deciding != nil && deciding(message.Key(k)) {
 			continue
 		}
-		out = append(out, Sent{Kind: r.Kind, At: r.CreatedAt})
+		out = append(out, Sent{Kind: message.Kind(sends[k].Kind), At: sends[k].At})
 	}
 	return out
 }
@@ -138,7 +144,7 @@ func (p Policy) CapFor(c *customer.Customer) Policy {
 // messages always pass and never count.
 func (p Policy) ApplyCap(recent []Sent, candidates []message.Kind, now time.Time) []Decision {
 	count := 0
-	since := now.AddDate(0, 0, -p.Cap.Days)
+	since := p.Cap.Since(now)
 	for _, s := range recent {
 		if !Transactional(s.Kind) && s.At.After(since) {
 			count++

@@ -198,6 +198,13 @@ type Record struct {
 	// decisions in the report once, when it is done, rather than each in
 	// its own transaction on the same few counters.
 	Shard string `dynamodbav:"shard,omitempty"`
+	// ReportMonth, ReportRow and ReportWeek are where the message counts in
+	// the monthly report, kept on it when it is decided ("": decided before
+	// reports were kept, or never decided, and counted nowhere). A settle
+	// counts a send there in the same write.
+	ReportMonth string `dynamodbav:"report_month,omitempty"`
+	ReportRow   string `dynamodbav:"report_row,omitempty"`
+	ReportWeek  string `dynamodbav:"report_week,omitempty"`
 	Engagement
 }
 

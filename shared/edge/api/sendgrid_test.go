@@ -418,10 +418,11 @@ func TestEveryEventTypeOnItsMessage(t *testing.T) {
 		// One message per event type: each its own occasion.
 		key2 := message.NewKey(message.Newsletter, "C1", typ)
 		job := message.Job{Key: key2, Kind: message.Newsletter, CustomerID: "C1", Rank: "new"}
-		if err := k.Store.Claim(context.Background(), job, customer.Email, k.Clock.Now(), k.Clock.Now().Add(time.Minute)); err != nil {
+		claimed, err := k.Store.Claim(context.Background(), job, customer.Email, k.Clock.Now(), k.Clock.Now().Add(time.Minute))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := k.Store.Settle(context.Background(), key2, message.Outcome{Status: message.Sent, At: k.Clock.Now()}); err != nil {
+		if err := k.Store.Settle(context.Background(), claimed, message.Outcome{Status: message.Sent, At: k.Clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		keys[typ] = key2

@@ -150,10 +150,11 @@ func (k *hook) sent(t *testing.T, kind message.Kind, customerID string, ch custo
 	ctx := context.Background()
 	key := message.NewKey(kind, customerID, at.Format(time.DateOnly))
 	job := message.Job{Key: key, Kind: kind, CustomerID: customerID, Rank: "new"}
-	if err := k.Store.Claim(ctx, job, ch, at, at.Add(time.Minute)); err != nil {
+	claimed, err := k.Store.Claim(ctx, job, ch, at, at.Add(time.Minute))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Store.Settle(ctx, key, message.Outcome{Status: message.Sent, At: at, ProviderID: "p-1"}); err != nil {
+	if err := k.Store.Settle(ctx, claimed, message.Outcome{Status: message.Sent, At: at, ProviderID: "p-1"}); err != nil {
 		t.Fatal(err)
 	}
 	return key

@@ -38,7 +38,7 @@ type Ledger interface {
 	AudiencePage(ctx context.Context, sh campaign.Shard, limit int, through string) (cs []*customer.Customer, last string, more bool, read int, err error)
 	CustomerCount(ctx context.Context) (int, error)
 	MessagesSince(ctx context.Context, customerID string, since time.Time) ([]*message.Record, error)
-	CreateMessage(ctx context.Context, r message.Record) (bool, error)
+	CreateMessage(ctx context.Context, r message.Record, capped delivery.CapChange) (bool, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	// Campaigns are those not sent yet (created at run time), and the states
 	// of those and of the defined ones named.
@@ -440,14 +440,15 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, shard string, 
 	rec := message.Record{Key: key, Kind: message.Newsletter, CustomerID: cust.ID, Rank: cust.Rank, Channel: ch,
 		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job,
 		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl), Shard: shard}
+	var sends map[string]customer.CapSend // what counts against the cap, read with the customer
 	if ch == "" {
 		rec.Status, rec.Reason = message.Skipped, why
 	} else {
-		recs, err := r.Ledger.MessagesSince(ctx, cust.ID, now.AddDate(0, 0, -r.Policy.Cap.Days))
-		if err != nil {
+		var err error
+		if sends, err = flow.CapSends(ctx, r.Ledger, cust, r.Policy, now); err != nil {
 			return nil, nil, err
 		}
-		recent := delivery.RecentSends(recs, func(k message.Key) bool { return k == key })
+		recent := delivery.RecentSends(sends, func(k message.Key) bool { return k == key })
 		switch {
 		case r.Policy.InControlGroup(cust.ID):
 			rec.Status, rec.Reason = message.HeldOut, "in the global control group"
@@ -464,7 +465,7 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, shard string, 
 			count(&rep.QuotaEmail)
 		}
 	}
-	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec)
+	onRecord, created, err := flow.Decide(ctx, r.Ledger, rec, r.Policy.CapChange(sends, rec))
 	if err != nil {
 		return nil, nil, err
 	}

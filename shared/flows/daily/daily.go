@@ -31,7 +31,7 @@ type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
-	CreateMessage(ctx context.Context, r message.Record) (bool, error)
+	CreateMessage(ctx context.Context, r message.Record, capped delivery.CapChange) (bool, error)
 	flow.MoveCounter
 }
 

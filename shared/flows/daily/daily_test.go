@@ -262,8 +262,8 @@ func TestFrequencyCapKeepsBirthdayOverSteps(t *testing.T) {
 	// Three messages went out this week already... minus one: room for one more.
 	for i, kind := range []message.Kind{message.Step, message.Newsletter} {
 		k := message.NewKey(kind, "P1", fmt.Sprint("earlier-", i))
-		if _, err := r.Store.CreateMessage(ctx, message.Record{Key: k, Kind: kind, CustomerID: "P1", Status: message.Sent,
-			CreatedAt: now.AddDate(0, 0, -1-i)}); err != nil {
+		rec := message.Record{Key: k, Kind: kind, CustomerID: "P1", Status: message.Sent, CreatedAt: now.AddDate(0, 0, -1-i)}
+		if _, err := r.Store.CreateMessage(ctx, rec, r.Daily.Policy.CapChange(nil, rec)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/report"
@@ -226,7 +227,7 @@ func TestALapseCountsAsAMoveDownForTheMessagesBeforeIt(t *testing.T) {
 		if m.Step == "arrival" {
 			m.CreatedAt = m.SentAt
 		}
-		if _, err := r.Store.CreateMessage(ctx, m); err != nil {
+		if _, err := r.Store.CreateMessage(ctx, m, delivery.CapChange{}); err != nil {
 			t.Fatal(err)
 		}
 		if m.Status == message.Sent {

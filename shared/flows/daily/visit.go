@@ -103,7 +103,10 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 
 	// 3. The frequency cap, most important first, over the messages that
 	// would go (one held out takes no place).
-	var going []int
+	var (
+		going []int
+		sends map[string]customer.CapSend // what counts against the cap
+	)
 	for i, cd := range cands {
 		if cd.record.Status == message.Queued {
 			going = append(going, i)
@@ -114,8 +117,9 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		for j, i := range going {
 			capped[j] = cands[i]
 		}
-		decided, err := r.applyCap(ctx, c, capped, now)
-		if err != nil {
+		var decided []delivery.Decision
+		var err error
+		if sends, decided, err = r.applyCap(ctx, c, capped, now); err != nil {
 			return res, err
 		}
 		for j, i := range going {
@@ -130,7 +134,7 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		d := Decision{CustomerID: c.ID, Kind: cd.job.Kind, Plan: cd.job.Plan, Step: cd.job.Step, Template: cd.job.Template,
 			Key: cd.job.Key, Status: cd.record.Status, Reason: cd.record.Reason, NotBefore: cd.job.NotBefore}
 		if !dryRun {
-			status, err := r.record(ctx, cd)
+			status, err := r.record(ctx, cd, sends)
 			if err != nil {
 				return res, err
 			}
@@ -192,12 +196,13 @@ func (r *Runner) candidate(c *customer.Customer, rk rank.Rank, kind message.Kind
 }
 
 // applyCap weighs today's candidates against what the customer received in
-// the cap's window (messages decided by an earlier run of today excluded, so a
-// re-run decides the same).
-func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []candidate, now time.Time) ([]delivery.Decision, error) {
-	recs, err := r.Ledger.MessagesSince(ctx, c.ID, now.AddDate(0, 0, -r.Policy.Cap.Days))
+// the cap's window, as their record says (messages decided by an earlier run
+// of today excluded, so a re-run decides the same). It returns the record too:
+// recording a message that counts adds to it.
+func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []candidate, now time.Time) (map[string]customer.CapSend, []delivery.Decision, error) {
+	sends, err := flow.CapSends(ctx, r.Ledger, c, r.Policy, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	deciding := map[message.Key]bool{}
 	kinds := make([]message.Kind, len(cands))
@@ -205,17 +210,18 @@ func (r *Runner) applyCap(ctx context.Context, c *customer.Customer, cands []can
 		deciding[cd.job.Key] = true
 		kinds[i] = cd.job.Kind
 	}
-	recent := delivery.RecentSends(recs, func(k message.Key) bool { return deciding[k] })
-	return r.Policy.CapFor(c).ApplyCap(recent, kinds, now), nil
+	recent := delivery.RecentSends(sends, func(k message.Key) bool { return deciding[k] })
+	return sends, r.Policy.CapFor(c).ApplyCap(recent, kinds, now), nil
 }
 
-// record writes the decision unless a previous run made it, and queues it
-// while it is pending. It returns the new decision's status, or "" when an
-// earlier run decided.
-func (r *Runner) record(ctx context.Context, cd candidate) (message.Status, error) {
+// record writes the decision unless a previous run made it (and with it,
+// its place in the customer's record of what counts against the cap, sends),
+// and queues it while it is pending. It returns the new decision's status,
+// or "" when an earlier run decided.
+func (r *Runner) record(ctx context.Context, cd candidate, sends map[string]customer.CapSend) (message.Status, error) {
 	cd.record.Job = &cd.job // as finally decided (with its coupon), so a release sends the same
 	cd.record.TemplateFolderVersion = contentset.FolderVersion(r.ContentFiles, cd.job.Template)
-	onRecord, created, err := flow.Decide(ctx, r.Ledger, cd.record)
+	onRecord, created, err := flow.Decide(ctx, r.Ledger, cd.record, r.Policy.CapChange(sends, cd.record))
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
 
@@ -60,7 +61,10 @@ func RetryConflicts(ctx context.Context, attempt func() error) error {
 
 // Decisions is where decided messages are recorded.
 type Decisions interface {
-	CreateMessage(ctx context.Context, r message.Record) (created bool, err error)
+	// CreateMessage records a message unless its key exists, and makes the
+	// change to its customer's record of what counts against the cap, in the
+	// same write.
+	CreateMessage(ctx context.Context, r message.Record, capped delivery.CapChange) (created bool, err error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 }
 
@@ -69,9 +73,11 @@ type Decisions interface {
 // record: this one, or the earlier one. A decision on record that is still
 // queued may never have reached the send queue (the run that made it stopped
 // in between): the caller hands its Pending job on again (to the queue, or
-// to a multicast), which the sender's claim makes safe.
-func Decide(ctx context.Context, l Decisions, r message.Record) (onRecord *message.Record, created bool, err error) {
-	created, err = l.CreateMessage(ctx, r)
+// to a multicast), which the sender's claim makes safe. capped is what the
+// decision does to its customer's record of what counts against the cap
+// (Policy.CapChange): written with it, so it counts once, or not at all.
+func Decide(ctx context.Context, l Decisions, r message.Record, capped delivery.CapChange) (onRecord *message.Record, created bool, err error) {
+	created, err = l.CreateMessage(ctx, r, capped)
 	if err != nil {
 		return nil, false, err
 	}

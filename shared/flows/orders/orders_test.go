@@ -13,6 +13,7 @@ import (
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/orders"
 )
@@ -272,7 +273,7 @@ func TestAnOrderIsAttributedToTheMessagesBeforeIt(t *testing.T) {
 		{Key: "news-45d", Kind: message.Newsletter, CustomerID: "C1", Rank: "new", Status: message.Sent,
 			CreatedAt: now.AddDate(0, 0, -45), SentAt: now.AddDate(0, 0, -45)},
 	} {
-		if _, err := r.Store.CreateMessage(ctx, rec); err != nil {
+		if _, err := r.Store.CreateMessage(ctx, rec, delivery.CapChange{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
@@ -26,13 +27,15 @@ import (
 
 // Ledger is what the sender reads and writes.
 type Ledger interface {
-	Customer(ctx context.Context, id string) (*customer.Customer, error)
-	Order(ctx context.Context, id string) (*customer.Order, error)
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
-	// MessageAndCustomer reads both in one round trip; either is nil when absent.
-	MessageAndCustomer(ctx context.Context, key message.Key, customerID string) (*message.Record, *customer.Customer, error)
-	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) error
-	Settle(ctx context.Context, key message.Key, o message.Outcome) error
+	// ForSending reads a job's message, customer and order (when it names
+	// one) in one round trip; each is nil when absent.
+	ForSending(ctx context.Context, job message.Job) (*message.Record, *customer.Customer, *customer.Order, error)
+	// Claim takes the message for this sender and returns it as claimed.
+	Claim(ctx context.Context, job message.Job, ch customer.Channel, now, lease time.Time) (*message.Record, error)
+	// Settle records the outcome of the claim on a message (as Claim or
+	// Message returned it), counting a send in the same write.
+	Settle(ctx context.Context, m *message.Record, o message.Outcome) error
 }
 
 // LINE pushes a message to one LINE user.
@@ -106,7 +109,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return err
 	}
 	log := s.Logger().With("message_key", job.Key, "kind", job.Kind)
-	prev, c, err := s.Ledger.MessageAndCustomer(ctx, job.Key, job.CustomerID)
+	prev, c, order, err := s.Ledger.ForSending(ctx, job)
 	switch {
 	case err != nil:
 		return err
@@ -139,9 +142,10 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		data.Ratings = s.ratingLinks(job.Key)
 	}
 	if job.OrderID != "" {
-		if data.Order, err = s.Ledger.Order(ctx, job.OrderID); err != nil {
-			return fmt.Errorf("message %s: %w", job.Key, err)
+		if order == nil {
+			return fmt.Errorf("message %s: order %s: %w", job.Key, job.OrderID, domain.ErrNotFound)
 		}
+		data.Order = order
 	}
 	dir := job.Template
 	if dir == "" {
@@ -161,7 +165,8 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		out.LINE.QuickReply = s.ratingButtons(job.Key)
 	}
 
-	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+	claimed, err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease()))
+	if err != nil {
 		if errors.Is(err, message.ErrClaimed) {
 			return s.claimedElsewhere(ctx, job)
 		}
@@ -179,7 +184,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	case err == nil:
 		outcome.Status, outcome.ProviderID = message.Sent, receipt.ProviderID
 	case errors.As(err, &f) && f.QuotaUsedUp:
-		return s.quotaUsedUp(ctx, job, ch, outcome.At)
+		return s.quotaUsedUp(ctx, job, claimed, ch, outcome.At)
 	case errors.As(err, &f) && f.Ambiguous:
 		outcome.Status, outcome.Reason, outcome.RecheckAt = message.Ambiguous, f.Error(), s.recheckAt(outcome.At)
 	case errors.As(err, &f) && f.Retryable:
@@ -187,7 +192,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	default:
 		outcome.Status, outcome.Reason = message.Failed, err.Error()
 	}
-	if serr := s.Ledger.Settle(ctx, job.Key, outcome); serr != nil {
+	if serr := s.Ledger.Settle(ctx, claimed, outcome); serr != nil {
 		// The claim's lease expires and a redelivery settles it (LINE: the
 		// retry key answers 409; email: recorded as ambiguous, never resent).
 		return serr
@@ -237,13 +242,13 @@ func (s *Sender) choose(ctx context.Context, c *customer.Customer, job message.J
 // deferred until then, and it is tried again at once around the pause (by
 // email, where the customer agreed to it). Nothing was delivered, so the
 // other channel cannot make a second copy.
-func (s *Sender) quotaUsedUp(ctx context.Context, job message.Job, ch customer.Channel, now time.Time) error {
+func (s *Sender) quotaUsedUp(ctx context.Context, job message.Job, claimed *message.Record, ch customer.Channel, now time.Time) error {
 	p := delivery.LINEQuotaPause(now)
 	if err := s.Pauses.Set(ctx, p); err != nil {
 		return err
 	}
 	s.Logger().WarnContext(ctx, "channel paused: monthly quota used up", "channel", ch, "until", p.Until)
-	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: p.Until, At: now, Reason: p.Reason}); err != nil {
+	if err := s.Ledger.Settle(ctx, claimed, message.Outcome{Status: message.Deferred, NotBefore: p.Until, At: now, Reason: p.Reason}); err != nil {
 		return err
 	}
 	if s.Pauses == nil {
@@ -269,13 +274,14 @@ func (s *Sender) notBefore(job message.Job, ch customer.Channel, c *customer.Cus
 // it again then.
 func (s *Sender) hold(ctx context.Context, job message.Job, ch customer.Channel, at time.Time, why string) error {
 	now := s.Now()
-	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+	claimed, err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease()))
+	if err != nil {
 		if errors.Is(err, message.ErrClaimed) {
 			return s.claimedElsewhere(ctx, job)
 		}
 		return err
 	}
-	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Deferred, NotBefore: at, At: now, Reason: why}); err != nil {
+	if err := s.Ledger.Settle(ctx, claimed, message.Outcome{Status: message.Deferred, NotBefore: at, At: now, Reason: why}); err != nil {
 		return err
 	}
 	s.Logger().InfoContext(ctx, "message deferred", "message_key", job.Key, "kind", job.Kind, "channel", ch, "not_before", at, "reason", why)
@@ -351,13 +357,14 @@ func (s *Sender) skip(ctx context.Context, job message.Job, why string) error {
 
 func (s *Sender) settleWithoutSending(ctx context.Context, job message.Job, ch customer.Channel, st message.Status, why string) error {
 	now := s.Now()
-	if err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease())); err != nil {
+	claimed, err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease()))
+	if err != nil {
 		if errors.Is(err, message.ErrClaimed) {
 			return s.claimedElsewhere(ctx, job)
 		}
 		return err
 	}
-	if err := s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: st, Reason: why, At: now}); err != nil {
+	if err := s.Ledger.Settle(ctx, claimed, message.Outcome{Status: st, Reason: why, At: now}); err != nil {
 		return err
 	}
 	s.Logger().InfoContext(ctx, "message not sent", "message_key", job.Key, "kind", job.Kind, "status", st, "reason", why)
@@ -377,7 +384,7 @@ func (s *Sender) claimedElsewhere(ctx context.Context, job message.Job) error {
 	}
 	if rec.Status == message.Sending && rec.Channel == customer.Email && s.Now().After(rec.LeaseUntil) {
 		now := s.Now()
-		return s.Ledger.Settle(ctx, job.Key, message.Outcome{Status: message.Ambiguous,
+		return s.Ledger.Settle(ctx, rec, message.Outcome{Status: message.Ambiguous,
 			Reason: "sender stopped mid-send; email may have gone out", At: now, RecheckAt: s.recheckAt(now)})
 	}
 	return fmt.Errorf("message %s: %w", job.Key, ErrBusy)

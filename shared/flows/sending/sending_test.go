@@ -251,7 +251,7 @@ func TestEmailWhoseSenderDiedIsNeverResent(t *testing.T) {
 	var job message.Job
 	_ = json.Unmarshal([]byte(ev.Records[0].Body), &job)
 	// A sender claimed it and vanished before recording the outcome.
-	if err := r.Store.Claim(context.Background(), job, customer.Email, r.Clock.Now(), r.Clock.Now().Add(time.Minute)); err != nil {
+	if _, err := r.Store.Claim(context.Background(), job, customer.Email, r.Clock.Now(), r.Clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	resp, _ := handler.SendJobs(r.Sender)(context.Background(), ev)

@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/dynamo"
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/report"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
@@ -179,7 +180,7 @@ func TestEngagementCountsOncePerMessage(t *testing.T) {
 	rec := message.Record{Key: "step-e1", Kind: message.Step, CustomerID: "C1", Rank: "new", Plan: "new", PlanVersion: 2, Step: "care",
 		Template: "step/new-care", Status: message.Sent, CreatedAt: now, UpdatedAt: now, SentAt: now,
 		Job: &message.Job{Key: "step-e1", Template: "step/new-care"}}
-	if _, err := r.Store.CreateMessage(ctx, rec); err != nil {
+	if _, err := r.Store.CreateMessage(ctx, rec, delivery.CapChange{}); err != nil {
 		t.Fatal(err)
 	}
 	event := func(id, kind string) {
