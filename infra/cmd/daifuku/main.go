@@ -244,7 +244,7 @@ func run(ctx context.Context, args []string) error {
 			if err := env.Campaigns.Cancel(ctx, fs.Args()[0], env.Now()); err != nil {
 				return err
 			}
-			fmt.Printf("campaign %s cancelled: nothing more is decided; what was multicast or queued for the sender before still goes\n", fs.Args()[0])
+			fmt.Printf("campaign %s cancelled: nothing more is decided, and its newsletters still queued are skipped; multicasts LINE took before are out\n", fs.Args()[0])
 			return nil
 		}
 		c := campaign.Campaign{ID: *cID, Title: *cTitle, Templates: map[string]string{},

@@ -24,8 +24,8 @@ const (
 	// multicast; the campaign is sent once the sender settled them all.
 	Delivering Status = "delivering"
 	Sent       Status = "sent"
-	// Cancelled: stopped for good by a person; what was handed to the
-	// sender or multicast before still goes, nothing more is decided.
+	// Cancelled: stopped for good by a person: nothing more is decided,
+	// and the senders skip its newsletters still queued.
 	Cancelled Status = "cancelled"
 	// Stopped: edited while it was sending; the shards left stopped rather
 	// than send two versions, until a person resumes it.

@@ -113,7 +113,7 @@ func New(d Deps) *App {
 	st := dynamo.New(d.DB, d.Tables)
 	pauses := &flow.Pauses{Store: st} // one per process: a pause met by one flow holds for the others at once
 	s := &sending.Sender{
-		Env: env, Ledger: st, Pauses: pauses, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
+		Env: env, Ledger: st, Pauses: pauses, Cancels: &flow.Cancels{Store: st}, Templates: d.Content.Templates, Rules: d.Content.Rules, Shop: d.Content.Shop,
 		Policy: d.Content.Policy, Limits: map[customer.Channel]*delivery.Limiter{},
 		Unsubscribe: unsubscribe.Signer{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL, EmailEvents: d.EmailEvents,
 		// The same secret signs feedback links, under another label.

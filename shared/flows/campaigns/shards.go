@@ -423,9 +423,9 @@ func (r *Runner) overQuotaOf(ctx context.Context, c campaign.Campaign, sh campai
 	return over, nil
 }
 
-// Cancel stops a campaign for good: shards still queued decide nobody, and
-// hourly runs leave it. What was multicast or handed to the sender before
-// still goes, as a person pressing stop would expect of a send under way.
+// Cancel stops a campaign for good: shards still queued decide nobody,
+// hourly runs leave it, and the senders skip its newsletters still queued.
+// What LINE took in a multicast before is out.
 func (r *Runner) Cancel(ctx context.Context, id string, now time.Time) error {
 	if _, err := r.Find(ctx, id); err != nil {
 		return err

@@ -277,7 +277,8 @@ func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 }
 
 // A campaign cancelled while its shards run stops: the shards left decide
-// nobody, the campaign says cancelled, and no run takes it up again.
+// nobody, the newsletters queued for the sender are not sent, the campaign
+// says cancelled, and no run takes it up again.
 func TestACampaignCancelledWhileSendingStops(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
@@ -314,6 +315,17 @@ func TestACampaignCancelledWhileSendingStops(t *testing.T) {
 	}
 	if err := r.Campaigns.Cancel(ctx, c.ID, r.Clock.Now()); !errors.Is(err, domain.ErrInvalid) {
 		t.Errorf("cancelling twice: %v", err)
+	}
+	// The emails its first shards queued are not sent: the sender skips them.
+	queued := r.Queue.Len()
+	if failed := r.SendQueued(t); failed != 0 || queued == 0 {
+		t.Fatalf("%d sends failed of %d queued", failed, queued)
+	}
+	if got := len(r.Capture.Requests("email")); got != 0 {
+		t.Errorf("%d emails of a cancelled campaign went", got)
+	}
+	if _, by := decided(t, r, c.ID); by[message.Skipped] < queued {
+		t.Errorf("messages %v: the %d queued should be skipped", by, queued)
 	}
 }
 

@@ -81,6 +81,9 @@ type Sender struct {
 	Links    feedback.LinkSigner
 	// Pauses are the channels paused for everyone (LINE's monthly quota).
 	Pauses *flow.Pauses
+	// Cancels says which campaigns were cancelled: their newsletters still
+	// queued are not sent. Nil: none are looked up.
+	Cancels *flow.Cancels
 	// Voices feeds templates that quote customer voice; nil: none quoted.
 	Voices Voices
 	// EmailEvents says SendGrid's event webhook is set up: an email whose
@@ -124,6 +127,14 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		rk = rank.Parse(c.Rank)
 	}
 	now := s.Now()
+	if id, ok := strings.CutPrefix(job.Plan, message.CampaignPlan("")); ok && job.Kind == message.Newsletter {
+		switch cancelled, err := s.Cancels.Cancelled(ctx, id, now); {
+		case err != nil:
+			return err
+		case cancelled:
+			return s.skip(ctx, job, "campaign "+id+" was cancelled")
+		}
+	}
 	ch, wait, why, err := s.choose(ctx, c, job, rk, prev, now)
 	switch {
 	case err != nil:
