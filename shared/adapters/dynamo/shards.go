@@ -218,21 +218,7 @@ func (s *Store) PlanShards(ctx context.Context, id, stage string, first []campai
 			return nil, err
 		}
 	}
-	recs, _, err := queryAll[campaign.ShardRecord](ctx, s.db, &dynamodb.QueryInput{
-		TableName: &s.tables.Batches, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    aws.String("campaign_id = :id AND begins_with(#i, :p)"),
-		FilterExpression:          aws.String("#st <> :done"),
-		ExpressionAttributeNames:  map[string]string{"#i": "item", "#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id), ":p": str(shardPrefix + stage + "/"), ":done": str(string(campaign.ShardDone))},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("shards of campaign %s: %w", id, err)
-	}
-	out := make([]campaign.ShardRecord, len(recs))
-	for i, r := range recs {
-		out[i] = *r
-	}
-	return out, nil
+	return s.MissingShards(ctx, id, stage)
 }
 
 // addShard records a shard and counts it in its stage's total, unless it

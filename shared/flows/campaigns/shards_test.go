@@ -82,6 +82,29 @@ func reported(t *testing.T, r *testrig.Rig, id string) int {
 	return n
 }
 
+// fanOutAll works every shard off the queue, each delivered twice when
+// twice, and fails the test if any receive failed.
+func fanOutAll(t *testing.T, r *testrig.Rig, twice bool) {
+	t.Helper()
+	if failed := fanOut(t, r, -1, twice); failed != 0 {
+		t.Fatalf("%d shards failed", failed)
+	}
+}
+
+// reachedOnce checks that want LINE friends got one copy each.
+func reachedOnce(t *testing.T, r *testrig.Rig, want int) {
+	t.Helper()
+	got := recipients(t, r)
+	for u, n := range got {
+		if n != 1 {
+			t.Errorf("%s got %d copies", u, n)
+		}
+	}
+	if len(got) != want {
+		t.Errorf("%d of %d friends reached", len(got), want)
+	}
+}
+
 // decided counts a campaign's messages, by status.
 func decided(t *testing.T, r *testrig.Rig, id string) (int, map[message.Status]int) {
 	t.Helper()
@@ -119,17 +142,8 @@ func TestAShardedCampaignDecidesEachCustomerOnce(t *testing.T) {
 	if n, _ := decided(t, r, c.ID); n != 0 || r.Queue.Len() != 0 {
 		t.Fatalf("the starting run decided %d and queued %d itself", n, r.Queue.Len())
 	}
-	if failed := fanOut(t, r, -1, true); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
-	for u, n := range recipients(t, r) {
-		if n != 1 {
-			t.Errorf("%s got %d copies", u, n)
-		}
-	}
-	if got := len(recipients(t, r)); got != 120 {
-		t.Errorf("%d of 120 friends reached", got)
-	}
+	fanOutAll(t, r, true)
+	reachedOnce(t, r, 120)
 	if r.Queue.Len() != 30 {
 		t.Errorf("%d emails queued for 30 customers", r.Queue.Len())
 	}
@@ -192,9 +206,7 @@ func TestTagAndRankAudiencesArePagedThroughTheirIndexes(t *testing.T) {
 	if _, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if failed := fanOut(t, r, -1, true); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
+	fanOutAll(t, r, true)
 	for id, want := range map[string]int{"tags": 95, "royal": 15} {
 		st, err := r.Store.CampaignState(ctx, id)
 		if err != nil {
@@ -256,9 +268,7 @@ func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 	if err != nil || len(reps) != 1 || reps[0].Shards != 3 {
 		t.Fatalf("reports %+v, err %v: the missing shards should be queued again", reps, err)
 	}
-	if failed := fanOut(t, r, -1, false); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
+	fanOutAll(t, r, false)
 	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Delivering || st.Counts["audience"] != 126 {
 		t.Errorf("state %s, counts %v", st.Status, st.Counts)
 	}
@@ -266,14 +276,7 @@ func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 	if n := reported(t, r, c.ID); n != 126 {
 		t.Errorf("the report counts %d decisions of 126", n)
 	}
-	for u, n := range recipients(t, r) {
-		if n != 1 {
-			t.Errorf("%s got %d copies", u, n)
-		}
-	}
-	if got := len(recipients(t, r)); got != 100 {
-		t.Errorf("%d of 100 friends reached", got)
-	}
+	reachedOnce(t, r, 100)
 }
 
 // A campaign cancelled while its shards run stops: the shards left decide
@@ -299,9 +302,7 @@ func TestACampaignCancelledWhileSendingStops(t *testing.T) {
 	if err := r.Campaigns.Cancel(ctx, c.ID, r.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if failed := fanOut(t, r, -1, false); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
+	fanOutAll(t, r, false)
 	after, _ := decided(t, r, c.ID)
 	if before != 60 || after != before {
 		t.Errorf("decided %d before the cancel, %d after; want 60 and no more", before, after)
@@ -349,9 +350,7 @@ func TestACampaignEditedWhileSendingStopsUntilResumed(t *testing.T) {
 	edited := c
 	edited.Title = "冬のお便り（改）"
 	r.Campaigns.Defined = []campaign.Campaign{edited}
-	if failed := fanOut(t, r, -1, false); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
+	fanOutAll(t, r, false)
 	st, err := r.Store.CampaignState(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -366,20 +365,14 @@ func TestACampaignEditedWhileSendingStopsUntilResumed(t *testing.T) {
 	if err != nil || rep.Shards == 0 {
 		t.Fatalf("resume: %+v, %v", rep, err)
 	}
-	if failed := fanOut(t, r, -1, false); failed != 0 {
-		t.Fatalf("%d shards failed", failed)
-	}
+	fanOutAll(t, r, false)
 	if n, _ := decided(t, r, c.ID); n != 151 {
 		t.Errorf("%d of 151 decided", n)
 	}
 	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Delivering || st.Counts["audience"] != 151 {
 		t.Errorf("state %s, counts %v", st.Status, st.Counts)
 	}
-	for u, n := range recipients(t, r) {
-		if n != 1 {
-			t.Errorf("%s got %d copies", u, n)
-		}
-	}
+	reachedOnce(t, r, 120)
 }
 
 // LINE keeps a multicast's retry key for 24 hours. A shard redelivered
