@@ -62,10 +62,12 @@ bench-rate: deps
 ## bench-million: a newsletter to MILLION generated customers through the sharded fan-out, W workers
 ## standing in for fan-out Lambda instances, on a DynamoDB Local of its own (in memory): customers
 ## decided/s, LINE requests/message, items read and DynamoDB calls/customer, one shard worker's peak memory
+## (FOR=10m stops the fan-out after that long and reports what it decided)
 MILLION ?= 1000000
 W ?= 8
+FOR ?= 0
 bench-million: deps
-	$(GO) run ./infra/million -customers $(MILLION) -workers $(W)
+	$(GO) run ./infra/million -customers $(MILLION) -workers $(W) -for $(FOR)
 
 ## stubs: keep DynamoDB Local and the capture server up for `sam local invoke`
 stubs: deps
