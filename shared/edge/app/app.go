@@ -61,7 +61,7 @@ type Deps struct {
 	Holder string
 	// Senders is how many sender instances may run at once, each apart
 	// (SQS's maximum concurrency): each keeps to its share of every
-	// provider's rate, and the hourly run's multicasts to theirs. 0: one
+	// provider's rate, and campaigns' multicasts to theirs. 0: one
 	// process sends everything, through one limiter per provider.
 	Senders int
 	// Shards carries campaigns' shards to the fan-out workers; nil: the
