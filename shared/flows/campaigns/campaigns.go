@@ -314,6 +314,11 @@ func (r *Runner) send(ctx context.Context, c campaign.Campaign, now time.Time, f
 		todo[i].Def = c.Fingerprint()
 	}
 	rep.Shards = len(todo)
+	if len(todo) == 0 {
+		// Every shard was done, but the stage was not finished (its last
+		// worker stopped in between): finish it now.
+		return rep, r.finishStage(ctx, c, stage, now)
+	}
 	if r.Shards != nil {
 		// The fan-out workers read the campaign again, by its id.
 		if _, err := r.Find(ctx, c.ID); err != nil {

@@ -430,3 +430,44 @@ func TestABatchPastItsRetryKeyIsNotSentAgain(t *testing.T) {
 		t.Errorf("status %s", st.Status)
 	}
 }
+
+// A worker that stops between marking the last shard done and finishing
+// the stage leaves the campaign sending; once its lease runs out, the
+// hourly run finds no shard missing and finishes the stage.
+func TestAStageWhoseLastShardWasDoneIsFinishedByTheNextRun(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	sharded(r, 50, 3)
+	ledger(t, r, 8)
+	c := winter(r.Clock.Now())
+	if err := r.Store.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.Queue.Shards.Take(1)
+	sh, err := campaign.ParseShard(ev.Records[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The worker's last write: the shard done, its counts added; then it stops.
+	if _, _, err := r.Store.BeginShard(ctx, sh); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Store.ShardDone(ctx, sh, map[string]int{"audience": 11}, nil, r.Clock.Now().Add(campaigns.Lease)); err != nil || !ok {
+		t.Fatalf("shard done: %v, %v", ok, err)
+	}
+	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Sending || !st.Fan.Finished() {
+		t.Fatalf("state %s, shards %d of %d", st.Status, st.Fan.Done, st.Fan.Total)
+	}
+	r.Clock.Advance(campaigns.Lease + time.Minute)
+	reps, err := r.Campaigns.SendDue(ctx, r.Clock.Now())
+	if err != nil || len(reps) != 1 || reps[0].Shards != 0 {
+		t.Fatalf("reports %+v, %v", reps, err)
+	}
+	if st, _ := r.Store.CampaignState(ctx, c.ID); st.Status != campaign.Delivering || st.Counts["audience"] != 11 {
+		t.Errorf("state %s, counts %v; want delivering with the shard's counts", st.Status, st.Counts)
+	}
+}
