@@ -30,6 +30,21 @@ func sharded(r *testrig.Rig, size, receives int) {
 	r.Queue.Shards.Visibility, r.Queue.Shards.MaxReceives = -1, receives
 }
 
+// shardedWinter is a rig whose campaigns fan out through its shard queue
+// (see sharded), with a ledger of friends LINE friends (and a quarter as
+// many by email, one unsubscribed) and the winter campaign created.
+func shardedWinter(t *testing.T, size, receives, friends int) (*testrig.Rig, campaign.Campaign) {
+	t.Helper()
+	r := testrig.New(t)
+	sharded(r, size, receives)
+	ledger(t, r, friends)
+	c := winter(r.Clock.Now())
+	if err := r.Store.CreateCampaign(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return r, c
+}
+
 // fanOut works up to n shards off the queue (n < 0: all) as the fan-out
 // function would, one an invocation, each delivered twice when twice (SQS
 // delivers at least once). It fails the test if a shard's page exceeds
@@ -225,14 +240,8 @@ func TestTagAndRankAudiencesArePagedThroughTheirIndexes(t *testing.T) {
 // friend reached once.
 func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
 	ctx := context.Background()
-	sharded(r, 50, 2)
-	ledger(t, r, 100)
-	c := winter(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	r, c := shardedWinter(t, 50, 2, 100)
 	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, _ []byte) bool {
 		if req.URL.Path != "/v2/bot/message/multicast" {
 			return false
@@ -284,14 +293,8 @@ func TestAFailedShardIsNamedAndQueuedAgain(t *testing.T) {
 // says cancelled, and no run takes it up again.
 func TestACampaignCancelledWhileSendingStops(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
 	ctx := context.Background()
-	sharded(r, 20, 3)
-	ledger(t, r, 120)
-	c := winter(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	r, c := shardedWinter(t, 20, 3, 120)
 	if _, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -380,14 +383,8 @@ func TestACampaignEditedWhileSendingStopsUntilResumed(t *testing.T) {
 // may have taken again: its members are settled as unconfirmed, and said so.
 func TestABatchPastItsRetryKeyIsNotSentAgain(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
 	ctx := context.Background()
-	sharded(r, 50, 5)
-	ledger(t, r, 40)
-	c := winter(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	r, c := shardedWinter(t, 50, 5, 40)
 	var calls atomic.Int32
 	r.Capture.SetFault(func(w http.ResponseWriter, req *http.Request, body []byte) bool {
 		if req.URL.Path != "/v2/bot/message/multicast" {
@@ -436,14 +433,8 @@ func TestABatchPastItsRetryKeyIsNotSentAgain(t *testing.T) {
 // hourly run finds no shard missing and finishes the stage.
 func TestAStageWhoseLastShardWasDoneIsFinishedByTheNextRun(t *testing.T) {
 	t.Parallel()
-	r := testrig.New(t)
 	ctx := context.Background()
-	sharded(r, 50, 3)
-	ledger(t, r, 8)
-	c := winter(r.Clock.Now())
-	if err := r.Store.CreateCampaign(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	r, c := shardedWinter(t, 50, 3, 8)
 	if _, err := r.Campaigns.SendDue(ctx, r.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
