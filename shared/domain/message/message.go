@@ -26,10 +26,18 @@ const (
 	Lapsed     Kind = "lapsed"
 	Surprise   Kind = "surprise"
 	Feedback   Kind = "feedback"
+	// Event is an invitation to an event or seminar, and what follows it
+	// (waitlist, reminder, thanks): templates/event/<name>.
+	Event Kind = "event"
+	// Points tells a customer about their points card (ポイントカード), e.g.
+	// points about to expire.
+	Points Kind = "points"
+	// Referral thanks a customer whose introduction (口コミ) brought someone in.
+	Referral Kind = "referral"
 )
 
 // Kinds lists every kind, in priority order (most important first).
-var Kinds = []Kind{ThankYou, Birthday, Step, Feedback, Lapsed, Newsletter, Surprise}
+var Kinds = []Kind{ThankYou, Referral, Event, Birthday, Points, Step, Feedback, Lapsed, Newsletter, Surprise}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
@@ -55,6 +63,12 @@ func (k Kind) Label() string {
 		return "誕生日"
 	case Surprise:
 		return "サプライズ"
+	case Event:
+		return "イベント"
+	case Points:
+		return "ポイント"
+	case Referral:
+		return "ご紹介"
 	}
 	return string(k)
 }
