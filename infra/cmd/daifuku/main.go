@@ -486,7 +486,16 @@ func listFeedback(ctx context.Context, env *local.Env, days int) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.At.In(customer.DefaultLocation()).Format("2006-01-02 15:04"), f.CustomerID, f.Channel, f.Type,
 			about, f.Says(50), f.Testimonial)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if counts := env.Content.Feedback.Tally(fbs); len(counts) > 0 {
+		fmt.Println("\nanswers to the questions (feedback.yaml):")
+		for _, c := range counts {
+			fmt.Printf("  %s: %s (%s) %d\n", c.Question, c.Choice.Label, c.Choice.Value, c.N)
+		}
+	}
+	return nil
 }
 
 func envOr(key, def string) string {

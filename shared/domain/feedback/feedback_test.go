@@ -3,6 +3,7 @@ package feedback_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -208,6 +209,31 @@ func TestQuestionsAreChecked(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: err = %v, want …%s…", name, err, bad.want)
 		}
+	}
+}
+
+func TestTallyCountsEachCustomersLatestAnswer(t *testing.T) {
+	src, err := os.ReadFile("../../../templates/feedback.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := feedback.ParseScript("feedback.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	answer := func(c, v string, min int) feedback.Feedback {
+		return feedback.Feedback{CustomerID: c, MessageKey: message.Key("lapsed|" + c + "|note"), Type: feedback.Answer,
+			Question: "why-stopped", Answer: v, At: at.Add(time.Duration(min) * time.Minute)}
+	}
+	fbs := []feedback.Feedback{answer("C1", "price", 0), answer("C1", "busy", 5), answer("C2", "busy", 1),
+		answer("C3", "enough", 2), {CustomerID: "C4", Type: feedback.Rating, Rating: 5}}
+	var got []string
+	for _, c := range s.Tally(fbs) {
+		got = append(got, fmt.Sprintf("%s=%s:%d", c.Question, c.Choice.Value, c.N))
+	}
+	if want := "why-stopped=enough:1 why-stopped=busy:2"; strings.Join(got, " ") != want {
+		t.Errorf("tally = %v, want %s", got, want)
 	}
 }
 

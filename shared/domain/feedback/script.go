@@ -57,6 +57,39 @@ func (q Question) Choice(value string) (Choice, bool) {
 	return Choice{}, false
 }
 
+// Tally counts the answers to each question among fbs, in the script's
+// order of choices: what the marketer reads of "why did you stop?".
+func (s *Script) Tally(fbs []Feedback) []Count {
+	// A customer who tapped twice counts once, with their latest answer.
+	latest := map[[3]string]Feedback{}
+	for _, f := range fbs {
+		k := [3]string{f.CustomerID, string(f.MessageKey), f.Question}
+		if prev, ok := latest[k]; f.Type == Answer && (!ok || f.At.After(prev.At)) {
+			latest[k] = f
+		}
+	}
+	n := map[[2]string]int{}
+	for _, f := range latest {
+		n[[2]string{f.Question, f.Answer}]++
+	}
+	var out []Count
+	for _, id := range slices.Sorted(maps.Keys(s.Questions)) {
+		for _, c := range s.Questions[id].Choices {
+			if k := n[[2]string{id, c.Value}]; k > 0 {
+				out = append(out, Count{Question: id, Choice: c, N: k})
+			}
+		}
+	}
+	return out
+}
+
+// Count is how many customers gave one answer.
+type Count struct {
+	Question string
+	Choice   Choice
+	N        int
+}
+
 // LINE shows at most 13 quick-reply buttons.
 const maxChoices = 13
 
