@@ -67,12 +67,19 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, err
 	}
 	c := &Content{Rules: rules, Templates: lib, Shop: shop}
+	if src, err = fs.ReadFile(fsys, "feedback.yaml"); err != nil {
+		return nil, fmt.Errorf("read feedback script: %w", err)
+	}
+	if c.Feedback, err = feedback.ParseScript("templates/feedback.yaml", src); err != nil {
+		return nil, err
+	}
 	if src, err = fs.ReadFile(fsys, "plans.yaml"); err != nil {
 		return nil, fmt.Errorf("read plans: %w", err)
 	}
 	c.Plans, err = plan.Parse("templates/plans.yaml", src, plan.Known{
 		Rank:     func(id string) bool { _, ok := rules.Get(id); return ok },
 		Template: lib.HasDir,
+		Question: func(id string) bool { _, ok := c.Feedback.Questions[id]; return ok },
 	})
 	if err != nil {
 		return nil, err
@@ -91,12 +98,6 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, err
 	}
 	c.Campaigns, c.EarlyAccess = cf.Campaigns, cf.EarlyAccess
-	if src, err = fs.ReadFile(fsys, "feedback.yaml"); err != nil {
-		return nil, fmt.Errorf("read feedback script: %w", err)
-	}
-	if c.Feedback, err = feedback.ParseScript("templates/feedback.yaml", src); err != nil {
-		return nil, err
-	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}

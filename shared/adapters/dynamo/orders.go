@@ -81,6 +81,28 @@ func (s *Store) AttributionOf(ctx context.Context, orderID string) (attribution.
 	return rec.Attribution, nil
 }
 
+// LatestOrder is a customer's newest order, or nil when they have none:
+// one item read through the by-customer index.
+func (s *Store) LatestOrder(ctx context.Context, customerID string) (*customer.Order, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.tables.Orders, IndexName: aws.String("by-customer"),
+		KeyConditionExpression:    aws.String("customer_id = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(customerID)},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("latest order of %s: %w", customerID, err)
+	}
+	if len(out.Items) == 0 {
+		return nil, nil
+	}
+	var o customer.Order
+	if err := unmarshal(out.Items[0], &o); err != nil {
+		return nil, fmt.Errorf("decode latest order of %s: %w", customerID, err)
+	}
+	return &o, nil
+}
+
 // OrdersOf lists a customer's orders, newest first, through the by-customer index.
 func (s *Store) OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error) {
 	os, _, err := queryAll[customer.Order](ctx, s.db, &dynamodb.QueryInput{

@@ -143,6 +143,11 @@ func ConsentPostback(key message.Key, yes bool) Postback {
 	return Postback{Type: Consent, Value: v, Message: key}
 }
 
+// AnswerPostback is the data of the button for one answer to a question.
+func AnswerPostback(key message.Key, question, value string) Postback {
+	return Postback{Type: Answer, Question: question, Value: value, Message: key}
+}
+
 // Stars draws a rating: 4 → "★★★★☆".
 func Stars(n int) string {
 	n = max(0, min(5, n))

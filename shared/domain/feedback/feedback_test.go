@@ -3,6 +3,7 @@ package feedback_test
 import (
 	"bytes"
 	"encoding/csv"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,53 @@ func TestLinkTokens(t *testing.T) {
 	other := feedback.LinkSigner{Secret: []byte("other")}
 	if _, err := other.Check(s.Token(key)); err != feedback.ErrInvalidLink {
 		t.Errorf("another secret's token: %v", err)
+	}
+}
+
+func TestAnswerTokens(t *testing.T) {
+	s := feedback.LinkSigner{Secret: []byte("s3cret")}
+	key := message.NewKey(message.Lapsed, "C1", "plan:royal:lapsed:note:2026-11-23")
+	got, err := s.CheckAnswer(s.AnswerToken(key, "why-stopped", "price"))
+	if err != nil || got != feedback.AnswerPostback(key, "why-stopped", "price") {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	if _, err := s.Check(s.AnswerToken(key, "why-stopped", "price")); err == nil {
+		t.Error("an answer token opens the rating form")
+	}
+	if _, err := s.CheckAnswer(s.Token(key)); err == nil {
+		t.Error("a rating token gives an answer")
+	}
+	tampered := s.AnswerToken(key, "why-stopped", "price")
+	tampered = tampered[:len(tampered)-2] + "xx"
+	if _, err := s.CheckAnswer(tampered); err != feedback.ErrInvalidLink {
+		t.Errorf("a tampered token: %v", err)
+	}
+}
+
+func TestQuestionsAreChecked(t *testing.T) {
+	src, err := os.ReadFile("../../../templates/feedback.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := feedback.ParseScript("feedback.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := s.Questions["why-stopped"]; len(q.Choices) < 2 || q.Ask == "" {
+		t.Fatalf("why-stopped = %+v", q)
+	}
+	good := string(src)
+	for name, bad := range map[string]struct{ from, to, want string }{
+		"a choice of 21 characters": {"label: 価格が合わなくなった", "label: 価格が合わなくなった価格が合わなくなった価格が", "1 to 20 characters"},
+		"a value twice":             {"value: price", "value: enough", `"enough" given twice`},
+		"a value with capitals":     {"value: price", "value: Price", `choice value "Price"`},
+		"no thanks":                 {"    thanks: 教えて", "    thanks: ''\n    # 教えて", "ask and thanks are required"},
+		"one choice":                {"      - {value: price, label: 価格が合わなくなった}\n      - {value: taste, label: 好みの品が見つからない}\n      - {value: elsewhere, label: ほかのお店で買っている}\n      - {value: busy, label: 忙しくて見られていない}\n      - {value: other, label: その他}\n", "", "want 2 to 13"},
+	} {
+		_, err := feedback.ParseScript("feedback.yaml", []byte(strings.Replace(good, bad.from, bad.to, 1)))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: err = %v, want …%s…", name, err, bad.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/token"
@@ -33,4 +34,25 @@ func (s LinkSigner) Check(tok string) (message.Key, error) {
 		return "", ErrInvalidLink
 	}
 	return message.Key(raw), nil
+}
+
+// answerLabel keeps answer tokens apart from the other tokens made with the same secret.
+const answerLabel = "daifuku-answer-v1"
+
+// AnswerToken is the token of the link that gives one answer to a message's question.
+func (s LinkSigner) AnswerToken(key message.Key, question, value string) string {
+	return token.Sign(s.Secret, answerLabel, []byte(string(key)+"\x00"+question+"\x00"+value))
+}
+
+// CheckAnswer returns the answer an answer token gives.
+func (s LinkSigner) CheckAnswer(tok string) (Postback, error) {
+	if len(s.Secret) == 0 {
+		return Postback{}, errors.New("feedback links: no secret configured")
+	}
+	raw, err := token.Open(s.Secret, answerLabel, tok)
+	parts := strings.Split(string(raw), "\x00")
+	if err != nil || len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return Postback{}, ErrInvalidLink
+	}
+	return AnswerPostback(message.Key(parts[0]), parts[1], parts[2]), nil
 }

@@ -3,6 +3,9 @@ package feedback
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -24,6 +27,72 @@ type Script struct {
 	NoLabel        string `yaml:"no_label"`
 	ThanksYes      string `yaml:"thanks_yes"`
 	ThanksNo       string `yaml:"thanks_no"`
+	// Questions are the one-tap questions a plan step may ask (its `ask`),
+	// by id: on LINE their choices are quick-reply buttons, in email links.
+	Questions map[string]Question `yaml:"questions"`
+}
+
+// Question is a one-tap survey question, e.g. why a customer stopped buying.
+type Question struct {
+	Ask     string   `yaml:"ask"`
+	Choices []Choice `yaml:"choices"`
+	// Thanks answers the tap.
+	Thanks string `yaml:"thanks"`
+}
+
+// Choice is one answer to a question: Value is what is recorded, Label what
+// the customer sees.
+type Choice struct {
+	Value string `yaml:"value"`
+	Label string `yaml:"label"`
+}
+
+// Choice returns the choice of a question with a value.
+func (q Question) Choice(value string) (Choice, bool) {
+	for _, c := range q.Choices {
+		if c.Value == value {
+			return c, true
+		}
+	}
+	return Choice{}, false
+}
+
+// LINE shows at most 13 quick-reply buttons.
+const maxChoices = 13
+
+var choiceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+func (q Question) check(id string) error {
+	switch {
+	case !choiceRE.MatchString(id):
+		return fmt.Errorf("question %q: give it an id of lower-case letters, digits and '-'", id)
+	case strings.TrimSpace(q.Ask) == "" || strings.TrimSpace(q.Thanks) == "":
+		return fmt.Errorf("question %q: ask and thanks are required", id)
+	case len(q.Choices) < 2 || len(q.Choices) > maxChoices:
+		return fmt.Errorf("question %q: has %d choices: want 2 to %d (LINE shows at most %d buttons)", id, len(q.Choices), maxChoices, maxChoices)
+	}
+	seen := map[string]bool{}
+	for _, c := range q.Choices {
+		switch {
+		case !choiceRE.MatchString(c.Value):
+			return fmt.Errorf("question %q: choice value %q: want lower-case letters, digits and '-'", id, c.Value)
+		case seen[c.Value]:
+			return fmt.Errorf("question %q: choice value %q given twice", id, c.Value)
+		}
+		seen[c.Value] = true
+		if err := checkLabel(c.Label); err != nil {
+			return fmt.Errorf("question %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// checkLabel holds a button label to LINE's quick-reply limit.
+func checkLabel(l string) error {
+	if n := utf8.RuneCountInString(l); n == 0 || n > 20 {
+		return fmt.Errorf("label %q must have 1 to 20 characters (LINE's limit)", l)
+	}
+	return nil
 }
 
 // ParseScript reads and checks templates/feedback.yaml.
@@ -51,8 +120,13 @@ func ParseScript(name string, src []byte) (*Script, error) {
 	}
 	// LINE's quick reply labels hold 20 characters.
 	for _, l := range append([]string{s.YesLabel, s.NoLabel}, s.RatingLabels...) {
-		if n := utf8.RuneCountInString(l); n == 0 || n > 20 {
-			return nil, fmt.Errorf("%s: label %q must have 1 to 20 characters (LINE's limit)", name, l)
+		if err := checkLabel(l); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.Questions)) {
+		if err := s.Questions[id].check(id); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return &s, nil

@@ -110,6 +110,9 @@ type Job struct {
 	Plan        string `json:"plan,omitempty"`
 	PlanVersion int    `json:"plan_version,omitempty"`
 	Step        string `json:"step,omitempty"`
+	// Ask is the one-tap question the message asks (feedback.yaml), its
+	// choices shown as buttons or links.
+	Ask string `json:"ask,omitempty"`
 	// NotBefore holds the message until then (a birthday waits for the customer's morning).
 	NotBefore time.Time `json:"not_before,omitzero"`
 	// Coupon travels with birthday and surprise messages.

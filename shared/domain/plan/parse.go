@@ -46,6 +46,7 @@ type stepDoc struct {
 	Template string `yaml:"template"`
 	Channel  string `yaml:"channel"`
 	When     string `yaml:"when"`
+	Ask      string `yaml:"ask"`
 	// Holdout keeps a share of the step's customers from its message, to
 	// measure it; variants split the rest between templates by weight.
 	Holdout  experiment.Share     `yaml:"holdout"`
@@ -81,6 +82,8 @@ var (
 type Known struct {
 	Rank     func(id string) bool
 	Template func(dir string) bool
+	// Question says whether feedback.yaml has a question (a step's ask).
+	Question func(id string) bool
 }
 
 // Parse reads a plans file. name is used in error messages.
@@ -193,7 +196,8 @@ func checkPlanName(n string, known Known) error {
 }
 
 func buildStep(d stepDoc, known Known) (Step, error) {
-	s := Step{ID: d.Step, Anchor: Anchor(d.Anchor), Template: d.Template, Channel: customer.Channel(d.Channel), When: Condition(d.When)}
+	s := Step{ID: d.Step, Anchor: Anchor(d.Anchor), Template: d.Template, Channel: customer.Channel(d.Channel), When: Condition(d.When),
+		Ask: d.Ask}
 	switch {
 	case !idRE.MatchString(s.ID):
 		return s, fmt.Errorf("step %q: give it an id of lower-case letters, digits and '-'", d.Step)
@@ -205,6 +209,8 @@ func buildStep(d stepDoc, known Known) (Step, error) {
 		return s, fmt.Errorf("step %q: channel %q: want line, email, or leave it out", s.ID, d.Channel)
 	case s.When != Always && s.When != NoPurchaseSinceAnchor:
 		return s, fmt.Errorf("step %q: when %q: want no_purchase_since_anchor, or leave it out", s.ID, d.When)
+	case s.Ask != "" && known.Question != nil && !known.Question(s.Ask):
+		return s, fmt.Errorf("step %q: ask %q: no such question in feedback.yaml (questions:)", s.ID, s.Ask)
 	}
 	s.Days = *d.Days
 	s.Design = experiment.Design{Holdout: d.Holdout, Variants: d.Variants}

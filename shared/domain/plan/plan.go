@@ -52,7 +52,10 @@ type Step struct {
 	Template string           // template folder, e.g. "step/new-arrival"
 	Channel  customer.Channel // preferred channel; "" follows the customer's preference
 	When     Condition
-	Line     int
+	// Ask is the id of a one-tap question (feedback.yaml questions) the
+	// message asks, e.g. why a lapsed customer stopped buying.
+	Ask  string
+	Line int
 	// Design holds a share out of the step's message, and splits the rest
 	// between variants (experiment.Design).
 	Design   experiment.Design

@@ -125,6 +125,7 @@ func TestParseRejects(t *testing.T) {
 	known := plan.Known{
 		Rank:     func(id string) bool { return id == "new" || id == "royal" },
 		Template: func(dir string) bool { return dir == "step/new-arrival" || dir == "step/new-care" || dir == "lapsed/x" },
+		Question: func(id string) bool { return id == "why-stopped" },
 	}
 	good := "version: 1\nplans:\n  new:\n    - step: arrival\n      anchor: first_purchase\n      days: 3\n      template: step/new-arrival\n"
 	if _, err := plan.Parse("plans.yaml", []byte(good), known); err != nil {
@@ -141,6 +142,7 @@ func TestParseRejects(t *testing.T) {
 		{"missing template", strings.Replace(good, "step/new-arrival", "step/new-arival", 1), 4, "no template folder templates/step/new-arival"},
 		{"thank-you as a step", strings.Replace(good, "step/new-arrival", "thank-you/new", 1), 4, "not plan steps"},
 		{"unknown key in a step", strings.Replace(good, "days: 3", "days: 3\n      delay: 2", 1), 7, "field delay not found"},
+		{"a question feedback.yaml lacks", good + "      ask: why-not\n", 4, `ask "why-not": no such question`},
 		{"bad channel", strings.Replace(good, "days: 3", "days: 3\n      channel: fax", 1), 4, `channel "fax"`},
 		{"no version", strings.Replace(good, "version: 1\n", "", 1), 1, "version"},
 		{"duplicate step", good + "    - step: arrival\n      anchor: first_purchase\n      days: 4\n      template: step/new-arrival\n", 8, "defined twice"},

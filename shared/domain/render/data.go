@@ -22,6 +22,9 @@ type Shop struct {
 	// becomes reply+<token>@ReplyDomain, so a reply finds the message it
 	// answers. "" sends replies to SupportEmail.
 	ReplyDomain string `yaml:"reply_domain"`
+	// Owner signs the notes that come from the owner in person (e.g. a
+	// lapsed royal customer's), e.g. 「店主 木村 さくら」; "" signs with the shop's name.
+	Owner string `yaml:"owner"`
 }
 
 // Data is everything a template may say. Every variable is always defined
@@ -43,6 +46,20 @@ type Data struct {
 	// template may quote. Empty when there are none: templates say so, and
 	// quote nobody.
 	Voices []Voice
+	// Survey is the one-tap question the message asks (a plan step's ask):
+	// email shows its choices as links, LINE as buttons.
+	Survey Survey
+}
+
+// Survey is a question and the links that answer it.
+type Survey struct {
+	Question string
+	Choices  []SurveyChoice
+}
+
+// SurveyChoice is one answer and the signed link that gives it (email).
+type SurveyChoice struct {
+	Value, Label, URL string
 }
 
 // MaxVoices is how many comments a message may quote at most, and
@@ -119,13 +136,23 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		}
 		voices = append(voices, map[string]any{"text": esc(string(text)), "profile": esc(v.Profile), "rating": v.Rating, "stars": stars, "date": esc(v.Date)})
 	}
+	choices := make([]any, 0, len(d.Survey.Choices))
+	for _, ch := range d.Survey.Choices {
+		choices = append(choices, map[string]any{"value": esc(ch.Value), "label": esc(ch.Label), "url": esc(ch.URL)})
+	}
+	owner := d.Shop.Owner
+	if owner == "" {
+		owner = d.Shop.Name
+	}
 	return liquid.Bindings{
+		"survey":   map[string]any{"question": esc(d.Survey.Question), "choices": choices},
 		"voices":   voices,
 		"customer": map[string]any{"name": esc(c.Name), "id": esc(c.ID)},
 		"rank":     map[string]any{"id": d.RankID, "label": esc(d.RankLabel)},
 		"order":    order,
 		"shop": map[string]any{
 			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
+			"owner": esc(owner),
 		},
 		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
 		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
@@ -177,8 +204,12 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`, Rank: rankID},
 		RankID:   rankID, RankLabel: rankLabel,
 		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
+			Items: []customer.Item{{SKU: "CUP-0", Name: "見本の品", Quantity: 1, Price: 12800}}},
 		Shop: shop,
+		Survey: Survey{Question: `見本の質問 "<&>"`, Choices: []SurveyChoice{
+			{Value: "a", Label: "見本の答え <&>", URL: "https://example.com/answer?t=a&v=1"},
+			{Value: "b", Label: "二つめ", URL: "https://example.com/answer?t=b&v=2"},
+		}},
 	}
 	if !quiet {
 		d.Voices = []Voice{

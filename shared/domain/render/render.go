@@ -17,6 +17,7 @@ import (
 	"html"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -91,6 +92,9 @@ type set struct {
 	// usesVoices: some file of the set quotes customer voice, which the
 	// sender then reads for it.
 	usesVoices bool
+	// usesOrder: some file of the set speaks of an order; a message not
+	// about an order (a lapsed note) then gets the customer's latest.
+	usesOrder bool
 }
 
 // Library holds every parsed template.
@@ -206,6 +210,7 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 			continue
 		}
 		s.usesVoices = s.usesVoices || (bytes.Contains(src, []byte("voices")) && voicesRE.Match(src))
+		s.usesOrder = s.usesOrder || orderRE.Match(src)
 		*dst = t
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -283,6 +288,15 @@ func (lib *Library) Resolve(kind message.Kind, rk rank.Rank, ch customer.Channel
 func (lib *Library) UsesVoices(dir string) bool {
 	s, ok := lib.sets[dir]
 	return ok && s.usesVoices
+}
+
+// orderRE finds a template that uses the order variable.
+var orderRE = regexp.MustCompile(`\border\.`)
+
+// UsesOrder reports whether a template folder speaks of an order.
+func (lib *Library) UsesOrder(dir string) bool {
+	s, ok := lib.sets[dir]
+	return ok && s.usesOrder
 }
 
 // HasDir reports whether a template folder (e.g. "step/new-arrival") exists.

@@ -17,6 +17,8 @@ import (
 // Answers records what customers send from the feedback form.
 type Answers interface {
 	AnswerForm(ctx context.Context, a webhooks.FormAnswer) error
+	// Answer records an answer to a message's one-tap question.
+	Answer(ctx context.Context, a feedback.Postback) error
 }
 
 // FeedbackForm serves the page an email's rating links open.
@@ -35,6 +37,11 @@ var formPage = template.Must(template.New("").Parse(`<!DOCTYPE html>
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em;line-height:1.8;color:#333">
 <h1 style="font-size:1.3em">{{.Title}}</h1>
 {{if .Text}}<p>{{.Text}}</p>{{end}}
+{{if .Choice}}<form method="post" action="/feedback/answer">
+<input type="hidden" name="t" value="{{.Token}}">
+<p>「{{.Choice}}」とお答えします。よろしければ、下のボタンを押してください。</p>
+<button type="submit" style="font-size:1em;padding:.6em 1.4em">この回答を送る</button>
+</form>{{end}}
 {{if .Form}}<form method="post" action="/feedback">
 <input type="hidden" name="t" value="{{.Token}}">
 <fieldset style="border:0;padding:0"><legend>今回のお買い物の満足度（5がいちばん満足です）</legend>
@@ -56,7 +63,9 @@ type formRating struct {
 type formData struct {
 	Title, Text, Token string
 	Form               bool
-	Ratings            []formRating
+	// Choice is the answer a question's link gives, to confirm.
+	Choice  string
+	Ratings []formRating
 }
 
 func showForm(w http.ResponseWriter, status int, d formData) {
@@ -113,4 +122,49 @@ func (f *FeedbackForm) routes(mux *http.ServeMux, o Options) {
 		}
 		showForm(w, http.StatusOK, formData{Title: "ありがとうございました", Text: "いただいたお声は、スタッフ一同で大切に拝見します。"})
 	})
+	// A question's answer links: GET asks to confirm, only POST records.
+	mux.HandleFunc("GET /feedback/answer", func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("t")
+		q, choice, ok := f.answer(tok)
+		if !ok {
+			showForm(w, http.StatusBadRequest, badLink)
+			return
+		}
+		showForm(w, http.StatusOK, formData{Title: "ご回答の確認", Text: q.Ask, Token: tok, Choice: choice.Label})
+	})
+	mux.HandleFunc("POST /feedback/answer", func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		if err := r.ParseForm(); err != nil {
+			showForm(w, http.StatusBadRequest, badLink)
+			return
+		}
+		q, _, ok := f.answer(r.PostForm.Get("t"))
+		if !ok {
+			showForm(w, http.StatusBadRequest, badLink)
+			return
+		}
+		a, _ := f.Links.CheckAnswer(r.PostForm.Get("t"))
+		if err := f.Answers.Answer(r.Context(), a); err != nil {
+			status := http.StatusInternalServerError
+			if errors.Is(err, domain.ErrNotFound) {
+				status = http.StatusNotFound
+			}
+			o.Logger().ErrorContext(r.Context(), "answer not saved", "message_key", a.Message, "question", a.Question, "error", err)
+			showForm(w, status, formData{Title: "ただいま受け付けられませんでした", Text: "恐れ入りますが、少し時間をおいてもう一度お試しください。"})
+			return
+		}
+		showForm(w, http.StatusOK, formData{Title: "ありがとうございました", Text: q.Thanks})
+	})
+}
+
+// answer reads an answer link's token: the question and the choice it
+// gives, if the token is ours and feedback.yaml still has both.
+func (f *FeedbackForm) answer(tok string) (feedback.Question, feedback.Choice, bool) {
+	a, err := f.Links.CheckAnswer(tok)
+	if err != nil || f.Script == nil {
+		return feedback.Question{}, feedback.Choice{}, false
+	}
+	q, ok := f.Script.Questions[a.Question]
+	choice, chosen := q.Choice(a.Value)
+	return q, choice, ok && chosen
 }

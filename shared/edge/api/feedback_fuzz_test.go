@@ -18,6 +18,8 @@ type formAnswers struct{}
 
 func (formAnswers) AnswerForm(context.Context, webhooks.FormAnswer) error { return nil }
 
+func (formAnswers) Answer(context.Context, feedback.Postback) error { return nil }
+
 // FuzzFeedbackForm: any submission gets a page of 200 or 400, never a panic or a 5xx.
 func FuzzFeedbackForm(f *testing.F) {
 	src, err := templates.FS.ReadFile("feedback.yaml")

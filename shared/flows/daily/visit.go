@@ -68,6 +68,7 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 	var cands []candidate
 	for _, d := range r.Plans.DueOn(c, r.dueFrom(before.NextDue, local), local) {
 		cd := r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{})
+		cd.job.Ask = d.Step.Ask
 		// The plan's and the step's test: a stable share held out (recorded,
 		// never sent, so the effect can be measured against them), the rest
 		// split between variants.

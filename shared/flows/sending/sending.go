@@ -36,6 +36,9 @@ type Ledger interface {
 	// Settle records the outcome of the claim on a message (as Claim or
 	// Message returned it), counting a send in the same write.
 	Settle(ctx context.Context, m *message.Record, o message.Outcome) error
+	// LatestOrder is the customer's newest order (nil: none), for a
+	// template that speaks of what they bought in a message about no order.
+	LatestOrder(ctx context.Context, customerID string) (*customer.Order, error)
 }
 
 // LINE pushes a message to one LINE user.
@@ -162,6 +165,15 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	if dir == "" {
 		dir, _ = s.Templates.Resolve(job.Kind, rk, ch)
 	}
+	if data.Order == nil && s.Templates.UsesOrder(dir) {
+		if data.Order, err = s.Ledger.LatestOrder(ctx, c.ID); err != nil {
+			return fmt.Errorf("message %s: %w", job.Key, err)
+		}
+	}
+	q, asks := s.question(job)
+	if asks {
+		data.Survey = s.survey(job.Key, job.Ask, q, ch)
+	}
 	if s.Voices != nil && s.Templates.UsesVoices(dir) {
 		if data.Voices, err = s.Voices.Quotes(ctx); err != nil {
 			return fmt.Errorf("message %s: customer voice: %w", job.Key, err)
@@ -174,6 +186,9 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	}
 	if job.Kind == message.Feedback && ch == customer.LINE && out.LINE != nil && s.Feedback != nil {
 		out.LINE.QuickReply = s.ratingButtons(job.Key)
+	}
+	if asks && ch == customer.LINE && out.LINE != nil {
+		out.LINE.QuickReply = answerButtons(job.Key, job.Ask, q)
 	}
 
 	claimed, err := s.Ledger.Claim(ctx, job, ch, now, now.Add(s.lease()))
@@ -351,6 +366,43 @@ func (s *Sender) ratingLinks(key message.Key) []render.RatingLink {
 			URL: strings.TrimSuffix(s.BaseURL, "/") + "/feedback?t=" + tok + "&r=" + strconv.Itoa(n)})
 	}
 	return links
+}
+
+// question is the one-tap question a job asks, if feedback.yaml (still) has it.
+func (s *Sender) question(job message.Job) (feedback.Question, bool) {
+	if job.Ask == "" || s.Feedback == nil {
+		return feedback.Question{}, false
+	}
+	q, ok := s.Feedback.Questions[job.Ask]
+	return q, ok
+}
+
+// survey is what a template says of a question: its choices, each with a
+// signed link in email. The links open a page that asks to confirm;
+// nothing is recorded until the customer does (mail scanners follow links).
+func (s *Sender) survey(key message.Key, id string, q feedback.Question, ch customer.Channel) render.Survey {
+	sv := render.Survey{Question: q.Ask}
+	links := ch == customer.Email && s.BaseURL != "" && len(s.Links.Secret) > 0
+	if ch == customer.Email && !links {
+		return sv // no way to answer: the template says nothing of choices
+	}
+	for _, c := range q.Choices {
+		choice := render.SurveyChoice{Value: c.Value, Label: c.Label}
+		if links {
+			choice.URL = strings.TrimSuffix(s.BaseURL, "/") + "/feedback/answer?t=" + url.QueryEscape(s.Links.AnswerToken(key, id, c.Value))
+		}
+		sv.Choices = append(sv.Choices, choice)
+	}
+	return sv
+}
+
+// answerButtons are a question's choices as LINE quick-reply buttons.
+func answerButtons(key message.Key, id string, q feedback.Question) []render.QuickReply {
+	qr := make([]render.QuickReply, 0, len(q.Choices))
+	for _, c := range q.Choices {
+		qr = append(qr, render.QuickReply{Label: c.Label, Data: feedback.AnswerPostback(key, id, c.Value).Data(), DisplayText: c.Label})
+	}
+	return qr
 }
 
 // unsubscribeURL is the one-click opt-out link of a non-transactional email, or "".

@@ -59,3 +59,42 @@ func (p *Processor) AnswerForm(ctx context.Context, a FormAnswer) error {
 	}
 	return err
 }
+
+// Answer records a customer's answer to a message's one-tap question, given
+// by an email link. The message's question has one answer: a second tap
+// replaces the first, the same tap twice changes nothing.
+func (p *Processor) Answer(ctx context.Context, a feedback.Postback) error {
+	if p.Script == nil {
+		return errors.New("answer: no feedback script")
+	}
+	q, ok := p.Script.Questions[a.Question]
+	if _, chosen := q.Choice(a.Value); !ok || !chosen {
+		return fmt.Errorf("answer %s=%s: %w", a.Question, a.Value, ErrUnknownAnswer)
+	}
+	sum := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question))
+	sub := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question + "\x00" + a.Value))
+	err := flow.RetryConflicts(ctx, func() error {
+		rec, err := p.Ledger.Message(ctx, a.Message)
+		if err != nil {
+			return err
+		}
+		now := p.Now()
+		e := webhook.Effects{Marker: webhook.Marker(webhook.Web, hex.EncodeToString(sub[:16])), At: now, MessageWas: rec.UpdatedAt}
+		e.Feedback = append(e.Feedback, feedback.Feedback{ID: "web-" + hex.EncodeToString(sum[:12]) + "-answer",
+			CustomerID: rec.CustomerID, MessageKey: a.Message, Kind: rec.Kind, Channel: customer.Email,
+			Type: feedback.Answer, Question: a.Question, Answer: a.Value, At: now})
+		if rec.Observe(message.EvReply, now) {
+			rec.UpdatedAt = now
+			e.Message = rec
+		}
+		return p.Ledger.Apply(ctx, e)
+	})
+	if errors.Is(err, webhook.ErrSeen) {
+		return nil
+	}
+	return err
+}
+
+// ErrUnknownAnswer means an answer names a question or choice feedback.yaml
+// does not have (any more).
+var ErrUnknownAnswer = errors.New("no such question or choice")

@@ -298,6 +298,11 @@ func (p *Processor) postback(ctx context.Context, marker string, ev webhook.LINE
 		}
 	case feedback.Answer:
 		fb.Question, fb.Answer = pb.Question, pb.Value
+		if p.Script != nil {
+			if q, ok := p.Script.Questions[pb.Question]; ok {
+				reply = []*render.LINE{{Text: q.Thanks}}
+			}
+		}
 	case feedback.Consent:
 		yes := pb.Value == "yes"
 		fb.Answer = pb.Value
