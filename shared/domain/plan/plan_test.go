@@ -56,6 +56,10 @@ func TestDueOn(t *testing.T) {
 		Purchases: customer.Purchases{Count: 1, First: at("2026-12-01"), Last: at("2026-12-01")}}
 	lapsed := &customer.Customer{ID: "L1", Rank: "repeater:lapsed", RankSince: at("2026-12-10"),
 		Purchases: customer.Purchases{Count: 3, First: at("2025-01-01"), Last: at("2026-08-01")}}
+	lapsedEarly := &customer.Customer{ID: "L2", Rank: "early:lapsed", RankSince: at("2026-12-10"),
+		Purchases: customer.Purchases{Count: 2, First: at("2025-01-01"), Last: at("2026-08-01")}}
+	cameBack := &customer.Customer{ID: "L3", Rank: "repeater:lapsed", RankSince: at("2026-12-10"),
+		Purchases: customer.Purchases{Count: 4, First: at("2025-01-01"), Last: at("2026-12-20")}}
 	bought := prospect()
 	bought.Purchases = customer.Purchases{Count: 1, First: at("2026-12-02"), Last: at("2026-12-02")}
 	lateNight := prospect()
@@ -74,8 +78,11 @@ func TestDueOn(t *testing.T) {
 		{"a purchase after signup skips tips", bought, "2026-12-04", ""},
 		{"days count in the customer's zone", lateNight, "2026-12-04", "prospect/tips"},
 		{"new customer, three days after the first purchase", newbie, "2026-12-04", "new/arrival"},
-		{"lapsed repeater follows the lapsed plan", lapsed, "2026-12-10", "lapsed/come-back-1"},
-		{"lapsed, 30 days on", lapsed, "2027-01-09", "lapsed/come-back-2"},
+		{"a lapsed repeater follows the repeater's own lapsed plan", lapsed, "2026-12-10", "repeater:lapsed/owner-note"},
+		{"lapsed repeater, 30 days on", lapsed, "2027-01-09", "repeater:lapsed/come-back"},
+		{"a lapsed repeater who bought again gets no come-back", cameBack, "2027-01-09", ""},
+		{"a rank without a lapsed plan of its own follows lapsed", lapsedEarly, "2026-12-10", "lapsed/come-back-1"},
+		{"lapsed, 30 days on", lapsedEarly, "2027-01-09", "lapsed/come-back-2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

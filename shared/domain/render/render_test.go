@@ -163,7 +163,12 @@ func TestLapsedCustomersGetLapsedWords(t *testing.T) {
 			if out.Email != nil {
 				text = out.Email.Subject + out.Email.Text
 			}
-			if !strings.HasPrefix(out.Template, "birthday/lapsed/") || strings.Contains(text, "はじめて") || strings.Contains(text, "いつも{") ||
+			// The rank's own lapsed words where it has them (royal, semi-royal, repeater), else the shared ones.
+			own := strings.HasPrefix(out.Template, "birthday/"+id+"-lapsed/")
+			if own != (id == "royal" || id == "semi-royal" || id == "repeater") {
+				t.Errorf("%s:lapsed on %s: %s, want the rank's own lapsed birthday only for royal, semi-royal and repeater", id, ch, out.Template)
+			}
+			if !(own || strings.HasPrefix(out.Template, "birthday/lapsed/")) || strings.Contains(text, "はじめて") || strings.Contains(text, "いつも{") ||
 				strings.Contains(text, "いつもご利用") || !strings.Contains(text, "ご無沙汰") {
 				t.Errorf("%s:lapsed on %s: %s\n%s", id, ch, out.Template, text)
 			}
