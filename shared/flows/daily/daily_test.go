@@ -130,8 +130,12 @@ func TestLapseStartsTheLapsedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Lapsed != 1 || decided(rep) != "R1:lapsed/come-back-1:queued" {
+	// A repeater has a lapsed plan of its own: the owner's note, which asks why they stopped.
+	if rep.Lapsed != 1 || decided(rep) != "R1:repeater:lapsed/owner-note:queued" {
 		t.Fatalf("lapsed %d, decisions %q", rep.Lapsed, decided(rep))
+	}
+	if rec, err := r.Store.Message(ctx, rep.Decisions[0].Key); err != nil || rec.Job.Ask != "why-stopped" || rec.Template != "lapsed/repeater-note" {
+		t.Errorf("the owner's note: %+v %v", rec, err)
 	}
 	got, _ := r.Store.Customer(ctx, "R1")
 	last := got.RankHistory[len(got.RankHistory)-1]
