@@ -85,7 +85,8 @@ const postbackKey = "ev"
 // Postback is the data of an event's 参加 / 不参加 button. It names no
 // customer: LINE's signed webhook says who tapped.
 func Postback(eventID string, a Answer) string {
-	return url.Values{postbackKey: {eventID}, "a": {string(a)}}.Encode()
+	// By hand: url.Values.Encode sorts the keys, and the prefix marks ours.
+	return postbackKey + "=" + url.QueryEscape(eventID) + "&a=" + url.QueryEscape(string(a))
 }
 
 // ErrNotOurs means postback data that is not an event's button.
