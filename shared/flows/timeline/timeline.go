@@ -1,8 +1,8 @@
 // Package timeline gathers one customer's history for the staff who answer
 // them and anyone checking a flow: rank changes, every message and what
 // became of it, orders, what they said, and their opt-outs, newest first.
-// It reads the customer and three indexes keyed by the customer, never a
-// whole table.
+// It reads the customer and four indexes keyed by the customer (messages,
+// orders, feedback, events), never a whole table.
 package timeline
 
 import (
