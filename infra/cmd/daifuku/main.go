@@ -67,6 +67,12 @@ commands:
   campaign resume ID          take over a campaign whose run is gone (or that stopped
                               because it was edited), and finish it
   campaign cancel ID          stop a campaign for good: its shards left decide nobody
+  event create                an event or seminar: -id -title -starts-at "2026-12-12 14:00"
+                              -zone Asia/Tokyo -place|-url -capacity N -ranks|-tags
+                              [-invite-days 14 -early-ranks -early-days] (see events.yaml)
+  event list|status EVENT     events with invited/attending/waitlisted/attended counts
+  event attend EVENT CUSTOMER…  record who came (or --csv FILE with a customer_id column;
+                              a bad row refuses the whole file, naming it)
   messages stuck              messages in flight past due (-grace 1h), and why
   messages redrive -all|KEY…  send stuck messages again
   content export DIR          write the published content set into DIR, byte for byte
@@ -142,6 +148,7 @@ func run(ctx context.Context, args []string) error {
 	// published in the local table (seeded from templates/) is used.
 	var content *contentpkg.Content
 	var err error
+	var evArgs *eventArgs // `daifuku event …` parses its own flags (event.go)
 	if os.Getenv("TEMPLATES_DIR") != "" || args[0] == "validate" {
 		if content, err = contentpkg.ContentFromEnv(); err != nil {
 			return err
@@ -165,6 +172,10 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("usage: daifuku %s %s [flags]", args[0], strings.Join(subs, "|"))
 		}
 		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+	case "event":
+		if evArgs, err = parseEventArgs(args[1:], dir, nowFlag); err != nil {
 			return err
 		}
 	default:
@@ -224,6 +235,8 @@ func run(ctx context.Context, args []string) error {
 		return schedule(ctx, env, *date, *dryRun)
 	case "content":
 		return contentCommand(ctx, env.Desk, args[1], fs.Args())
+	case "event":
+		return eventCommand(ctx, env, content, evArgs)
 	case "messages":
 		if args[1] == "stuck" {
 			return stuck(ctx, env, *grace)

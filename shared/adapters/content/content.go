@@ -17,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
@@ -36,6 +37,10 @@ type Content struct {
 	// EarlyAccess is the early wave of every campaign that sets none (campaigns.yaml).
 	EarlyAccess *campaign.Early
 	Feedback    *feedback.Script
+	// Events are the events of events.yaml; EventsEarly the early access
+	// of every event that sets none (events created with the CLI too).
+	Events      []event.Event
+	EventsEarly *event.Early
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -98,6 +103,14 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, err
 	}
 	c.Campaigns, c.EarlyAccess = cf.Campaigns, cf.EarlyAccess
+	if src, err = fs.ReadFile(fsys, "events.yaml"); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	ef, err := event.Parse("templates/events.yaml", src, c.Known())
+	if err != nil {
+		return nil, err
+	}
+	c.Events, c.EventsEarly = ef.Events, ef.EarlyAccess
 	if err := c.check(); err != nil {
 		return nil, err
 	}

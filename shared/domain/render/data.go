@@ -49,6 +49,8 @@ type Data struct {
 	// Survey is the one-tap question the message asks (a plan step's ask):
 	// email shows its choices as links, LINE as buttons.
 	Survey Survey
+	// Event is the event an event message is about (templates/event/…).
+	Event Event
 }
 
 // Survey is a question and the links that answer it.
@@ -60,6 +62,18 @@ type Survey struct {
 // SurveyChoice is one answer and the signed link that gives it (email).
 type SurveyChoice struct {
 	Value, Label, URL string
+}
+
+// Event is an event or seminar as its messages show it.
+type Event struct {
+	Title    string
+	StartsAt time.Time // shown in Zone
+	Zone     *time.Location
+	Place    string
+	URL      string
+	// RSVPYes and RSVPNo are the postback data of the LINE 参加 / 不参加
+	// buttons; RSVPURL is the signed page of an email's answer links.
+	RSVPYes, RSVPNo, RSVPURL string
 }
 
 // MaxVoices is how many comments a message may quote at most, and
@@ -157,7 +171,32 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
 		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
 		"feedback": map[string]any{"ratings": ratings},
+		"event":    d.Event.bindings(esc),
 	}
+}
+
+func (e Event) bindings(esc func(string) string) map[string]any {
+	return map[string]any{"title": esc(e.Title), "starts_at": esc(EventTime(e.StartsAt, e.Zone)), "place": esc(e.Place),
+		"url": esc(e.URL), "rsvp_yes": esc(e.RSVPYes), "rsvp_no": esc(e.RSVPNo), "rsvp_url": esc(e.RSVPURL)}
+}
+
+var weekdays = []string{"日", "月", "火", "水", "木", "金", "土"}
+
+// EventTime is a time as an invitation states it, in the event's zone:
+// "2026年12月12日(土) 14:00", with the zone named when it is not Japan's.
+func EventTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = customer.DefaultLocation()
+	}
+	t = t.In(loc)
+	s := japaneseDate(t, loc) + "(" + weekdays[t.Weekday()] + ") " + t.Format("15:04")
+	if loc.String() != customer.DefaultLocation().String() {
+		s += " (" + loc.String() + ")"
+	}
+	return s
 }
 
 func japaneseDate(t time.Time, loc *time.Location) string {
@@ -210,6 +249,9 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 			{Value: "a", Label: "見本の答え <&>", URL: "https://example.com/answer?t=a&v=1"},
 			{Value: "b", Label: "二つめ", URL: "https://example.com/answer?t=b&v=2"},
 		}},
+		Event: Event{Title: `見本の会 "お茶" <b>&</b>`, StartsAt: time.Date(2026, 12, 12, 5, 0, 0, 0, time.UTC),
+			Zone: customer.DefaultLocation(), Place: "見本の店 2階", URL: "https://example.jp/event?a=1&b=2",
+			RSVPYes: "ev=sample&a=yes", RSVPNo: "ev=sample&a=no", RSVPURL: "https://example.jp/events/rsvp?t=sample"},
 	}
 	if !quiet {
 		d.Voices = []Voice{

@@ -41,6 +41,8 @@ type Options struct {
 	Webhooks *Webhooks
 	// Feedback serves the page of an email's rating links; nil: not served.
 	Feedback *FeedbackForm
+	// RSVP serves the page of an event email's 参加 / 不参加 link; nil: not served.
+	RSVP *RSVPPage
 	// Voice serves GET /voice (customer voice, with the orders token); nil: not served.
 	Voice    VoiceSource
 	ShopName string
@@ -82,6 +84,9 @@ func New(recorder Orders, o Options) http.Handler {
 	}
 	if o.Feedback != nil {
 		o.Feedback.routes(mux, o)
+	}
+	if o.RSVP != nil {
+		o.RSVP.routes(mux, o)
 	}
 	if o.Voice != nil {
 		mux.Handle("GET /voice", requireToken(o.OrdersToken, "customer voice", voiceHandler(o.Voice, o)))

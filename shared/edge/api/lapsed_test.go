@@ -50,7 +50,9 @@ func TestWhyStoppedOnBothChannels(t *testing.T) {
 		Messages []struct {
 			Text       string
 			QuickReply struct {
-				Items []struct{ Action struct{ Type, Label, Data string } }
+				Items []struct {
+					Action struct{ Type, Label, Data string }
+				}
 			}
 		}
 	}

@@ -45,6 +45,7 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Webhooks,
 		Webhooks: wh,
 		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Answers: a.Webhooks, Script: a.Content.Feedback},
+		RSVP:     &api.RSVPPage{Links: a.Events.Links, Answers: a.Webhooks, Events: a.Events},
 		Voice:    a.Voice, ShopName: a.Content.Shop.Name,
 		Timeline: a,
 		Studio:   a.studio(getenv),

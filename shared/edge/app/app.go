@@ -15,12 +15,14 @@ import (
 	"github.com/daifuku/daifuku/shared/adapters/sendgrid"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/unsubscribe"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/events"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/orders"
@@ -99,6 +101,8 @@ type App struct {
 	ContentRevision int
 	// Monthly stores the month's report on the 1st and tells the owner.
 	Monthly *monthly.Reporter
+	// Events invites, reminds and thanks (hourly), and takes RSVPs.
+	Events *events.Runner
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -154,6 +158,11 @@ func New(d Deps) *App {
 	if d.Mail != nil {
 		wp.Forward = (&webhooks.Forwarder{Mail: d.Mail, Shop: d.Content.Shop}).Forward
 	}
+	// The same secret signs event RSVP links, under another label.
+	ev := &events.Runner{Env: env, Ledger: st, Queue: d.Queue, Templates: d.Content.Templates, Policy: d.Content.Policy,
+		Defined: d.Content.Events, Links: event.LinkSigner{Secret: []byte(d.UnsubscribeSecret)}, BaseURL: d.BaseURL,
+		ContentFiles: d.ContentFiles}
+	s.Events, wp.Events = ev, ev
 	vo := &voice.Voice{Env: env, Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name}
 	s.Voices, cr.Voices = vo, vo
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
@@ -175,6 +184,7 @@ func New(d Deps) *App {
 		Desk:            &publishing.Desk{Env: env, Ledger: st, Checks: content.Checks{}},
 		Content:         d.Content,
 		ContentRevision: d.ContentRevision,
+		Events:          ev,
 	}
 	a.Monthly = &monthly.Reporter{Env: env, Pages: a, Files: d.Reports, Claims: st, Owner: d.Owner, Shop: d.Content.Shop,
 		StudioURL: d.StudioURL, Label: func(r string) string { return d.Content.Rules.Label(rank.Parse(r)) }}
@@ -188,7 +198,7 @@ func New(d Deps) *App {
 // the monthly report).
 func (a *App) Tasks() *handler.Tasks {
 	return &handler.Tasks{Env: a.Env, Runner: a.Daily, Releaser: a.Store, Campaigns: a.Campaigns, Reconciler: a.Reconciler,
-		Monthly: a.Monthly}
+		Monthly: a.Monthly, Events: a.Events}
 }
 
 // Timeline gathers one customer's history.

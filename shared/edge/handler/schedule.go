@@ -10,6 +10,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/events"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
@@ -32,6 +33,7 @@ type Tasks struct {
 	Campaigns  *campaigns.Runner
 	Reconciler *reconcile.Reconciler
 	Monthly    *monthly.Reporter
+	Events     *events.Runner // nil: no events
 }
 
 // Handle runs the task an event names.
@@ -68,6 +70,12 @@ func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error)
 		errs = append(errs, err)
 		done, err := t.Campaigns.Complete(ctx, now)
 		errs = append(errs, err)
+		var evRep *events.Report
+		if t.Events != nil {
+			// Events: invitations (early ranks first), seats freed, reminders the day before, thanks.
+			evRep, err = t.Events.Run(ctx, now)
+			errs = append(errs, err)
+		}
 		fanned, busy := 0, 0
 		for _, r := range reps {
 			if r.Busy != nil {
@@ -85,6 +93,9 @@ func (t *Tasks) Handle(ctx context.Context, raw json.RawMessage) (string, error)
 					out += fmt.Sprintf("; %d in the %s dead-letter queue", depth, name)
 				}
 			}
+		}
+		if evRep != nil && evRep.Events > 0 {
+			out += fmt.Sprintf("; %d events: %d invited, %d promoted from a waitlist", evRep.Events, evRep.Invited, evRep.Promoted)
 		}
 		return out, errors.Join(errs...)
 	case "report":

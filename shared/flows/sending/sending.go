@@ -17,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/contentset"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
@@ -57,6 +58,12 @@ type Voices interface {
 	Quotes(ctx context.Context) ([]render.Voice, error)
 }
 
+// Events gives what an event message says about its event (its title, time,
+// place, and the customer's answer buttons and link).
+type Events interface {
+	MessageData(ctx context.Context, job message.Job, c *customer.Customer) (render.Event, error)
+}
+
 // settleTimeout bounds the recording of an outcome after the send.
 const settleTimeout = 5 * time.Second
 
@@ -89,6 +96,8 @@ type Sender struct {
 	Cancels *flow.Cancels
 	// Voices feeds templates that quote customer voice; nil: none quoted.
 	Voices Voices
+	// Events tells event messages about their event; nil: they render without it.
+	Events Events
 	// EmailEvents says SendGrid's event webhook is set up: an email whose
 	// send was ambiguous is settled by its processed event, or sent again
 	// when none came within AmbiguousWait. Without it, it stays ambiguous.
@@ -152,8 +161,14 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
 		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
-	if job.Kind == message.Feedback && ch == customer.Email {
+	asksRating := job.Kind == message.Feedback || event.AsksFeedback(job) // an event's thank-you asks too
+	if asksRating && ch == customer.Email {
 		data.Ratings = s.ratingLinks(job.Key)
+	}
+	if job.Kind == message.Event && s.Events != nil {
+		if data.Event, err = s.Events.MessageData(ctx, job, c); err != nil {
+			return fmt.Errorf("message %s: its event: %w", job.Key, err)
+		}
 	}
 	if job.OrderID != "" {
 		if order == nil {
@@ -184,7 +199,7 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		// A broken template must never reach a customer half-rendered.
 		return s.settleWithoutSending(ctx, job, ch, message.Failed, "render: "+err.Error())
 	}
-	if job.Kind == message.Feedback && ch == customer.LINE && out.LINE != nil && s.Feedback != nil {
+	if asksRating && ch == customer.LINE && out.LINE != nil && s.Feedback != nil {
 		out.LINE.QuickReply = s.ratingButtons(job.Key)
 	}
 	if asks && ch == customer.LINE && out.LINE != nil {

@@ -1,8 +1,8 @@
 // Package timeline gathers one customer's history for the staff who answer
 // them and anyone checking a flow: rank changes, every message and what
 // became of it, orders, what they said, and their opt-outs, newest first.
-// It reads the customer and three indexes keyed by the customer, never a
-// whole table.
+// It reads the customer and four indexes keyed by the customer (messages,
+// orders, feedback, events), never a whole table.
 package timeline
 
 import (
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 )
@@ -32,7 +33,22 @@ const (
 	Order      = "order"
 	Feedback   = "feedback"
 	Consent    = "consent"
+	Event      = "event"
 )
+
+// EventLedger reads a customer's standing with events; a ledger without
+// events gives the timeline none.
+type EventLedger interface {
+	EventsOf(ctx context.Context, customerID string) ([]event.RSVP, error)
+}
+
+// EventEntry is a step of a customer's story with an event: invited,
+// attending, waitlisted, promoted, declined, attended.
+type EventEntry struct {
+	Event string `json:"event"`
+	What  string `json:"what"`
+	Via   string `json:"via,omitempty"`
+}
 
 // Timeline is one customer's history.
 type Timeline struct {
@@ -60,6 +76,7 @@ type Entry struct {
 	Order    *customer.Order         `json:"order,omitempty"`
 	Feedback *FeedbackEntry          `json:"feedback,omitempty"`
 	Consent  *customer.ConsentChange `json:"consent,omitempty"`
+	Event    *EventEntry             `json:"event,omitempty"`
 }
 
 // MessageEntry is a message as the timeline shows it.
@@ -145,6 +162,22 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	}
 	for _, f := range fbs {
 		t.Entries = append(t.Entries, feedbackEntry(f))
+	}
+	if el, ok := l.(EventLedger); ok {
+		rsvps, err := el.EventsOf(ctx, customerID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rsvps {
+			for _, ch := range r.History {
+				summary := r.EventID + ": " + ch.What
+				if ch.Via != "" {
+					summary += " (" + ch.Via + ")"
+				}
+				t.Entries = append(t.Entries, Entry{At: ch.At, Type: Event, Summary: summary,
+					Event: &EventEntry{Event: r.EventID, What: ch.What, Via: ch.Via}})
+			}
+		}
 	}
 	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
 	return t, nil

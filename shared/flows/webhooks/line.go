@@ -10,6 +10,7 @@ import (
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
@@ -252,6 +253,9 @@ func (p *Processor) consentQuestion(key message.Key) *render.LINE {
 
 // postback: a tap on one of daifuku's buttons (a rating, an answer, consent).
 func (p *Processor) postback(ctx context.Context, marker string, ev webhook.LINEEvent) (*webhook.Effects, []*render.LINE, error) {
+	if id, a, err := event.ParsePostback(ev.PostbackData); err == nil {
+		return p.eventTap(ctx, marker, ev, id, a) // an invitation's 参加 / 不参加 (rsvp.go)
+	}
 	pb, err := feedback.ParsePostback(ev.PostbackData)
 	if errors.Is(err, feedback.ErrNotOurs) {
 		return nil, nil, nil // a rich menu or another tool's button

@@ -61,6 +61,8 @@ type Processor struct {
 	Forward func(ctx context.Context, m webhook.InboundMail, r Reply) error
 	// Welcome runs a new friend's plan at once (the day-0 welcome); nil: the daily run does.
 	Welcome func(ctx context.Context, customerID string, now time.Time) error
+	// Events records answers to event invitations; nil: their buttons are ignored.
+	Events RSVPs
 }
 
 // Stats count what processing a batch did.
