@@ -16,6 +16,9 @@ type Order struct {
 	Total      int64     `json:"total" dynamodbav:"total"` // yen, tax included
 	Items      []Item    `json:"items,omitempty" dynamodbav:"items,omitempty"`
 	OrderedAt  time.Time `json:"ordered_at" dynamodbav:"ordered_at"`
+	// ReferralCode is the code of the customer who introduced the buyer, if
+	// the order carries one (the ?ref= of their link, or typed at checkout).
+	ReferralCode string `json:"referral_code,omitempty" dynamodbav:"referral_code,omitempty"`
 	// Contact details let an order for an unknown customer create them.
 	Contact Contact `json:"customer,omitzero" dynamodbav:"-"`
 }

@@ -43,6 +43,18 @@ type Data struct {
 	// template may quote. Empty when there are none: templates say so, and
 	// quote nobody.
 	Voices []Voice
+	// Referral is the customer's own referral code and links (口コミ).
+	Referral Referral
+}
+
+// Referral is what a template may say about the customer's introductions:
+// their code, the links that carry it ("" until they have a code; LINEURL ""
+// without the shop's LINE id) and how many introductions were credited.
+type Referral struct {
+	Code    string
+	URL     string
+	LINEURL string
+	Count   int
 }
 
 // MaxVoices is how many comments a message may quote at most, and
@@ -130,6 +142,8 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
 		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
 		"feedback": map[string]any{"ratings": ratings},
+		"referral": map[string]any{"code": esc(d.Referral.Code), "url": esc(d.Referral.URL),
+			"line_url": esc(d.Referral.LINEURL), "count": d.Referral.Count},
 	}
 }
 
@@ -178,7 +192,8 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 		RankID:   rankID, RankLabel: rankLabel,
 		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
-		Shop: shop,
+		Shop:     shop,
+		Referral: Referral{Code: "K7Q2MX", URL: "https://shop.example.jp/?ref=K7Q2MX", LINEURL: "https://line.me/R/oaMessage/%40shop/?%E7%B4%B9%E4%BB%8B", Count: 2},
 	}
 	if !quiet {
 		d.Voices = []Voice{
