@@ -21,6 +21,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/templates"
 )
@@ -36,6 +37,8 @@ type Content struct {
 	// EarlyAccess is the early wave of every campaign that sets none (campaigns.yaml).
 	EarlyAccess *campaign.Early
 	Feedback    *feedback.Script
+	// Referrals is referrals.yaml (referral.DefaultConfig without one).
+	Referrals referral.Config
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -96,6 +99,16 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	}
 	if c.Feedback, err = feedback.ParseScript("templates/feedback.yaml", src); err != nil {
 		return nil, err
+	}
+	c.Referrals = referral.DefaultConfig
+	switch src, err = fs.ReadFile(fsys, "referrals.yaml"); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read referrals: %w", err)
+	default:
+		if c.Referrals, err = referral.ParseConfig("templates/referrals.yaml", src); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.check(); err != nil {
 		return nil, err

@@ -91,6 +91,9 @@ type set struct {
 	// usesVoices: some file of the set quotes customer voice, which the
 	// sender then reads for it.
 	usesVoices bool
+	// usesReferral: some file shows the customer's referral code or link,
+	// which the sender then makes sure they have.
+	usesReferral bool
 }
 
 // Library holds every parsed template.
@@ -206,6 +209,7 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 			continue
 		}
 		s.usesVoices = s.usesVoices || (bytes.Contains(src, []byte("voices")) && voicesRE.Match(src))
+		s.usesReferral = s.usesReferral || bytes.Contains(src, []byte("referral."))
 		*dst = t
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -283,6 +287,13 @@ func (lib *Library) Resolve(kind message.Kind, rk rank.Rank, ch customer.Channel
 func (lib *Library) UsesVoices(dir string) bool {
 	s, ok := lib.sets[dir]
 	return ok && s.usesVoices
+}
+
+// UsesReferral reports whether a template folder shows the customer's
+// referral code or links (the referral variable).
+func (lib *Library) UsesReferral(dir string) bool {
+	s, ok := lib.sets[dir]
+	return ok && s.usesReferral
 }
 
 // HasDir reports whether a template folder (e.g. "step/new-arrival") exists.

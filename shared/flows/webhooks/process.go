@@ -21,6 +21,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/referrals"
 )
 
 // Ledger is what the worker reads and writes.
@@ -61,6 +62,15 @@ type Processor struct {
 	Forward func(ctx context.Context, m webhook.InboundMail, r Reply) error
 	// Welcome runs a new friend's plan at once (the day-0 welcome); nil: the daily run does.
 	Welcome func(ctx context.Context, customerID string, now time.Time) error
+	// Referrals gives new friends a referral code and credits a code sent
+	// in the chat (「紹介コード: K7Q2MX」); nil: no referrals.
+	Referrals Referrals
+}
+
+// Referrals is the referral programme, as LINE events reach it.
+type Referrals interface {
+	FromLINE(ctx context.Context, customerID, code, event string) (referrals.Outcome, error)
+	Ensure(ctx context.Context, customerID string) (string, error)
 }
 
 // Stats count what processing a batch did.
