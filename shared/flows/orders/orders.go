@@ -198,7 +198,7 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 // StaleAfter is how long a queued thank-you's job is trusted to be on its
 // way: a redelivered order within it queues nothing; after it, the job may
 // have been lost (the first delivery died before enqueueing it).
-const StaleAfter = 5 * time.Minute
+const StaleAfter = flow.StaleAfter
 
 // duplicate answers a redelivered order: nothing is recorded again. A
 // thank-you still queued whose job is stale is queued again (the sender's

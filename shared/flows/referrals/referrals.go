@@ -37,6 +37,7 @@ type Ledger interface {
 	RecordRefusal(ctx context.Context, r referral.Referral) (bool, error)
 	flow.Decisions
 	flow.CapMessages
+	Requeued(ctx context.Context, rec *message.Record, now time.Time, sweep bool) error
 }
 
 // Queue hands message jobs to the sender.
@@ -326,13 +327,26 @@ func (p *Program) thank(ctx context.Context, referrer *customer.Customer, r refe
 	if d := p.Policy.CapFor(referrer).ApplyCap(recent, []message.Kind{message.Referral}, now)[0]; !d.Allowed {
 		rec.Status, rec.Reason, rec.Job = message.Suppressed, d.Reason, nil
 	}
-	onRecord, _, err := flow.Decide(ctx, p.Ledger, rec, p.Policy.CapChange(sends, rec))
+	onRecord, created, err := flow.Decide(ctx, p.Ledger, rec, p.Policy.CapChange(sends, rec))
 	if err != nil {
 		return "", fmt.Errorf("thank %s for a referral: %w", referrer.ID, err)
 	}
-	if job, ok := onRecord.Pending(); ok {
-		// On record but perhaps never queued (the first delivery stopped in
-		// between): queue it; the sender's claim keeps it to one send.
+	job, ok := onRecord.Pending()
+	if ok && !created {
+		// Decided by an earlier delivery, which may have stopped before
+		// queueing it: queued again once its job is stale (as orders do), so
+		// a storm of retries queues nothing twice.
+		if now.Sub(onRecord.Due()) < flow.StaleAfter {
+			return key, nil
+		}
+		switch err := p.Ledger.Requeued(ctx, onRecord, now, false); {
+		case errors.Is(err, domain.ErrConflict):
+			return key, nil // claimed meanwhile: on its way
+		case err != nil:
+			return "", err
+		}
+	}
+	if ok {
 		if err := p.Queue.Enqueue(ctx, job); err != nil {
 			return "", fmt.Errorf("queue the referral thank-you %s: %w", key, err)
 		}
