@@ -77,7 +77,7 @@ func Normalize(s string) (string, bool) {
 // LINE chat: 「紹介コード: K7Q2MX」.
 const MessagePrefix = "紹介コード"
 
-var messageRE = regexp.MustCompile(`紹介コード\s*[:：]?\s*([0-9A-Za-z０-９Ａ-Ｚａ-ｚ -]{1,20})`)
+var messageRE = regexp.MustCompile(`紹介コード\s*[:：]?\s*([0-9A-Za-z０-９Ａ-Ｚａ-ｚ][0-9A-Za-z０-９Ａ-Ｚａ-ｚ -]{0,19})`)
 
 // FromMessage finds a referral code in a LINE message: the message is one
 // (ok) when it says 紹介コード followed by something, whether or not that
@@ -115,7 +115,9 @@ func LINELink(basicID, code string) string {
 	if basicID == "" || code == "" {
 		return ""
 	}
-	return "https://line.me/R/oaMessage/" + url.PathEscape(basicID) + "/?" + url.QueryEscape(MessagePrefix+": "+code)
+	// LINE asks for the id percent-encoded, "@" included (PathEscape keeps it).
+	id := strings.ReplaceAll(url.PathEscape(basicID), "@", "%40")
+	return "https://line.me/R/oaMessage/" + id + "/?" + url.QueryEscape(MessagePrefix+": "+code)
 }
 
 // Status is what became of a referral.

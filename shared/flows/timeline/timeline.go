@@ -2,8 +2,8 @@
 // them and anyone checking a flow: rank changes, every message and what
 // became of it, orders, what they said, their opt-outs, and who they
 // referred or were referred by, newest first.
-// It reads the customer and three indexes keyed by the customer, never a
-// whole table.
+// It reads the customer and the indexes keyed by the customer (five
+// queries), never a whole table.
 package timeline
 
 import (
