@@ -250,15 +250,17 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
 		// (and the studio: it saves and publishes content, and seeds it)
 		"ApiFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
-			"ContentTable": "w", "ReportsTable": "w", "CampaignsTable": "w"},
+			"ContentTable": "w", "ReportsTable": "w", "CampaignsTable": "w", "ReferralsTable": "w"},
 		// every function loads the published content, and looks for a new publish
-		"OrderFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w"},
+		"OrderFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w",
+			"ReferralsTable": "w"},
 		// sends, settles, pauses LINE, quotes customer voice
-		"SenderFunction": {"CustomersTable": "r", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
-			"ContentTable": "r", "ReportsTable": "w", "CampaignsTable": "r"},
+		// (and draws the referral code a template shows, for a customer without one)
+		"SenderFunction": {"CustomersTable": "w", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
+			"ContentTable": "r", "ReportsTable": "w", "CampaignsTable": "r", "ReferralsTable": "w"},
 		// events, replies, the new friend's welcome
 		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w",
-			"CampaignsTable": "w"},
+			"CampaignsTable": "w", "ReferralsTable": "w"},
 		// a campaign's shards: decisions, multicasts, LINE pauses, voice
 		"FanOutFunction": {"CustomersTable": "r", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w",
 			"FeedbackTable": "r", "ContentTable": "r", "ReportsTable": "w"},

@@ -57,7 +57,7 @@ commands:
                               publish, without names; -format markdown|csv|json, -limit N
   voice withdraw FEEDBACK_ID  take a comment out of customer voice
   customer ID                 one customer's timeline: rank changes, messages, orders,
-                              feedback and opt-outs, newest first; -format text|json
+                              feedback, opt-outs and referrals, newest first; -format text|json
   release                     the hourly run: release deferred messages whose time has
                               come, send the campaigns that are due
   schedule                    the daily run; -date D, -dry-run

@@ -22,6 +22,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/templates"
 )
@@ -41,6 +42,8 @@ type Content struct {
 	// of every event that sets none (events created with the CLI too).
 	Events      []event.Event
 	EventsEarly *event.Early
+	// Referrals is referrals.yaml (referral.DefaultConfig without one).
+	Referrals referral.Config
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -111,6 +114,16 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, err
 	}
 	c.Events, c.EventsEarly = ef.Events, ef.EarlyAccess
+	c.Referrals = referral.DefaultConfig
+	switch src, err = fs.ReadFile(fsys, "referrals.yaml"); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read referrals: %w", err)
+	default:
+		if c.Referrals, err = referral.ParseConfig("templates/referrals.yaml", src); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}

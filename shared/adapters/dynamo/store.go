@@ -31,6 +31,7 @@ type Tables struct {
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
 	Content   string // the content set's versions and published revision
 	Reports   string // the report's counters, by month and row
+	Referrals string // referral codes and referrals (口コミ)
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -48,7 +49,7 @@ func (t *Tables) each() []struct {
 		{"BatchesTable", "BATCHES_TABLE", &t.Batches}, {"TagsTable", "TAGS_TABLE", &t.Tags},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
-		{"ReportsTable", "REPORTS_TABLE", &t.Reports},
+		{"ReportsTable", "REPORTS_TABLE", &t.Reports}, {"ReferralsTable", "REFERRALS_TABLE", &t.Referrals},
 	}
 }
 

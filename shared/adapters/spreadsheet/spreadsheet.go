@@ -68,8 +68,10 @@ func Customers(r io.Reader, now time.Time) ([]*customer.Customer, error) {
 
 // Orders reads orders, one line per item; lines with the same order_id make
 // one order. Columns: order_id, customer_id, ordered_at (YYYY-MM-DD or RFC 3339;
-// empty means now), item_name, quantity, price (yen per unit), sku, and, for
-// buyers not in the ledger yet, name, email, line_user_id.
+// empty means now), item_name, quantity, price (yen per unit), sku,
+// referral_code (the code of the customer who introduced the buyer, on the
+// order's first line), and, for buyers not in the ledger yet, name, email,
+// line_user_id.
 func Orders(r io.Reader, now time.Time) ([]customer.Order, error) {
 	rows, err := read(r, "order_id", "customer_id", "price")
 	if err != nil {
@@ -92,7 +94,7 @@ func Orders(r io.Reader, now time.Time) ([]customer.Order, error) {
 		}
 		i, seen := index[id]
 		if !seen {
-			o := customer.Order{ID: id, CustomerID: row.get("customer_id"), OrderedAt: now,
+			o := customer.Order{ID: id, CustomerID: row.get("customer_id"), OrderedAt: now, ReferralCode: row.get("referral_code"),
 				Contact: customer.Contact{Name: row.get("name"), Email: row.get("email"), LINEUserID: row.get("line_user_id")}}
 			if s := row.get("ordered_at"); s != "" {
 				if o.OrderedAt, err = parseTime(s); err != nil {

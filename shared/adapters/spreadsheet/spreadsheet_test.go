@@ -53,16 +53,19 @@ func TestSampleLedgerImports(t *testing.T) {
 }
 
 func TestOrderLinesGroupIntoOrders(t *testing.T) {
-	csv := "\ufefforder_id,customer_id,ordered_at,item_name,quantity,price\n" +
-		"O1,C1,2026-11-01,マグカップ,2,\"3,800\"\n" +
-		"O1,C1,2026-11-01,手ぬぐい,1,1500\n" +
-		"O2,C2,2026-11-02T10:00:00+09:00,皿,1,12000\n"
+	csv := "\ufefforder_id,customer_id,ordered_at,item_name,quantity,price,referral_code\n" +
+		"O1,C1,2026-11-01,マグカップ,2,\"3,800\",K7Q2MX\n" +
+		"O1,C1,2026-11-01,手ぬぐい,1,1500,\n" +
+		"O2,C2,2026-11-02T10:00:00+09:00,皿,1,12000,\n"
 	orders, err := spreadsheet.Orders(strings.NewReader(csv), now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(orders) != 2 || orders[0].Total != 9100 || len(orders[0].Items) != 2 {
 		t.Fatalf("orders = %+v", orders)
+	}
+	if orders[0].ReferralCode != "K7Q2MX" || orders[1].ReferralCode != "" {
+		t.Errorf("referral codes = %q, %q; want the first line's code on O1 only", orders[0].ReferralCode, orders[1].ReferralCode)
 	}
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	if !orders[0].OrderedAt.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, tokyo)) {

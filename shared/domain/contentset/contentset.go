@@ -130,7 +130,7 @@ func FromFS(fsys fs.FS) (Set, error) {
 }
 
 // YAMLFiles are the marketer's settings files, at the top of the set.
-var YAMLFiles = []string{"ranks.yaml", "plans.yaml", "delivery.yaml", "campaigns.yaml", "feedback.yaml", "shop.yaml", "events.yaml"}
+var YAMLFiles = []string{"ranks.yaml", "plans.yaml", "delivery.yaml", "campaigns.yaml", "feedback.yaml", "shop.yaml", "events.yaml", "referrals.yaml"}
 
 // TemplateFiles are the files a template folder may hold.
 var TemplateFiles = []string{"email.subject.liquid", "email.html.liquid", "email.txt.liquid", "line.txt.liquid", "line.flex.json.liquid"}
@@ -141,7 +141,7 @@ var segment = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 // leading slash, a backslash, an unknown name).
 var ErrPath = errors.New("not a content file")
 
-// CheckPath accepts the six YAML files and <kind>/<folder>/<template file>,
+// CheckPath accepts the YAML files and <kind>/<folder>/<template file>,
 // in lower case: nothing that could climb out of the set or hide in it.
 func CheckPath(p string) error {
 	if slices.Contains(YAMLFiles, p) {

@@ -149,6 +149,10 @@ type Customer struct {
 	// it with the customer instead of querying their messages. Nil on a
 	// customer stored before it was kept (see delivery.RecentSends).
 	CapSends map[string]CapSend `dynamodbav:"cap_sends,omitempty"`
+	// ReferralCode is the customer's own code for introducing others (口コミ),
+	// drawn once; ReferralCount is how many introductions were credited to them.
+	ReferralCode  string `dynamodbav:"referral_code,omitempty"`
+	ReferralCount int    `dynamodbav:"referral_count,omitempty"`
 	// Version guards read-modify-write updates (optimistic locking).
 	Version int64 `dynamodbav:"version"`
 }

@@ -16,6 +16,9 @@ type Order struct {
 	Total      int64     `json:"total" dynamodbav:"total"` // yen, tax included
 	Items      []Item    `json:"items,omitempty" dynamodbav:"items,omitempty"`
 	OrderedAt  time.Time `json:"ordered_at" dynamodbav:"ordered_at"`
+	// ReferralCode is the code of the customer who introduced the buyer, if
+	// the order carries one (the ?ref= of their link, or typed at checkout).
+	ReferralCode string `json:"referral_code,omitempty" dynamodbav:"referral_code,omitempty"`
 	// Contact details let an order for an unknown customer create them.
 	Contact Contact `json:"customer,omitzero" dynamodbav:"-"`
 }
@@ -73,6 +76,8 @@ func (o Order) Validate() error {
 		return domain.Invalidf("order %s: ordered_at must be between %d and %d", o.ID, EarliestOrder.Year(), LatestOrder.Year()-1)
 	case len(o.Items) > MaxItems:
 		return domain.Invalidf("order %s: at most %d item lines", o.ID, MaxItems)
+	case len(o.ReferralCode) > MaxReferralCodeLength:
+		return domain.Invalidf("order %s: referral_code: at most %d bytes", o.ID, MaxReferralCodeLength)
 	}
 	var sum int64
 	priced := false
@@ -91,6 +96,10 @@ func (o Order) Validate() error {
 	}
 	return nil
 }
+
+// MaxReferralCodeLength bounds the referral code an order carries: codes
+// are 6 characters; what was typed around one is forgiven, but not a page.
+const MaxReferralCodeLength = 64
 
 // MaxIDLength bounds every id that comes from outside.
 const MaxIDLength = 128

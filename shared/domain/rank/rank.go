@@ -40,6 +40,7 @@ type Facts struct {
 	PurchaseCount         int64
 	TenureDays            int64
 	DaysSinceLastPurchase int64 // days since signup when the customer never bought
+	Referrals             int64 // introductions credited to the customer (口コミ)
 }
 
 // FactsOf computes a customer's facts on the given day.
@@ -57,6 +58,7 @@ func FactsOf(c *customer.Customer, now time.Time) Facts {
 		PurchaseCount:         int64(c.Purchases.Count),
 		TenureDays:            daysBetween(start, now),
 		DaysSinceLastPurchase: daysBetween(last, now),
+		Referrals:             int64(c.ReferralCount),
 	}
 }
 

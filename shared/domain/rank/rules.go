@@ -112,7 +112,20 @@ var fields = map[string]func(Facts) int64{
 	"purchase_count":           func(f Facts) int64 { return f.PurchaseCount },
 	"tenure_days":              func(f Facts) int64 { return f.TenureDays },
 	"days_since_last_purchase": func(f Facts) int64 { return f.DaysSinceLastPurchase },
+	"referrals":                func(f Facts) int64 { return f.Referrals },
 }
+
+// fieldNames lists the fields in a fixed order, and set writes a value to one.
+var (
+	fieldNames = []string{"total_spend", "purchase_count", "tenure_days", "days_since_last_purchase", "referrals"}
+	setField   = map[string]func(*Facts, int64){
+		"total_spend":              func(f *Facts, v int64) { f.TotalSpend = v },
+		"purchase_count":           func(f *Facts, v int64) { f.PurchaseCount = v },
+		"tenure_days":              func(f *Facts, v int64) { f.TenureDays = v },
+		"days_since_last_purchase": func(f *Facts, v int64) { f.DaysSinceLastPurchase = v },
+		"referrals":                func(f *Facts, v int64) { f.Referrals = v },
+	}
+)
 
 // ValidationError points at the line of a rules file that is wrong.
 type ValidationError struct {
@@ -225,7 +238,7 @@ func ParseRules(name string, src []byte) (*Rules, error) {
 // every condition treats alike; a value from each interval (a threshold,
 // and one either side) tries every case exactly.
 func (rs *Rules) unreachable() (Rule, Rule, bool) {
-	names := []string{"total_spend", "purchase_count", "tenure_days", "days_since_last_purchase"}
+	names := fieldNames
 	cands := make([][]int64, len(names))
 	size := 1
 	for i, name := range names {
@@ -252,25 +265,31 @@ func (rs *Rules) unreachable() (Rule, Rule, bool) {
 	for i := range shadow {
 		shadow[i] = -1
 	}
-	var f Facts
-	for _, a := range cands[0] {
-		for _, b := range cands[1] {
-			for _, c := range cands[2] {
-				for _, d := range cands[3] {
-					f = Facts{TotalSpend: a, PurchaseCount: b, TenureDays: c, DaysSinceLastPurchase: d}
-					first := -1
-					for i, r := range rs.Ranks {
-						if !r.matches(f) {
-							continue
-						}
-						if first < 0 {
-							first, reached[i] = i, true
-						} else if shadow[i] < 0 {
-							shadow[i] = first
-						}
-					}
-				}
+	// Every combination of candidates, one field's index per digit of an odometer.
+	idx := make([]int, len(names))
+	for done := false; !done; {
+		var f Facts
+		for i, name := range names {
+			setField[name](&f, cands[i][idx[i]])
+		}
+		first := -1
+		for i, r := range rs.Ranks {
+			if !r.matches(f) {
+				continue
 			}
+			if first < 0 {
+				first, reached[i] = i, true
+			} else if shadow[i] < 0 {
+				shadow[i] = first
+			}
+		}
+		done = true
+		for i := range idx {
+			if idx[i]++; idx[i] < len(cands[i]) {
+				done = false
+				break
+			}
+			idx[i] = 0
 		}
 	}
 	for i, ok := range reached {
@@ -291,7 +310,7 @@ func parseCondition(s string) (Condition, error) {
 		return Condition{}, fmt.Errorf("condition %q: want `<field> <op> <number>`, e.g. `total_spend >= 50000` (ops: >= > <= < ==)", s)
 	}
 	if _, ok := fields[m[1]]; !ok {
-		return Condition{}, fmt.Errorf("condition %q: unknown field %q (want total_spend, purchase_count, tenure_days or days_since_last_purchase)", s, m[1])
+		return Condition{}, fmt.Errorf("condition %q: unknown field %q (want total_spend, purchase_count, tenure_days, days_since_last_purchase or referrals)", s, m[1])
 	}
 	n, err := strconv.ParseInt(digitSepRE.ReplaceAllString(m[3], ""), 10, 64)
 	if err != nil {

@@ -51,6 +51,8 @@ type Data struct {
 	Survey Survey
 	// Event is the event an event message is about (templates/event/…).
 	Event Event
+	// Referral is the customer's own referral code and links (口コミ).
+	Referral Referral
 }
 
 // Survey is a question and the links that answer it.
@@ -74,6 +76,16 @@ type Event struct {
 	// RSVPYes and RSVPNo are the postback data of the LINE 参加 / 不参加
 	// buttons; RSVPURL is the signed page of an email's answer links.
 	RSVPYes, RSVPNo, RSVPURL string
+}
+
+// Referral is what a template may say about the customer's introductions:
+// their code, the links that carry it ("" until they have a code; LINEURL ""
+// without the shop's LINE id) and how many introductions were credited.
+type Referral struct {
+	Code    string
+	URL     string
+	LINEURL string
+	Count   int
 }
 
 // MaxVoices is how many comments a message may quote at most, and
@@ -172,6 +184,8 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
 		"feedback": map[string]any{"ratings": ratings},
 		"event":    d.Event.bindings(esc),
+		"referral": map[string]any{"code": esc(d.Referral.Code), "url": esc(d.Referral.URL),
+			"line_url": esc(d.Referral.LINEURL), "count": d.Referral.Count},
 	}
 }
 
@@ -252,6 +266,7 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 		Event: Event{Title: `見本の会 "お茶" <b>&</b>`, StartsAt: time.Date(2026, 12, 12, 5, 0, 0, 0, time.UTC),
 			Zone: customer.DefaultLocation(), Place: "見本の店 2階", URL: "https://example.jp/event?a=1&b=2",
 			RSVPYes: "ev=sample&a=yes", RSVPNo: "ev=sample&a=no", RSVPURL: "https://example.jp/events/rsvp?t=sample"},
+		Referral: Referral{Code: "K7Q2MX", URL: "https://shop.example.jp/?ref=K7Q2MX", LINEURL: "https://line.me/R/oaMessage/%40shop/?%E7%B4%B9%E4%BB%8B", Count: 2},
 	}
 	if !quiet {
 		d.Voices = []Voice{

@@ -95,6 +95,9 @@ type set struct {
 	// usesOrder: some file of the set speaks of an order; a message not
 	// about an order (a lapsed note) then gets the customer's latest.
 	usesOrder bool
+	// usesReferral: some file shows the customer's referral code or link,
+	// which the sender then makes sure they have.
+	usesReferral bool
 }
 
 // Library holds every parsed template.
@@ -211,6 +214,7 @@ func (lib *Library) parseSet(fsys fs.FS, dir string) (*set, error) {
 		}
 		s.usesVoices = s.usesVoices || (bytes.Contains(src, []byte("voices")) && voicesRE.Match(src))
 		s.usesOrder = s.usesOrder || orderRE.Match(src)
+		s.usesReferral = s.usesReferral || bytes.Contains(src, []byte("referral."))
 		*dst = t
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -297,6 +301,13 @@ var orderRE = regexp.MustCompile(`\border\.`)
 func (lib *Library) UsesOrder(dir string) bool {
 	s, ok := lib.sets[dir]
 	return ok && s.usesOrder
+}
+
+// UsesReferral reports whether a template folder shows the customer's
+// referral code or links (the referral variable).
+func (lib *Library) UsesReferral(dir string) bool {
+	s, ok := lib.sets[dir]
+	return ok && s.usesReferral
 }
 
 // HasDir reports whether a template folder (e.g. "step/new-arrival") exists.

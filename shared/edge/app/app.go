@@ -28,6 +28,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/orders"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
+	"github.com/daifuku/daifuku/shared/flows/referrals"
 	"github.com/daifuku/daifuku/shared/flows/sending"
 	"github.com/daifuku/daifuku/shared/flows/timeline"
 	"github.com/daifuku/daifuku/shared/flows/voice"
@@ -103,6 +104,8 @@ type App struct {
 	Monthly *monthly.Reporter
 	// Events invites, reminds and thanks (hourly), and takes RSVPs.
 	Events *events.Runner
+	// Referrals runs the referral programme (口コミ).
+	Referrals *referrals.Program
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -168,11 +171,15 @@ func New(d Deps) *App {
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 		Policy: d.Content.Policy, ContentFiles: d.ContentFiles}
 	wp.Welcome = dr.VisitNow
+	// Referrals (口コミ): codes for every customer, credits after orders and LINE messages.
+	refs := &referrals.Program{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
+		Policy: d.Content.Policy, Config: d.Content.Referrals, ShopURL: d.Content.Shop.URL}
+	s.Referrals, wp.Referrals = refs, refs
 	a := &App{
 		Env:   env,
 		Store: st,
 		Intake: &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-			Attribution: d.Content.Policy.Attribution},
+			Attribution: d.Content.Policy.Attribution, Referrals: refs},
 		Sender:    s,
 		Daily:     dr,
 		Campaigns: cr,
@@ -185,6 +192,7 @@ func New(d Deps) *App {
 		Content:         d.Content,
 		ContentRevision: d.ContentRevision,
 		Events:          ev,
+		Referrals:       refs,
 	}
 	a.Monthly = &monthly.Reporter{Env: env, Pages: a, Files: d.Reports, Claims: st, Owner: d.Owner, Shop: d.Content.Shop,
 		StudioURL: d.StudioURL, Label: func(r string) string { return d.Content.Rules.Label(rank.Parse(r)) }}

@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/infra/testrig"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/edge/api"
 	"github.com/daifuku/daifuku/shared/edge/handler"
 )
@@ -115,6 +116,10 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		}
 		if !res.NewCustomer || res.ThankYou == "" {
 			t.Errorf("result %+v, want a new customer thanked", res)
+		}
+		// The sample's code is nobody's in a fresh ledger: carried through, and refused.
+		if res.Referral == nil || res.Referral.Reason != referral.UnknownCode {
+			t.Errorf("referral %+v, want the event's code refused as unknown", res.Referral)
 		}
 	})
 

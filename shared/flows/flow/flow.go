@@ -59,6 +59,11 @@ func RetryConflicts(ctx context.Context, attempt func() error) error {
 	return err
 }
 
+// StaleAfter is how long a queued message's job is trusted to be on its way:
+// a retry within it queues nothing; after it, the job may have been lost
+// (the first delivery stopped before queueing it) and is queued again.
+const StaleAfter = 5 * time.Minute
+
 // Decisions is where decided messages are recorded.
 type Decisions interface {
 	// CreateMessage records a message unless its key exists, and makes the

@@ -48,6 +48,10 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 		// customer's own tags, so a crash in between is caught by the next import.
 		err = in.Ledger.SetTags(ctx, c.ID, oldTags, newTags)
 	}
+	if err == nil && in.Referrals != nil {
+		// Every customer has a code to share; a re-import draws none anew.
+		_, err = in.Referrals.Ensure(ctx, c.ID)
+	}
 	if err != nil {
 		return false, fmt.Errorf("import customer %s: %w", c.ID, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/plan"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/referrals"
 )
 
 // Ledger is what the order flow needs of the store.
@@ -49,6 +50,18 @@ type Intake struct {
 	ThankYouWindow time.Duration
 	// Attribution are the windows within which an order is a message's doing.
 	Attribution attribution.Windows
+	// Referrals runs after each order is recorded (the buyer's referral
+	// code, the credit of the code the order carries); nil: no referrals.
+	Referrals Referrals
+}
+
+// Referrals is the referral step that follows a recorded order. It is
+// idempotent: a retried order finishes a credit its first delivery left
+// undone, and credits nothing twice.
+type Referrals interface {
+	AfterOrder(ctx context.Context, o customer.Order) (*referrals.Outcome, error)
+	// Ensure gives a customer a referral code if they have none.
+	Ensure(ctx context.Context, customerID string) (string, error)
 }
 
 // MaxClockSkew is how far in the future an order may be dated: the shop's
@@ -67,12 +80,28 @@ type Result struct {
 	// LastTouch is the last message the customer received before the order
 	// ("" when none did, within its window).
 	LastTouch string `json:"last_touch,omitempty"`
+	// Referral is what the order's referral code did (nil: it carried none).
+	Referral *referrals.Outcome `json:"referral,omitempty"`
 }
 
-// RecordOrder stores an order once and queues its thank-you. Recording the same
-// order id again changes nothing and reports Duplicate. An order that cannot
-// be recorded as given is an error that Is domain.ErrInvalid.
+// RecordOrder stores an order once and queues its thank-you, then runs the
+// referral step. Recording the same order id again changes nothing and
+// reports Duplicate (but completes a referral step left undone). An order
+// that cannot be recorded as given is an error that Is domain.ErrInvalid.
 func (in *Intake) RecordOrder(ctx context.Context, o customer.Order) (Result, error) {
+	res, err := in.recordOrder(ctx, o)
+	if err != nil || in.Referrals == nil {
+		return res, err
+	}
+	// After the order's own commit, as a step of its own: an error here
+	// asks the shop to retry the order, whose redelivery comes back here.
+	if res.Referral, err = in.Referrals.AfterOrder(ctx, o); err != nil {
+		return res, fmt.Errorf("order %s recorded; its referral step failed (retry the order): %w", o.ID, err)
+	}
+	return res, nil
+}
+
+func (in *Intake) recordOrder(ctx context.Context, o customer.Order) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -169,7 +198,7 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 // StaleAfter is how long a queued thank-you's job is trusted to be on its
 // way: a redelivered order within it queues nothing; after it, the job may
 // have been lost (the first delivery died before enqueueing it).
-const StaleAfter = 5 * time.Minute
+const StaleAfter = flow.StaleAfter
 
 // duplicate answers a redelivered order: nothing is recorded again. A
 // thank-you still queued whose job is stale is queued again (the sender's

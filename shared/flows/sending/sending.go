@@ -64,6 +64,13 @@ type Events interface {
 	MessageData(ctx context.Context, job message.Job, c *customer.Customer) (render.Event, error)
 }
 
+// Referrals gives templates the customer's referral code and links.
+type Referrals interface {
+	// Code draws a code for a customer who has none (updating c).
+	Code(ctx context.Context, c *customer.Customer) (string, error)
+	Binding(c *customer.Customer) render.Referral
+}
+
 // settleTimeout bounds the recording of an outcome after the send.
 const settleTimeout = 5 * time.Second
 
@@ -98,6 +105,9 @@ type Sender struct {
 	Voices Voices
 	// Events tells event messages about their event; nil: they render without it.
 	Events Events
+	// Referrals fills the referral variables, drawing a code for a customer
+	// without one whose template shows it; nil: they are empty.
+	Referrals Referrals
 	// EmailEvents says SendGrid's event webhook is set up: an email whose
 	// send was ambiguous is settled by its processed event, or sent again
 	// when none came within AmbiguousWait. Without it, it stays ambiguous.
@@ -193,6 +203,15 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		if data.Voices, err = s.Voices.Quotes(ctx); err != nil {
 			return fmt.Errorf("message %s: customer voice: %w", job.Key, err)
 		}
+	}
+	if s.Referrals != nil {
+		if c.ReferralCode == "" && s.Templates.UsesReferral(dir) {
+			// A customer from before referrals, or whose code was not drawn yet.
+			if _, err := s.Referrals.Code(ctx, c); err != nil {
+				return fmt.Errorf("message %s: referral code: %w", job.Key, err)
+			}
+		}
+		data.Referral = s.Referrals.Binding(c)
 	}
 	out, err := s.Templates.RenderIn(dir, ch, data)
 	if err != nil {

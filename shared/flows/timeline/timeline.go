@@ -1,8 +1,9 @@
 // Package timeline gathers one customer's history for the staff who answer
 // them and anyone checking a flow: rank changes, every message and what
-// became of it, orders, what they said, and their opt-outs, newest first.
-// It reads the customer and four indexes keyed by the customer (messages,
-// orders, feedback, events), never a whole table.
+// became of it, orders, what they said, their opt-outs, their events, and
+// who they referred or were referred by, newest first.
+// It reads the customer and the indexes keyed by the customer (six
+// queries), never a whole table.
 package timeline
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/referral"
 )
 
 // Ledger is what a timeline reads.
@@ -24,6 +26,7 @@ type Ledger interface {
 	History(ctx context.Context, customerID string) ([]*message.Record, error)
 	OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error)
 	FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error)
+	ReferralsOf(ctx context.Context, customerID string) ([]referral.Referral, error)
 }
 
 // Entry types.
@@ -34,6 +37,7 @@ const (
 	Feedback   = "feedback"
 	Consent    = "consent"
 	Event      = "event"
+	Referral   = "referral"
 )
 
 // EventLedger reads a customer's standing with events; a ledger without
@@ -77,6 +81,7 @@ type Entry struct {
 	Feedback *FeedbackEntry          `json:"feedback,omitempty"`
 	Consent  *customer.ConsentChange `json:"consent,omitempty"`
 	Event    *EventEntry             `json:"event,omitempty"`
+	Referral *referral.Referral      `json:"referral,omitempty"`
 }
 
 // MessageEntry is a message as the timeline shows it.
@@ -132,6 +137,10 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	refs, err := l.ReferralsOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent, HasEmail: c.Email != "", HasLINE: c.LINEUserID != ""}
 	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
 	for _, r := range c.RankHistory {
@@ -179,6 +188,9 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 			}
 		}
 	}
+	for _, r := range refs {
+		t.Entries = append(t.Entries, referralEntry(r, c.ID))
+	}
 	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
 	return t, nil
 }
@@ -210,4 +222,28 @@ func feedbackEntry(f feedback.Feedback) Entry {
 	e := &FeedbackEntry{ID: f.ID, Type: f.Type, Channel: f.Channel, Answers: f.MessageKey, Text: f.Text, Rating: f.Rating,
 		Question: f.Question, Answer: f.Answer, Testimonial: f.Testimonial}
 	return Entry{At: f.At, Type: Feedback, Feedback: e, Summary: fmt.Sprintf("%s %s: %s", f.Channel, f.Type, f.Says(60))}
+}
+
+// referralEntry shows a referral from the side of the customer whose
+// timeline it is: whom they introduced, or who introduced them.
+func referralEntry(r referral.Referral, customerID string) Entry {
+	via := string(r.Via)
+	if r.OrderID != "" {
+		via += " " + r.OrderID
+	}
+	var s string
+	switch {
+	case r.Status == referral.Refused && r.ReferredID == customerID:
+		s = fmt.Sprintf("referral refused (%s) via %s", r.Reason, via)
+		if r.ReferrerID != "" {
+			s += ", code of " + r.ReferrerID
+		}
+	case r.Status == referral.Refused:
+		s = fmt.Sprintf("referral of %s refused (%s) via %s", r.ReferredID, r.Reason, via)
+	case r.ReferredID == customerID:
+		s = fmt.Sprintf("referred by %s via %s", r.ReferrerID, via)
+	default:
+		s = fmt.Sprintf("referred %s via %s", r.ReferredID, via)
+	}
+	return Entry{At: r.At, Type: Referral, Referral: &r, Summary: s}
 }

@@ -48,8 +48,8 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops.Of("Scan") != 0 || ops.Of("Query") != 4 || ops.Of("GetItem") != 1 {
-		t.Errorf("operations %v; want one GetItem and four index queries (messages, orders, feedback, events), no Scan", ops.All())
+	if ops.Of("Scan") != 0 || ops.Of("Query") != 6 || ops.Of("GetItem") != 1 {
+		t.Errorf("operations %v; want one GetItem and six index queries (messages, orders, feedback, events, referrals both ways), no Scan", ops.All())
 	}
 	count := map[string]int{}
 	for i, e := range tl.Entries {

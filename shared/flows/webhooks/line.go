@@ -14,6 +14,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
+	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 )
@@ -62,10 +63,24 @@ func (p *Processor) lineEvent(ctx context.Context, raw []byte) (bool, error) {
 		}
 		return nil, nil // accepted and ignored
 	})
+	if code, ok := p.referralCode(ev); ok && (err == nil || errors.Is(err, webhook.ErrSeen)) {
+		// After the event's own effects (the speaker is stored), and on a
+		// redelivery too: it finishes a credit the first delivery left
+		// undone; the credit itself is once per customer.
+		if err := p.referral(ctx, ev, code); err != nil {
+			return false, err
+		}
+	}
 	if err != nil || !applied {
 		return applied, err
 	}
 	p.Logger().InfoContext(ctx, "line event applied", "event_type", ev.Type, "redelivery", ev.Redelivery)
+	if created != "" && p.Referrals != nil {
+		// Before the welcome, which may show it; a failure leaves it to the sender.
+		if _, err := p.Referrals.Ensure(ctx, created); err != nil {
+			p.Logger().WarnContext(ctx, "referral code for a new friend not drawn", "customer_id", created, "error", err)
+		}
+	}
 	if created != "" && p.Welcome != nil {
 		// The prospect is stored; a failed welcome is the daily run's to send.
 		if err := p.Welcome(ctx, created, p.Now()); err != nil {
@@ -197,8 +212,8 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev webhook.L
 		return nil, nil, err
 	}
 	p.engage(e, last, message.EvReply, ev.At)
-	if ev.MessageType != "text" {
-		return e, nil, nil // a sticker or a photo: engagement, not words to keep
+	if _, ok := p.referralCode(ev); ev.MessageType != "text" || ok {
+		return e, nil, nil // a sticker or a photo, or a referral code: engagement, not words to keep
 	}
 	fb := feedback.Feedback{ID: "line-" + ev.ID, CustomerID: c.ID, Channel: customer.LINE, Type: feedback.Comment,
 		Text: ev.Text, At: ev.At}
@@ -342,4 +357,26 @@ func (p *Processor) consentTo(ctx context.Context, customerID string, key messag
 		changed = append(changed, f)
 	}
 	return changed, nil
+}
+
+// referralCode finds the code of a referral message (「紹介コード: K7Q2MX」,
+// as a referral link types it into the chat).
+func (p *Processor) referralCode(ev webhook.LINEEvent) (string, bool) {
+	if p.Referrals == nil || ev.Type != "message" || ev.MessageType != "text" {
+		return "", false
+	}
+	return referral.FromMessage(ev.Text)
+}
+
+// referral credits the code a friend sent in the chat.
+func (p *Processor) referral(ctx context.Context, ev webhook.LINEEvent, code string) error {
+	c, err := p.lineCustomer(ctx, ev.UserID, ev.At)
+	if err != nil {
+		return err
+	}
+	if c.Version == 0 {
+		return nil // not stored: the event changed nothing (an unfollow came after it)
+	}
+	_, err = p.Referrals.FromLINE(ctx, c.ID, code, ev.ID)
+	return err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
 	"github.com/daifuku/daifuku/shared/flows/flow"
+	"github.com/daifuku/daifuku/shared/flows/referrals"
 )
 
 // Ledger is what the worker reads and writes.
@@ -63,6 +64,15 @@ type Processor struct {
 	Welcome func(ctx context.Context, customerID string, now time.Time) error
 	// Events records answers to event invitations; nil: their buttons are ignored.
 	Events RSVPs
+	// Referrals gives new friends a referral code and credits a code sent
+	// in the chat (「紹介コード: K7Q2MX」); nil: no referrals.
+	Referrals Referrals
+}
+
+// Referrals is the referral programme, as LINE events reach it.
+type Referrals interface {
+	FromLINE(ctx context.Context, customerID, code, event string) (referrals.Outcome, error)
+	Ensure(ctx context.Context, customerID string) (string, error)
 }
 
 // Stats count what processing a batch did.

@@ -55,7 +55,7 @@ func TestFailedBatchIsRetriedAndAppliedOnce(t *testing.T) {
 	ev := r.Queue.DrainBatches(10)
 	p := *r.Webhooks
 	p.Ledger = &flakyLedger{Store: r.Store, fail: 1}
-	p.Welcome = nil
+	p.Welcome, p.Referrals = nil, nil // follow-ups write the prospect again, on purpose
 	resp, err := handler.ApplyWebhooks(&p)(ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].MessageId {
 		t.Fatalf("failed batch not reported: %+v %v", resp, err)
