@@ -20,6 +20,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/render"
 	"github.com/daifuku/daifuku/templates"
@@ -36,6 +37,8 @@ type Content struct {
 	// EarlyAccess is the early wave of every campaign that sets none (campaigns.yaml).
 	EarlyAccess *campaign.Early
 	Feedback    *feedback.Script
+	// Points is the points card (points.yaml); nil: the shop has none.
+	Points *points.Config
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -96,6 +99,18 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	}
 	if c.Feedback, err = feedback.ParseScript("templates/feedback.yaml", src); err != nil {
 		return nil, err
+	}
+	switch src, err = fs.ReadFile(fsys, "points.yaml"); {
+	case errors.Is(err, fs.ErrNotExist):
+		// No points card: orders earn nothing and may use no points.
+	case err != nil:
+		return nil, fmt.Errorf("read points card: %w", err)
+	default:
+		if c.Points, err = points.ParseConfig("templates/points.yaml", src, points.Known{
+			Rank: func(id string) bool { _, ok := rules.Get(id); return ok }, Template: lib.HasDir,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.check(); err != nil {
 		return nil, err
