@@ -31,6 +31,7 @@ type Tables struct {
 	Channels  string // pauses that hold for a whole channel (LINE's monthly quota)
 	Content   string // the content set's versions and published revision
 	Reports   string // the report's counters, by month and row
+	Points    string // the points card's entries, by customer
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -48,7 +49,7 @@ func (t *Tables) each() []struct {
 		{"BatchesTable", "BATCHES_TABLE", &t.Batches}, {"TagsTable", "TAGS_TABLE", &t.Tags},
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
-		{"ReportsTable", "REPORTS_TABLE", &t.Reports},
+		{"ReportsTable", "REPORTS_TABLE", &t.Reports}, {"PointsTable", "POINTS_TABLE", &t.Points},
 	}
 }
 

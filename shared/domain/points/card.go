@@ -224,11 +224,13 @@ func (c *Config) Move(cust *customer.Customer, id string, r Reason, n int64, not
 
 // ExpireOn expires the customer's lots past their last valid day as of
 // their local date today, and returns one entry per lot, keyed by its last
-// valid day (a repeated run finds nothing left to expire).
+// valid day and the customer's version: the entries are written with the
+// customer at that version, so a repeated run finds nothing left to expire,
+// and a lot of the same day earned later (an imported old order) gets its own.
 func (c *Config) ExpireOn(cust *customer.Customer, today plan.Day, now time.Time) []Entry {
 	var out []Entry
 	for _, lot := range Expired(&cust.Points, today) {
-		out = append(out, Entry{CustomerID: cust.ID, ID: EntryID(Expire, lot.Until), At: now, Reason: Expire, Points: -lot.Points, Until: lot.Until})
+		out = append(out, Entry{CustomerID: cust.ID, ID: EntryID(Expire, fmt.Sprintf("%s:v%d", lot.Until, cust.Version)), At: now, Reason: Expire, Points: -lot.Points, Until: lot.Until})
 	}
 	bal := cust.Points.Balance
 	for i := len(out) - 1; i >= 0; i-- { // balance after each, oldest first

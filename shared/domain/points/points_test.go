@@ -157,7 +157,7 @@ func TestRedemptionAndExpiryTakeTheOldestFirst(t *testing.T) {
 		t.Errorf("on the last valid day %d entries expired, want none", len(got))
 	}
 	got := c.ExpireOn(cust, day("2026-04-01"), time.Time{})
-	if len(got) != 1 || got[0].Points != -95 || got[0].Balance != 10 || got[0].ID != "expire:2026-03-31" || cust.Points.Balance != 10 {
+	if len(got) != 1 || got[0].Points != -95 || got[0].Balance != 10 || got[0].ID != "expire:2026-03-31:v0" || cust.Points.Balance != 10 {
 		t.Errorf("expired %+v, card %+v; want the 95 left of March's lot only", got, cust.Points)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/pointcard"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/shared/flows/sending"
@@ -99,6 +100,8 @@ type App struct {
 	ContentRevision int
 	// Monthly stores the month's report on the 1st and tells the owner.
 	Monthly *monthly.Reporter
+	// Points keeps the points cards: history, staff adjustments, credits.
+	Points *pointcard.Book
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -157,13 +160,13 @@ func New(d Deps) *App {
 	vo := &voice.Voice{Env: env, Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name}
 	s.Voices, cr.Voices = vo, vo
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-		Policy: d.Content.Policy, ContentFiles: d.ContentFiles}
+		Policy: d.Content.Policy, ContentFiles: d.ContentFiles, Points: d.Content.Points}
 	wp.Welcome = dr.VisitNow
 	a := &App{
 		Env:   env,
 		Store: st,
 		Intake: &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-			Attribution: d.Content.Policy.Attribution},
+			Attribution: d.Content.Policy.Attribution, Points: d.Content.Points},
 		Sender:    s,
 		Daily:     dr,
 		Campaigns: cr,
@@ -175,6 +178,7 @@ func New(d Deps) *App {
 		Desk:            &publishing.Desk{Env: env, Ledger: st, Checks: content.Checks{}},
 		Content:         d.Content,
 		ContentRevision: d.ContentRevision,
+		Points:          &pointcard.Book{Env: env, Ledger: st, Config: d.Content.Points},
 	}
 	a.Monthly = &monthly.Reporter{Env: env, Pages: a, Files: d.Reports, Claims: st, Owner: d.Owner, Shop: d.Content.Shop,
 		StudioURL: d.StudioURL, Label: func(r string) string { return d.Content.Rules.Label(rank.Parse(r)) }}
