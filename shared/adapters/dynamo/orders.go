@@ -41,7 +41,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	if err != nil {
 		return err
 	}
-	puts, err := s.pointsPuts(entries)
+	puts, err := s.pointsPuts(c, entries)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,17 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/points"
 )
 
-// pointsPuts are the conditional puts of points entries: an entry id
-// written before makes the transaction fail, so a retry records nothing twice.
-func (s *Store) pointsPuts(entries []points.Entry) ([]types.TransactWriteItem, error) {
+// pointsPuts are the conditional puts of points entries written with the
+// customer at version c.Version+1: an entry id written before makes the
+// transaction fail, so a retry records nothing twice. The version orders
+// the customer's entries (MaxEntriesPerWrite to a write).
+func (s *Store) pointsPuts(c *customer.Customer, entries []points.Entry) ([]types.TransactWriteItem, error) {
+	if len(entries) > maxEntriesPerWrite {
+		return nil, fmt.Errorf("points of customer %s: %d entries in one write; at most %d", c.ID, len(entries), maxEntriesPerWrite)
+	}
 	var out []types.TransactWriteItem
-	for _, e := range entries {
+	for i, e := range entries {
+		e.Seq = (c.Version+1)*maxEntriesPerWrite + int64(i)
 		item, err := marshal(e)
 		if err != nil {
 			return nil, fmt.Errorf("encode points entry %s of %s: %w", e.ID, e.CustomerID, err)
@@ -39,7 +45,7 @@ func (s *Store) CommitPoints(ctx context.Context, c *customer.Customer, entries 
 	if err != nil {
 		return err
 	}
-	puts, err := s.pointsPuts(entries)
+	puts, err := s.pointsPuts(c, entries)
 	if err != nil {
 		return err
 	}
@@ -64,8 +70,7 @@ func (s *Store) CommitPoints(ctx context.Context, c *customer.Customer, entries 
 	return nil
 }
 
-// PointsOf lists a customer's points entries, oldest first (by time, then
-// as written: an order's redemption before its earning).
+// PointsOf lists a customer's points entries as they were written, oldest first.
 func (s *Store) PointsOf(ctx context.Context, customerID string) ([]points.Entry, error) {
 	es, _, err := queryAll[points.Entry](ctx, s.db, &dynamodb.QueryInput{
 		TableName:                 &s.tables.Points,
@@ -80,19 +85,10 @@ func (s *Store) PointsOf(ctx context.Context, customerID string) ([]points.Entry
 	for i, e := range es {
 		out[i] = *e
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return rankOf(out[i].Reason) < rankOf(out[j].Reason)
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out, nil
 }
 
-// rankOf orders entries of the same instant: an order spends, then earns.
-func rankOf(r points.Reason) int {
-	if r == points.Redeem {
-		return 0
-	}
-	return 1
-}
+// maxEntriesPerWrite bounds the entries of one write (a transaction holds
+// 100 items; a customer's lots expire a few at a time).
+const maxEntriesPerWrite = 90

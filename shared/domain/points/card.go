@@ -48,6 +48,8 @@ type Entry struct {
 	// Until is the last valid day of the lot an entry added (earn, credit), or
 	// of the lot that expired.
 	Until string `dynamodbav:"until,omitempty" json:"until,omitempty"`
+	// Seq orders a customer's entries as they were written (the store sets it).
+	Seq int64 `dynamodbav:"seq" json:"-"`
 }
 
 // EntryID builds an entry's id from its reason and what caused it.
