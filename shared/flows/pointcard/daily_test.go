@@ -118,7 +118,7 @@ func TestExpiryTakesTheOldestLotsAndNeverSpentPoints(t *testing.T) {
 	runDaily(t, r, "2026-01-11", "2026-01-20")
 	feb := time.Date(2026, 1, 20, 12, 0, 0, 0, tokyo)
 	r.Clock.Set(feb)
-	record(t, r, order("O2", "C1", 5000, 0, feb))  // 50 usable until 2026-02-20
+	record(t, r, order("O2", "C1", 5000, 0, feb))   // 50 usable until 2026-02-20
 	record(t, r, order("O3", "C1", 2120, 120, feb)) // spends 100 of January's, 20 of the 20th's; earns 20
 	runDaily(t, r, "2026-01-21", "2026-02-11")
 	p, _ := card(t, r, "C1")
