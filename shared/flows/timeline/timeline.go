@@ -1,6 +1,6 @@
 // Package timeline gathers one customer's history for the staff who answer
 // them and anyone checking a flow: rank changes, every message and what
-// became of it, orders, what they said, and their opt-outs, newest first.
+// became of it, orders, points, what they said, and their opt-outs, newest first.
 // It reads the customer and three indexes keyed by the customer, never a
 // whole table.
 package timeline
@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/points"
 )
 
 // Ledger is what a timeline reads.
@@ -23,6 +24,7 @@ type Ledger interface {
 	History(ctx context.Context, customerID string) ([]*message.Record, error)
 	OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error)
 	FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error)
+	PointsOf(ctx context.Context, customerID string) ([]points.Entry, error)
 }
 
 // Entry types.
@@ -32,6 +34,7 @@ const (
 	Order      = "order"
 	Feedback   = "feedback"
 	Consent    = "consent"
+	Points     = "points"
 )
 
 // Timeline is one customer's history.
@@ -60,6 +63,7 @@ type Entry struct {
 	Order    *customer.Order         `json:"order,omitempty"`
 	Feedback *FeedbackEntry          `json:"feedback,omitempty"`
 	Consent  *customer.ConsentChange `json:"consent,omitempty"`
+	Points   *points.Entry           `json:"points,omitempty"`
 }
 
 // MessageEntry is a message as the timeline shows it.
@@ -115,6 +119,10 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	pts, err := l.PointsOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent, HasEmail: c.Email != "", HasLINE: c.LINEUserID != ""}
 	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
 	for _, r := range c.RankHistory {
@@ -146,6 +154,9 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	for _, f := range fbs {
 		t.Entries = append(t.Entries, feedbackEntry(f))
 	}
+	for _, p := range pts {
+		t.Entries = append(t.Entries, Entry{At: p.At, Type: Points, Points: &p, Summary: PointsSummary(p)})
+	}
 	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
 	return t, nil
 }
@@ -171,6 +182,22 @@ func messageEntry(m *message.Record) Entry {
 		parts = append(parts, "("+m.Reason+")")
 	}
 	return Entry{At: m.CreatedAt, Type: Message, Message: e, Summary: strings.Join(parts, " ")}
+}
+
+// PointsSummary is a points entry in one line: "earn +128 (order O1), balance 128, until 2027-11-23".
+func PointsSummary(e points.Entry) string {
+	s := fmt.Sprintf("%s %+d", e.Reason, e.Points)
+	switch {
+	case e.OrderID != "":
+		s += " (order " + e.OrderID + ")"
+	case e.Note != "":
+		s += " (" + e.Note + ")"
+	}
+	s += fmt.Sprintf(", balance %d", e.Balance)
+	if e.Until != "" && e.Points > 0 {
+		s += ", until " + e.Until
+	}
+	return s
 }
 
 func feedbackEntry(f feedback.Feedback) Entry {
