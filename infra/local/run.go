@@ -90,7 +90,7 @@ func (e *Env) ImportOrders(ctx context.Context, path string, s *Summary) ([]mess
 		return nil, err
 	}
 	defer f.Close()
-	orders, err := spreadsheet.Orders(f, e.Intake.Now())
+	orders, lines, err := spreadsheet.OrdersWithLines(f, e.Intake.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -100,7 +100,8 @@ func (e *Env) ImportOrders(ctx context.Context, path string, s *Summary) ([]mess
 	for _, o := range orders {
 		res, err := e.Intake.RecordOrder(ctx, o)
 		if err != nil {
-			return nil, err
+			// The rows before it are recorded (a second import skips them as duplicates); this one is not.
+			return nil, fmt.Errorf("%s: line %d: %w", path, lines[o.ID], err)
 		}
 		if res.Duplicate {
 			s.DuplicateOrders++

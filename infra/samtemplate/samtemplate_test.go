@@ -139,7 +139,7 @@ func TestTablesComeFromTheTemplate(t *testing.T) {
 		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
 	}
 	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 2, "x-BatchesTable": 0, "x-TagsTable": 0, "x-ChannelsTable": 0,
-		"x-InboxTable": 0, "x-FeedbackTable": 2} {
+		"x-InboxTable": 0, "x-FeedbackTable": 2, "x-PointsTable": 0} {
 		if got, ok := names[name]; !ok || got != gsis {
 			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
 		}
@@ -250,23 +250,23 @@ func TestFunctionsMayUseTheirTables(t *testing.T) {
 		// orders, webhook intake, the feedback form, unsubscribes, voice, timelines
 		// (and the studio: it saves and publishes content, and seeds it)
 		"ApiFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w",
-			"ContentTable": "w", "ReportsTable": "w", "CampaignsTable": "w", "ReferralsTable": "w"},
+			"ContentTable": "w", "ReportsTable": "w", "CampaignsTable": "w", "ReferralsTable": "w", "PointsTable": "w"},
 		// every function loads the published content, and looks for a new publish
 		"OrderFunction": {"CustomersTable": "w", "TagsTable": "w", "OrdersTable": "w", "MessagesTable": "w", "ContentTable": "r", "ReportsTable": "w",
-			"ReferralsTable": "w"},
+			"ReferralsTable": "w", "PointsTable": "w"},
 		// sends, settles, pauses LINE, quotes customer voice
 		// (and draws the referral code a template shows, for a customer without one)
 		"SenderFunction": {"CustomersTable": "w", "OrdersTable": "r", "MessagesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
 			"ContentTable": "r", "ReportsTable": "w", "CampaignsTable": "r", "ReferralsTable": "w"},
 		// events, replies, the new friend's welcome
 		"WebhookFunction": {"CustomersTable": "w", "MessagesTable": "w", "InboxTable": "w", "FeedbackTable": "w", "ContentTable": "r", "ReportsTable": "w",
-			"CampaignsTable": "w", "ReferralsTable": "w"},
+			"CampaignsTable": "w", "ReferralsTable": "w", "PointsTable": "w"},
 		// a campaign's shards: decisions, multicasts, LINE pauses, voice
 		"FanOutFunction": {"CustomersTable": "r", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w",
 			"FeedbackTable": "r", "ContentTable": "r", "ReportsTable": "w"},
 		// the daily run, releases, campaigns (planning their shards; alone, deciding them)
 		"ScheduleFunction": {"CustomersTable": "w", "TagsTable": "r", "MessagesTable": "w", "CampaignsTable": "w", "BatchesTable": "w", "ChannelsTable": "w", "FeedbackTable": "r",
-			"ContentTable": "r", "ReportsTable": "w"},
+			"ContentTable": "r", "ReportsTable": "w", "PointsTable": "w"},
 	}
 	tpl, err := samtemplate.LoadRepo()
 	if err != nil {

@@ -43,7 +43,14 @@ func Demo(now time.Time) []*customer.Customer {
 		}
 		return c
 	}
+	// A year-old purchase's points end in ten days (the last one's in a
+	// year): today's run sends the expiry reminder (points.yaml: 14 days before).
+	points := buy(mail("DEMO-08", "石井 真央", "mao.ishii@example.jp"), "early", 2, 9600, days(355), days(40))
+	until := now.In(points.Location()).AddDate(0, 0, 10).Format(time.DateOnly)
+	points.Points = customer.Points{Balance: 96, Lots: []customer.PointsLot{{Until: until, Points: 64}, {Until: days(40).In(points.Location()).AddDate(1, 0, 0).Format(time.DateOnly), Points: 32}},
+		RemindOn: now.In(points.Location()).Format(time.DateOnly), ExpireOn: now.In(points.Location()).AddDate(0, 0, 11).Format(time.DateOnly)}
 	return []*customer.Customer{
+		points,
 		prospect(line("DEMO-01", "井上 陽菜", "Ud000000000000000000000000000001"), days(0)),
 		prospect(line("DEMO-02", "木村 蒼", "Ud000000000000000000000000000002"), days(3)),
 		prospect(mail("DEMO-03", "林 結子", "yuiko.hayashi@example.jp"), days(7)),

@@ -38,6 +38,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
+	"github.com/daifuku/daifuku/shared/flows/pointcard"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 )
@@ -57,7 +58,12 @@ commands:
                               publish, without names; -format markdown|csv|json, -limit N
   voice withdraw FEEDBACK_ID  take a comment out of customer voice
   customer ID                 one customer's timeline: rank changes, messages, orders,
-                              feedback, opt-outs and referrals, newest first; -format text|json
+                              points, feedback, opt-outs and referrals, newest first; -format text|json
+  points ID                   a customer's points card: every entry (date in their zone,
+                              reason, points, order or note, balance after, lot expiry)
+                              and the balance; -format text|json
+  points adjust ID N -reason "…"  add (or, negative, take away) N points; the reason is
+                              required and kept; the balance never goes below zero
   release                     the hourly run: release deferred messages whose time has
                               come, send the campaigns that are due
   schedule                    the daily run; -date D, -dry-run
@@ -143,6 +149,7 @@ func run(ctx context.Context, args []string) error {
 	simMonths := fs.Int("months", 2, "simulate: months to report")
 	simEffect := fs.Float64("effect", 0.1, "simulate: every step's true lift on repurchase within its window (0.1: ten points)")
 	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
+	reason := fs.String("reason", "", "points adjust: why (required, kept with the entry)")
 	all := cAll
 	// TEMPLATES_DIR fixes the content to a folder; otherwise the content
 	// published in the local table (seeded from templates/) is used.
@@ -165,6 +172,13 @@ func run(ctx context.Context, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
+	case "points":
+		// Positionals first ("adjust ID -30" has a negative number in them), flags after.
+		pos, flags := splitPointsArgs(args[1:])
+		if err := fs.Parse(flags); err != nil {
+			return err
+		}
+		args = append(args[:1:1], pos...)
 	case "campaign", "messages", "content":
 		subs := map[string][]string{"campaign": {"create", "send", "status", "resume", "cancel"}, "messages": {"stuck", "redrive"},
 			"content": {"export", "import"}}[args[0]]
@@ -335,6 +349,8 @@ func run(ctx context.Context, args []string) error {
 			return storeReport(ctx, env, *dir, *month)
 		}
 		return printReport(ctx, env, *month, *format)
+	case "points":
+		return pointsCommand(ctx, env, args[1:], *reason, *format)
 	case "customer":
 		if len(fs.Args()) != 1 {
 			return fmt.Errorf("usage: daifuku customer [-format text|json] CUSTOMER_ID")
@@ -1103,4 +1119,80 @@ func printReport(ctx context.Context, env *local.Env, month, format string) erro
 		return tw.Flush()
 	}
 	return fmt.Errorf("-format %q: want table, csv, json or html", format)
+}
+
+// splitPointsArgs separates `daifuku points` arguments into positionals
+// (a negative number among them) and flags with their values.
+func splitPointsArgs(args []string) (pos, flags []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if _, err := strconv.ParseInt(a, 10, 64); err == nil || !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		if !strings.Contains(a, "=") && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return pos, flags
+}
+
+// pointsCommand shows a customer's points card, or adjusts it.
+func pointsCommand(ctx context.Context, env *local.Env, args []string, reason, format string) error {
+	if len(args) > 0 && args[0] == "adjust" {
+		if len(args) != 3 {
+			return fmt.Errorf("usage: daifuku points adjust CUSTOMER_ID N -reason \"…\"")
+		}
+		n, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("points adjust: N %q: want a whole number, e.g. 100 or -50", args[2])
+		}
+		e, err := env.Points.Adjust(ctx, args[1], n, reason)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("customer %s: %+d points (%s); balance %d\n", e.CustomerID, e.Points, e.Note, e.Balance)
+		return nil
+	}
+	if len(args) != 1 {
+		return fmt.Errorf("usage: daifuku points [-format text|json] CUSTOMER_ID, or daifuku points adjust CUSTOMER_ID N -reason \"…\"")
+	}
+	c, err := env.Points.Card(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(c)
+	case "", "text":
+	default:
+		return fmt.Errorf("-format %q: want text or json", format)
+	}
+	fmt.Printf("customer %s: %d points (dates in %s)\n", c.CustomerID, c.Balance, c.Timezone)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tREASON\tPOINTS\tORDER / NOTE\tBALANCE\tUSABLE UNTIL")
+	for _, e := range c.Entries {
+		what, until := e.OrderID, "-"
+		if what == "" {
+			what = e.Note
+		}
+		if what == "" {
+			what = "-"
+		}
+		if e.Until != "" {
+			until = e.Until
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%+d\t%s\t%d\t%s\n", pointcard.Zoned(e.At, c.Timezone), e.Reason, e.Points, what, e.Balance, until)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, l := range c.Lots {
+		fmt.Printf("  %d points usable until %s\n", l.Points, l.Until)
+	}
+	return nil
 }

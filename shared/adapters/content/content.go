@@ -21,6 +21,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/render"
@@ -44,6 +45,8 @@ type Content struct {
 	EventsEarly *event.Early
 	// Referrals is referrals.yaml (referral.DefaultConfig without one).
 	Referrals referral.Config
+	// Points is the points card (points.yaml); nil: the shop has none.
+	Points *points.Config
 }
 
 // LoadContent reads and validates ranks.yaml, shop.yaml, plans.yaml,
@@ -121,6 +124,18 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 		return nil, fmt.Errorf("read referrals: %w", err)
 	default:
 		if c.Referrals, err = referral.ParseConfig("templates/referrals.yaml", src); err != nil {
+			return nil, err
+		}
+	}
+	switch src, err = fs.ReadFile(fsys, "points.yaml"); {
+	case errors.Is(err, fs.ErrNotExist):
+		// No points card: orders earn nothing and may use no points.
+	case err != nil:
+		return nil, fmt.Errorf("read points card: %w", err)
+	default:
+		if c.Points, err = points.ParseConfig("templates/points.yaml", src, points.Known{
+			Rank: func(id string) bool { _, ok := rules.Get(id); return ok }, Template: lib.HasDir,
+		}); err != nil {
 			return nil, err
 		}
 	}

@@ -13,13 +13,17 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/attribution"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/points"
 )
 
 // CommitOrder records an order, the customer as it stands after it (read at
-// version c.Version) and the queued thank-you, all or nothing. An order id seen
+// version c.Version), the queued thank-you and the order's points entries
+// (its redemption and what it earned), all or nothing. An order id seen
 // before gives domain.ErrDuplicate and changes nothing; a customer changed since
-// it was read gives domain.ErrConflict.
-func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error {
+// it was read gives domain.ErrConflict: the customer's version is the
+// condition that keeps two orders from spending the same points.
+func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution,
+	entries ...points.Entry) error {
 	orderItem, err := marshal(o)
 	if err != nil {
 		return fmt.Errorf("encode order %s: %w", o.ID, err)
@@ -37,18 +41,25 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: append([]types.TransactWriteItem{
-			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
-			{Update: custUpdate},
-			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
-		}, s.countDecision(thanks)...),
-	})
+	puts, err := s.pointsPuts(c, entries)
+	if err != nil {
+		return err
+	}
+	items := append([]types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
+		{Update: custUpdate},
+		{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
+	}, puts...)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, s.countDecision(thanks)...)})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		reasons := canceled.CancellationReasons
+		entryWritten := false
+		for i := range puts {
+			entryWritten = entryWritten || failedCheck(reasons, 3+i)
+		}
 		switch {
-		case failedCheck(reasons, 0), failedCheck(reasons, 2):
+		case failedCheck(reasons, 0), failedCheck(reasons, 2), entryWritten:
 			return fmt.Errorf("record order %s: %w", o.ID, domain.ErrDuplicate)
 		case failedCheck(reasons, 1):
 			return fmt.Errorf("record order %s: %w", o.ID, domain.ErrConflict)

@@ -32,6 +32,7 @@ type Tables struct {
 	Content   string // the content set's versions and published revision
 	Reports   string // the report's counters, by month and row
 	Referrals string // referral codes and referrals (口コミ)
+	Points    string // the points card's entries, by customer
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -50,6 +51,7 @@ func (t *Tables) each() []struct {
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
 		{"ReportsTable", "REPORTS_TABLE", &t.Reports}, {"ReferralsTable", "REFERRALS_TABLE", &t.Referrals},
+		{"PointsTable", "POINTS_TABLE", &t.Points},
 	}
 }
 

@@ -70,27 +70,36 @@ func Customers(r io.Reader, now time.Time) ([]*customer.Customer, error) {
 // one order. Columns: order_id, customer_id, ordered_at (YYYY-MM-DD or RFC 3339;
 // empty means now), item_name, quantity, price (yen per unit), sku,
 // referral_code (the code of the customer who introduced the buyer, on the
-// order's first line), and, for buyers not in the ledger yet, name, email,
+// order's first line), points_used (the points paid with, on any one line of
+// the order), and, for buyers not in the ledger yet, name, email,
 // line_user_id.
 func Orders(r io.Reader, now time.Time) ([]customer.Order, error) {
+	out, _, err := OrdersWithLines(r, now)
+	return out, err
+}
+
+// OrdersWithLines is Orders, with the CSV line each order starts on, so that
+// an order refused later (more points than the customer has) names its row.
+func OrdersWithLines(r io.Reader, now time.Time) ([]customer.Order, map[string]int, error) {
 	rows, err := read(r, "order_id", "customer_id", "price")
 	if err != nil {
-		return nil, fmt.Errorf("orders CSV: %w", err)
+		return nil, nil, fmt.Errorf("orders CSV: %w", err)
 	}
 	var out []customer.Order
 	index := map[string]int{}
+	lines := map[string]int{}
 	for _, row := range rows {
 		id := row.get("order_id")
 		if id == "" {
-			return nil, row.errorf("order_id is empty")
+			return nil, nil, row.errorf("order_id is empty")
 		}
 		qty, err := row.integer("quantity", 1)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		price, err := row.integer("price", 0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		i, seen := index[id]
 		if !seen {
@@ -98,26 +107,35 @@ func Orders(r io.Reader, now time.Time) ([]customer.Order, error) {
 				Contact: customer.Contact{Name: row.get("name"), Email: row.get("email"), LINEUserID: row.get("line_user_id")}}
 			if s := row.get("ordered_at"); s != "" {
 				if o.OrderedAt, err = parseTime(s); err != nil {
-					return nil, row.errorf("ordered_at: %v", err)
+					return nil, nil, row.errorf("ordered_at: %v", err)
 				}
 			}
 			out = append(out, o)
 			i = len(out) - 1
 			index[id] = i
+			lines[id] = row.line
 		}
 		o := &out[i]
+		if used, err := row.integer("points_used", 0); err != nil {
+			return nil, nil, err
+		} else if used > 0 {
+			if o.PointsUsed > 0 && o.PointsUsed != used {
+				return nil, nil, row.errorf("points_used %d: order %s says %d on another line", used, id, o.PointsUsed)
+			}
+			o.PointsUsed = used
+		}
 		o.Items = append(o.Items, customer.Item{SKU: row.get("sku"), Name: row.get("item_name"), Quantity: int(qty), Price: price})
 		if qty < 0 || qty > customer.MaxQuantity || price < 0 || price > customer.MaxOrderTotal {
-			return nil, row.errorf("quantity must be 0 to %d and price 0 to %d yen", customer.MaxQuantity, int64(customer.MaxOrderTotal))
+			return nil, nil, row.errorf("quantity must be 0 to %d and price 0 to %d yen", customer.MaxQuantity, int64(customer.MaxOrderTotal))
 		}
 		o.Total += qty * price // bounded: Validate refuses an order whose lines add up past MaxOrderTotal
 	}
 	for _, o := range out {
 		if err := o.Validate(); err != nil {
-			return nil, err
+			return nil, nil, fmt.Errorf("line %d: %w", lines[o.ID], err)
 		}
 	}
-	return out, nil
+	return out, lines, nil
 }
 
 type row struct {

@@ -130,7 +130,7 @@ func FromFS(fsys fs.FS) (Set, error) {
 }
 
 // YAMLFiles are the marketer's settings files, at the top of the set.
-var YAMLFiles = []string{"ranks.yaml", "plans.yaml", "delivery.yaml", "campaigns.yaml", "feedback.yaml", "shop.yaml", "events.yaml", "referrals.yaml"}
+var YAMLFiles = []string{"ranks.yaml", "plans.yaml", "delivery.yaml", "campaigns.yaml", "feedback.yaml", "shop.yaml", "events.yaml", "referrals.yaml", "points.yaml"}
 
 // TemplateFiles are the files a template folder may hold.
 var TemplateFiles = []string{"email.subject.liquid", "email.html.liquid", "email.txt.liquid", "line.txt.liquid", "line.flex.json.liquid"}

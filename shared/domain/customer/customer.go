@@ -143,6 +143,8 @@ type Customer struct {
 	// something for them: a plan step or the day they would lapse. The daily
 	// run reads customers through an index on it, never the whole ledger.
 	NextDue string `dynamodbav:"next_due,omitempty"`
+	// Points is the customer's points card: balance and lots.
+	Points Points `dynamodbav:"points"`
 	// CapSends records the messages that count against the frequency cap,
 	// by message key, for the cap's window: written with each such message
 	// as it is decided, never by a save of the customer, so deciding reads

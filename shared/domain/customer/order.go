@@ -19,6 +19,10 @@ type Order struct {
 	// ReferralCode is the code of the customer who introduced the buyer, if
 	// the order carries one (the ?ref= of their link, or typed at checkout).
 	ReferralCode string `json:"referral_code,omitempty" dynamodbav:"referral_code,omitempty"`
+	// PointsUsed is the points the customer paid with (1 point = 1 yen),
+	// part of Total; PointsEarned is what the rest earned, set by daifuku.
+	PointsUsed   int64 `json:"points_used,omitempty" dynamodbav:"points_used,omitempty"`
+	PointsEarned int64 `json:"-" dynamodbav:"points_earned,omitempty"`
 	// Contact details let an order for an unknown customer create them.
 	Contact Contact `json:"customer,omitzero" dynamodbav:"-"`
 }
@@ -74,6 +78,8 @@ func (o Order) Validate() error {
 		return domain.Invalidf("order %s: ordered_at is required (RFC 3339)", o.ID)
 	case o.OrderedAt.Before(EarliestOrder) || !o.OrderedAt.Before(LatestOrder):
 		return domain.Invalidf("order %s: ordered_at must be between %d and %d", o.ID, EarliestOrder.Year(), LatestOrder.Year()-1)
+	case o.PointsUsed < 0 || o.PointsUsed > o.Total:
+		return domain.Invalidf("order %s: points_used must be 0 to the order's total (%d)", o.ID, o.Total)
 	case len(o.Items) > MaxItems:
 		return domain.Invalidf("order %s: at most %d item lines", o.ID, MaxItems)
 	case len(o.ReferralCode) > MaxReferralCodeLength:

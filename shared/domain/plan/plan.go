@@ -280,8 +280,9 @@ func (ps *Plans) NextDue(c *customer.Customer, day Day) (next Day, ok bool) {
 }
 
 // NextVisit is the customer-local date the daily run should next look at a
-// customer, counting from (and including) today: the next plan step, or the
-// day they would lapse. "" when nothing will ever be due.
+// customer, counting from (and including) today: the next plan step, the
+// day they would lapse, or a points reminder or expiry. "" when nothing will
+// ever be due.
 func (ps *Plans) NextVisit(rules *rank.Rules, c *customer.Customer, now time.Time) string {
 	loc := c.Location()
 	today := DayOf(now, loc)
@@ -303,6 +304,10 @@ func (ps *Plans) NextVisit(rules *rank.Rules, c *customer.Customer, now time.Tim
 				next, ok = lapse, true
 			}
 		}
+	}
+	// The points card's reminder and expiry dates (already in the customer's zone).
+	if d, err := ParseDay(c.Points.Due(today.String())); err == nil && (!ok || d.Before(next)) {
+		next, ok = d, true
 	}
 	if !ok {
 		return ""

@@ -186,6 +186,7 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"event":    d.Event.bindings(esc),
 		"referral": map[string]any{"code": esc(d.Referral.Code), "url": esc(d.Referral.URL),
 			"line_url": esc(d.Referral.LINEURL), "count": d.Referral.Count},
+		"points": pointsBindings(c, d.Order),
 	}
 }
 
@@ -211,6 +212,24 @@ func EventTime(t time.Time, loc *time.Location) string {
 		s += " (" + loc.String() + ")"
 	}
 	return s
+
+}
+
+// pointsBindings are the points card's variables: the balance, what the
+// order (if any) earned and used, and the points that expire next with the
+// last day they can be used (customer's zone; "" and 0 when none).
+func pointsBindings(c *customer.Customer, o *customer.Order) map[string]any {
+	b := map[string]any{"balance": c.Points.Balance, "earned": int64(0), "used": int64(0),
+		"next_expiry_date": "", "next_expiry_points": int64(0)}
+	if o != nil {
+		b["earned"], b["used"] = o.PointsEarned, o.PointsUsed
+	}
+	if len(c.Points.Lots) > 0 {
+		if t, err := time.ParseInLocation(time.DateOnly, c.Points.Lots[0].Until, c.Location()); err == nil {
+			b["next_expiry_date"], b["next_expiry_points"] = japaneseDate(t, c.Location()), c.Points.Lots[0].Points
+		}
+	}
+	return b
 }
 
 func japaneseDate(t time.Time, loc *time.Location) string {
@@ -254,9 +273,10 @@ func Yen(v any) string {
 // quote unless quiet.
 func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 	d := Data{
-		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`, Rank: rankID},
-		RankID:   rankID, RankLabel: rankLabel,
-		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Customer: &customer.Customer{ID: "C0", Name: `見本 "花子" <b>&</b>`, Rank: rankID,
+			Points: customer.Points{Balance: 1408, Lots: []customer.PointsLot{{Until: "2027-01-02", Points: 128}, {Until: "2027-01-03", Points: 1280}}}},
+		RankID: rankID, RankLabel: rankLabel,
+		Order: &customer.Order{ID: "O-0", Total: 12800, PointsEarned: 128, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			Items: []customer.Item{{SKU: "CUP-0", Name: "見本の品", Quantity: 1, Price: 12800}}},
 		Shop: shop,
 		Survey: Survey{Question: `見本の質問 "<&>"`, Choices: []SurveyChoice{

@@ -26,6 +26,7 @@ import (
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/monthly"
 	"github.com/daifuku/daifuku/shared/flows/orders"
+	"github.com/daifuku/daifuku/shared/flows/pointcard"
 	"github.com/daifuku/daifuku/shared/flows/publishing"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
 	"github.com/daifuku/daifuku/shared/flows/referrals"
@@ -106,6 +107,8 @@ type App struct {
 	Events *events.Runner
 	// Referrals runs the referral programme (口コミ).
 	Referrals *referrals.Program
+	// Points keeps the points cards: history, staff adjustments, credits.
+	Points *pointcard.Book
 }
 
 // New builds the flows from their parts. Every flow gets the same clock and logger.
@@ -169,17 +172,21 @@ func New(d Deps) *App {
 	vo := &voice.Voice{Env: env, Ledger: st, Rules: d.Content.Rules, Shop: d.Content.Shop.Name}
 	s.Voices, cr.Voices = vo, vo
 	dr := &daily.Runner{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-		Policy: d.Content.Policy, ContentFiles: d.ContentFiles}
+		Policy: d.Content.Policy, ContentFiles: d.ContentFiles, Points: d.Content.Points}
 	wp.Welcome = dr.VisitNow
 	// Referrals (口コミ): codes for every customer, credits after orders and LINE messages.
 	refs := &referrals.Program{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
 		Policy: d.Content.Policy, Config: d.Content.Referrals, ShopURL: d.Content.Shop.URL}
 	s.Referrals, wp.Referrals = refs, refs
+	book := &pointcard.Book{Env: env, Ledger: st, Config: d.Content.Points}
+	if d.Content.Points != nil {
+		refs.Points = book // referrals.yaml's points go on the points card
+	}
 	a := &App{
 		Env:   env,
 		Store: st,
 		Intake: &orders.Intake{Env: env, Ledger: st, Queue: d.Queue, Rules: d.Content.Rules, Plans: d.Content.Plans,
-			Attribution: d.Content.Policy.Attribution, Referrals: refs},
+			Attribution: d.Content.Policy.Attribution, Referrals: refs, Points: d.Content.Points},
 		Sender:    s,
 		Daily:     dr,
 		Campaigns: cr,
@@ -193,6 +200,7 @@ func New(d Deps) *App {
 		ContentRevision: d.ContentRevision,
 		Events:          ev,
 		Referrals:       refs,
+		Points:          book,
 	}
 	a.Monthly = &monthly.Reporter{Env: env, Pages: a, Files: d.Reports, Claims: st, Owner: d.Owner, Shop: d.Content.Shop,
 		StudioURL: d.StudioURL, Label: func(r string) string { return d.Content.Rules.Label(rank.Parse(r)) }}

@@ -3,9 +3,11 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +16,10 @@ import (
 
 	"github.com/daifuku/daifuku/infra/dynamolocal"
 	"github.com/daifuku/daifuku/infra/testrig"
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/edge/api"
 	"github.com/daifuku/daifuku/shared/edge/handler"
@@ -57,6 +61,12 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		resp, _ = httpadapter.NewV2(api.New(r.Intake, api.Options{OrdersToken: "local-orders-token"})).ProxyWithContext(ctx, req)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("repeat: status %d, want 200 (already recorded)", resp.StatusCode)
+		}
+		// Spending more points than the customer has: 400, saying why.
+		req.Body = strings.Replace(req.Body, `"order_id":"O-3002"`, `"order_id":"O-3002-B","points_used":1000`, 1)
+		resp, _ = httpadapter.NewV2(api.New(r.Intake, api.Options{OrdersToken: "local-orders-token"})).ProxyWithContext(ctx, req)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "points_used 1000 is more than the customer's balance") {
+			t.Errorf("over the balance: %d %s, want 400 naming points_used", resp.StatusCode, resp.Body)
 		}
 	})
 
@@ -114,8 +124,19 @@ func TestEventFilesThroughTheFunctionHandlers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.NewCustomer || res.ThankYou == "" {
-			t.Errorf("result %+v, want a new customer thanked", res)
+		if !res.NewCustomer || res.ThankYou == "" || res.PointsEarned == 0 {
+			t.Errorf("result %+v, want a new customer thanked, with points earned", res)
+		}
+		// The same event spending more points than the card holds is refused, and records nothing.
+		var detail map[string]any
+		_ = json.Unmarshal(ev.Detail, &detail)
+		detail["order_id"], detail["points_used"] = "O-3001-B", res.PointsBalance+1
+		ev.Detail, _ = json.Marshal(detail)
+		if _, err := handler.OrderPlaced(r.Intake)(ctx, ev); !errors.Is(err, points.ErrInsufficient) {
+			t.Errorf("an order using more points than the balance: %v, want refused", err)
+		}
+		if _, err := r.Store.Order(ctx, "O-3001-B"); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("the refused order is on record: %v", err)
 		}
 		// The sample's code is nobody's in a fresh ledger: carried through, and refused.
 		if res.Referral == nil || res.Referral.Reason != referral.UnknownCode {

@@ -20,6 +20,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 )
@@ -30,6 +31,8 @@ type Ledger interface {
 	CustomersBornOn(ctx context.Context, md string) ([]*customer.Customer, int, error)
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
 	SaveCustomer(ctx context.Context, c *customer.Customer) error
+	// CommitPoints saves a customer whose points expired with their expire entries, together.
+	CommitPoints(ctx context.Context, c *customer.Customer, entries ...points.Entry) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
 	CreateMessage(ctx context.Context, r message.Record, capped delivery.CapChange) (bool, error)
 	flow.MoveCounter
@@ -60,6 +63,8 @@ type Runner struct {
 	// ContentFiles are the running content's file versions: each decision
 	// records its template's, for the report.
 	ContentFiles map[string]int
+	// Points is the points card (points.yaml): expiry and its reminder; nil: none.
+	Points *points.Config
 }
 
 // Decision is one message the run decided on.
@@ -82,8 +87,10 @@ type Report struct {
 	Customers   int // customers looked at
 	RankChanges int
 	Lapsed      int
-	Decisions   []Decision // new decisions (a dry run lists all it would make)
-	Repeated    int        // messages due that an earlier run already decided
+	// PointsExpired counts the points that passed their last valid day.
+	PointsExpired int64
+	Decisions     []Decision // new decisions (a dry run lists all it would make)
+	Repeated      int        // messages due that an earlier run already decided
 }
 
 // Run runs the schedule for the date of now in the shop's zone. A dry run
@@ -132,6 +139,7 @@ func (r *Runner) Run(ctx context.Context, now time.Time, dryRun bool) (*Report, 
 			}
 			rep.RankChanges += out.rankChanges
 			rep.Lapsed += out.lapsed
+			rep.PointsExpired += out.pointsExpired
 			return nil
 		})
 	}

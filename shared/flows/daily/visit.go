@@ -10,14 +10,16 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 )
 
 type visitResult struct {
-	decisions   []Decision
-	rankChanges int
-	lapsed      int
+	decisions     []Decision
+	rankChanges   int
+	lapsed        int
+	pointsExpired int64
 }
 
 // visit decides today's messages for one customer and moves their next due
@@ -61,10 +63,16 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		res.rankChanges++
 	}
 
-	// 2. What is due: plan steps on the customer's own date, and the birthday.
+	// 2. What is due: points past their last valid day expire (oldest
+	// first, on the customer's date); plan steps on the customer's own
+	// date, the birthday, and the reminder of points about to expire.
 	loc := c.Location()
 	local := plan.DayOf(now, loc)
 	rk := rank.Parse(c.Rank)
+	expired := r.expirePoints(c, local, now)
+	for _, e := range expired {
+		res.pointsExpired -= e.Points
+	}
 	var cands []candidate
 	for _, d := range r.Plans.DueOn(c, r.dueFrom(before.NextDue, local), local) {
 		cd := r.candidate(c, rk, d.Step.Kind, d.Key, now, d.Step.Template, d.Plan, d.Step.ID, d.Step.Channel, time.Time{})
@@ -85,6 +93,12 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 		cd := r.candidate(c, rk, message.Birthday, key, now, "", "", "", "", today.At(MorningHour, loc))
 		cd.job.CouponCode, cd.job.CouponNote = r.Plans.Birthday.CouponCode, r.Plans.Birthday.CouponNote
 		cands = append(cands, cd)
+	}
+
+	remind, reminding := r.pointsReminder(c, local)
+	if reminding {
+		key := message.NewKey(message.Points, c.ID, "points-expiry:"+remind)
+		cands = append(cands, r.candidate(c, rk, message.Points, key, now, r.Points.ReminderTemplate, "", "", "", local.At(MorningHour, loc)))
 	}
 
 	if surprise {
@@ -143,16 +157,27 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 			if status == message.Queued && d.Kind == message.Surprise {
 				c.LastSurpriseAt = now
 			}
+			if d.Kind == message.Points && reminding {
+				// Decided (sent, suppressed or skipped): one reminder per expiry.
+				c.Points.RemindedFor = remind
+				r.Points.Settle(&c.Points)
+			}
 		}
 		res.decisions = append(res.decisions, d)
 	}
 
 	// 5. When to look again.
 	c.NextDue = r.Plans.NextVisit(r.Rules, c, now.Add(24*time.Hour))
-	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue && c.LastSurpriseAt.Equal(before.LastSurpriseAt)) {
+	if dryRun || (c.Rank == before.Rank && c.NextDue == before.NextDue && c.LastSurpriseAt.Equal(before.LastSurpriseAt) &&
+		len(expired) == 0 && c.Points.RemindedFor == before.Points.RemindedFor) {
 		return res, nil
 	}
-	if err := r.Ledger.SaveCustomer(ctx, c); err != nil {
+	if len(expired) > 0 {
+		// The lots go with their expire entries, together: a repeated run finds them gone.
+		if err := r.Ledger.CommitPoints(ctx, c, expired...); err != nil {
+			return res, err
+		}
+	} else if err := r.Ledger.SaveCustomer(ctx, c); err != nil {
 		return res, err
 	}
 	if c.Rank != before.Rank {
@@ -240,5 +265,28 @@ func (r *Runner) record(ctx context.Context, cd candidate, sends map[string]cust
 func clone(c *customer.Customer) *customer.Customer {
 	cp := *c
 	cp.RankHistory = slices.Clone(c.RankHistory)
+	cp.Points.Lots = slices.Clone(c.Points.Lots)
 	return &cp
+}
+
+// expirePoints takes the customer's points past their last valid day (their
+// date today) off the card and returns the expire entries. Without a points
+// card it forgets the card's dates, so they bring no daily visits.
+func (r *Runner) expirePoints(c *customer.Customer, local plan.Day, now time.Time) []points.Entry {
+	if r.Points == nil {
+		c.Points.ExpireOn, c.Points.RemindOn = "", ""
+		return nil
+	}
+	return r.Points.ExpireOn(c, local, now)
+}
+
+// pointsReminder says whether the reminder of the customer's next expiry is
+// due on their date today, and names that expiry (the lot's last valid day).
+func (r *Runner) pointsReminder(c *customer.Customer, local plan.Day) (until string, due bool) {
+	p := c.Points
+	today := local.String()
+	if r.Points == nil || p.RemindOn == "" || today < p.RemindOn || len(p.Lots) == 0 || today >= p.ExpireOn {
+		return "", false
+	}
+	return p.Lots[0].Until, true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/flows/flow"
 	"github.com/daifuku/daifuku/shared/flows/referrals"
@@ -23,7 +24,8 @@ import (
 // Ledger is what the order flow needs of the store.
 type Ledger interface {
 	Customer(ctx context.Context, id string) (*customer.Customer, error)
-	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution) error
+	CommitOrder(ctx context.Context, o customer.Order, c *customer.Customer, thanks message.Record, attr attribution.Attribution, entries ...points.Entry) error
+	Order(ctx context.Context, id string) (*customer.Order, error)
 	flow.MoveCounter
 	SetTags(ctx context.Context, customerID string, old, now []string) error
 	Message(ctx context.Context, key message.Key) (*message.Record, error)
@@ -53,6 +55,8 @@ type Intake struct {
 	// Referrals runs after each order is recorded (the buyer's referral
 	// code, the credit of the code the order carries); nil: no referrals.
 	Referrals Referrals
+	// Points is the points card (points.yaml); nil: orders earn none and may use none.
+	Points *points.Config
 }
 
 // Referrals is the referral step that follows a recorded order. It is
@@ -82,6 +86,10 @@ type Result struct {
 	LastTouch string `json:"last_touch,omitempty"`
 	// Referral is what the order's referral code did (nil: it carried none).
 	Referral *referrals.Outcome `json:"referral,omitempty"`
+	// PointsEarned and PointsBalance: what the order earned, and the
+	// customer's points after it.
+	PointsEarned  int64 `json:"points_earned"`
+	PointsBalance int64 `json:"points_balance"`
 }
 
 // RecordOrder stores an order once and queues its thank-you, then runs the
@@ -143,9 +151,21 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 		c = newCustomer(o)
 	}
 	mergeContact(c, o.Contact)
+	// Points first, at the rank the checkout showed: an order that spends
+	// more than the card holds is refused before anything is recorded.
+	earned, entries, err := in.Points.Order(c, rank.Parse(c.Rank), o)
+	if err != nil {
+		if _, known := in.Ledger.Order(ctx, o.ID); known == nil {
+			// Recorded before: its redemption is why the balance is short.
+			return Result{}, nil, fmt.Errorf("record order %s: %w", o.ID, domain.ErrDuplicate)
+		}
+		return Result{}, nil, err
+	}
+	o.PointsEarned = earned
 	changed := Apply(in.Rules, c, o, now)
 	in.schedule(c, now)
-	res := Result{OrderID: o.ID, CustomerID: c.ID, Rank: c.Rank, RankChanged: changed, NewCustomer: isNew}
+	res := Result{OrderID: o.ID, CustomerID: c.ID, Rank: c.Rank, RankChanged: changed, NewCustomer: isNew,
+		PointsEarned: earned, PointsBalance: c.Points.Balance}
 
 	key := ThankYouKey(o)
 	job := &message.Job{Key: key, Kind: message.ThankYou, CustomerID: c.ID, Rank: c.Rank, OrderID: o.ID, QueuedAt: now}
@@ -169,7 +189,7 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 	}
 	attr.Organic = attr.None()
 	res.LastTouch = string(attr.LastTouch)
-	if err := in.Ledger.CommitOrder(ctx, o, c, rec, attr); err != nil {
+	if err := in.Ledger.CommitOrder(ctx, o, c, rec, attr, entries...); err != nil {
 		return Result{}, nil, err
 	}
 	// Each message (or held-out decision) the order follows counts one

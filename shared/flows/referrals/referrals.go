@@ -21,6 +21,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/render"
@@ -48,7 +49,7 @@ type Queue interface {
 // PointsCredit adds points to a customer's points card, once per entry id
 // (a second call with the same id changes nothing).
 type PointsCredit interface {
-	Credit(ctx context.Context, customerID, entryID string, points int, reason, note string) error
+	Credit(ctx context.Context, customerID, entryID string, n int64, reason points.Reason, note string) (e points.Entry, duplicate bool, err error)
 }
 
 // Program runs the shop's referral programme.
@@ -278,7 +279,7 @@ func ThankYouKey(r referral.Referral) message.Key {
 // PointsEntry is the points-card entry of a referral, for the referrer
 // ("referrer") or the customer referred ("referred"): one each, ever.
 func PointsEntry(r referral.Referral, side string) string {
-	return "referral:" + side + ":" + r.ReferredID
+	return side + ":" + r.ReferredID // the card prefixes its reason: "referral:referrer:C2"
 }
 
 // complete does what follows a credit: the referrer's thank-you (decided
@@ -304,7 +305,7 @@ func (p *Program) complete(ctx context.Context, r referral.Referral, repeated bo
 			if g.points <= 0 {
 				continue
 			}
-			if err := p.Points.Credit(ctx, g.customerID, PointsEntry(r, g.side), g.points, "referral", "ご紹介"); err != nil {
+			if _, _, err := p.Points.Credit(ctx, g.customerID, PointsEntry(r, g.side), int64(g.points), points.Referral, "ご紹介"); err != nil {
 				return out, fmt.Errorf("referral points for %s: %w", g.customerID, err)
 			}
 		}

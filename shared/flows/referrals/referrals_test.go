@@ -16,6 +16,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	pts "github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 	"github.com/daifuku/daifuku/shared/domain/referral"
 	"github.com/daifuku/daifuku/shared/domain/webhook"
@@ -468,34 +469,16 @@ func TestRankRulesCountReferrals(t *testing.T) {
 	}
 }
 
-// points records the points a referral gives, keeping one entry per id as
-// the points ledger does.
-type points struct {
-	mu      sync.Mutex
-	calls   int
-	entries map[string]int
-}
-
-func (p *points) Credit(_ context.Context, customerID, entryID string, n int, reason, _ string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls++
-	if reason != "referral" {
-		return errors.New("unexpected reason " + reason)
-	}
-	if p.entries == nil {
-		p.entries = map[string]int{}
-	}
-	p.entries[customerID+" "+entryID] = n
-	return nil
-}
-
+// A referral's points go on the real points card, once however often the
+// order is retried, and never for a refused code.
 func TestPointsAreCreditedOncePerReferral(t *testing.T) {
 	r := testrig.New(t)
 	ctx := context.Background()
-	pts := &points{}
+	if r.Referrals.Points == nil {
+		t.Fatal("the app does not give referrals the points card")
+	}
 	p := *r.Referrals
-	p.Points, p.Config.ReferrerPoints, p.Config.ReferredPoints = pts, 500, 200
+	p.Config.ReferrerPoints, p.Config.ReferredPoints = 500, 200
 	in := *r.Intake
 	in.Referrals = &p
 	c1 := referrer(t, r, emailCustomer("C1", "紹介 花子"))
@@ -508,14 +491,26 @@ func TestPointsAreCreditedOncePerReferral(t *testing.T) {
 	if _, err := in.RecordOrder(ctx, order("O-3", "C3", "ZZZZZZ", r.Clock.Now())); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"C1 referral:referrer:C2": 500, "C2 referral:referred:C2": 200}
-	if len(pts.entries) != len(want) {
-		t.Fatalf("entries = %v, want %v", pts.entries, want)
-	}
-	for k, n := range want {
-		if pts.entries[k] != n {
-			t.Errorf("entry %s = %d, want %d", k, pts.entries[k], n)
+	credits := func(id string) (n int64, entries []string) {
+		card, err := r.Points.Card(ctx, id)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, e := range card.Entries {
+			if e.Reason == pts.Referral {
+				n += e.Points
+				entries = append(entries, e.ID)
+			}
+		}
+		return n, entries
+	}
+	for id, want := range map[string]int64{"C1": 500, "C2": 200, "C3": 0} {
+		if n, entries := credits(id); n != want || (want > 0 && len(entries) != 1) {
+			t.Errorf("%s: referral points %d in %v, want %d in one entry", id, n, entries, want)
+		}
+	}
+	if card, _ := r.Points.Card(ctx, "C1"); card.Balance != 500 {
+		t.Errorf("the referrer's balance is %d, want 500", card.Balance)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package timeline gathers one customer's history for the staff who answer
 // them and anyone checking a flow: rank changes, every message and what
-// became of it, orders, what they said, their opt-outs, their events, and
-// who they referred or were referred by, newest first.
-// It reads the customer and the indexes keyed by the customer (six
+// became of it, orders, points, what they said, their opt-outs, their
+// events, and who they referred or were referred by, newest first.
+// It reads the customer and the indexes keyed by the customer (seven
 // queries), never a whole table.
 package timeline
 
@@ -17,6 +17,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
+	"github.com/daifuku/daifuku/shared/domain/points"
 	"github.com/daifuku/daifuku/shared/domain/referral"
 )
 
@@ -27,6 +28,7 @@ type Ledger interface {
 	OrdersOf(ctx context.Context, customerID string) ([]*customer.Order, error)
 	FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error)
 	ReferralsOf(ctx context.Context, customerID string) ([]referral.Referral, error)
+	PointsOf(ctx context.Context, customerID string) ([]points.Entry, error)
 }
 
 // Entry types.
@@ -38,6 +40,7 @@ const (
 	Consent    = "consent"
 	Event      = "event"
 	Referral   = "referral"
+	Points     = "points"
 )
 
 // EventLedger reads a customer's standing with events; a ledger without
@@ -82,6 +85,7 @@ type Entry struct {
 	Consent  *customer.ConsentChange `json:"consent,omitempty"`
 	Event    *EventEntry             `json:"event,omitempty"`
 	Referral *referral.Referral      `json:"referral,omitempty"`
+	Points   *points.Entry           `json:"points,omitempty"`
 }
 
 // MessageEntry is a message as the timeline shows it.
@@ -141,6 +145,10 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	pts, err := l.PointsOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent, HasEmail: c.Email != "", HasLINE: c.LINEUserID != ""}
 	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
 	for _, r := range c.RankHistory {
@@ -191,6 +199,9 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	for _, r := range refs {
 		t.Entries = append(t.Entries, referralEntry(r, c.ID))
 	}
+	for _, p := range pts {
+		t.Entries = append(t.Entries, Entry{At: p.At, Type: Points, Points: &p, Summary: PointsSummary(p)})
+	}
 	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
 	return t, nil
 }
@@ -216,6 +227,22 @@ func messageEntry(m *message.Record) Entry {
 		parts = append(parts, "("+m.Reason+")")
 	}
 	return Entry{At: m.CreatedAt, Type: Message, Message: e, Summary: strings.Join(parts, " ")}
+}
+
+// PointsSummary is a points entry in one line: "earn +128 (order O1), balance 128, until 2027-11-23".
+func PointsSummary(e points.Entry) string {
+	s := fmt.Sprintf("%s %+d", e.Reason, e.Points)
+	switch {
+	case e.OrderID != "":
+		s += " (order " + e.OrderID + ")"
+	case e.Note != "":
+		s += " (" + e.Note + ")"
+	}
+	s += fmt.Sprintf(", balance %d", e.Balance)
+	if e.Until != "" && e.Points > 0 {
+		s += ", until " + e.Until
+	}
+	return s
 }
 
 func feedbackEntry(f feedback.Feedback) Entry {

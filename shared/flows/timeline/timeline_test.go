@@ -3,6 +3,7 @@ package timeline_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +49,8 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops.Of("Scan") != 0 || ops.Of("Query") != 6 || ops.Of("GetItem") != 1 {
-		t.Errorf("operations %v; want one GetItem and six index queries (messages, orders, feedback, events, referrals both ways), no Scan", ops.All())
+	if ops.Of("Scan") != 0 || ops.Of("Query") != 7 || ops.Of("GetItem") != 1 {
+		t.Errorf("operations %v; want one GetItem and seven queries (messages, orders, feedback, events, referrals both ways, the points card), no Scan", ops.All())
 	}
 	count := map[string]int{}
 	for i, e := range tl.Entries {
@@ -61,7 +62,8 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 			t.Errorf("entry %d (%s) has no summary", i, e.Type)
 		}
 	}
-	want := map[string]int{timeline.Order: 2, timeline.Message: 2, timeline.RankChange: 2, timeline.Feedback: 1, timeline.Consent: 1}
+	want := map[string]int{timeline.Order: 2, timeline.Message: 2, timeline.RankChange: 2, timeline.Feedback: 1, timeline.Consent: 1,
+		timeline.Points: 2}
 	for typ, n := range want {
 		if count[typ] != n {
 			t.Errorf("%d %s entries, want %d (all: %v)", count[typ], typ, n, count)
@@ -74,6 +76,9 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 		t.Errorf("oldest entry at %v, want the first order's %v", last.At, start)
 	}
 	for _, e := range tl.Entries {
+		if e.Type == timeline.Points && (e.Points.Reason != "earn" || e.Points.Points != 38 || !strings.HasPrefix(e.Summary, "earn +38 (order O")) {
+			t.Errorf("points entry %+v (%s): want each order's 38 points earned", e.Points, e.Summary)
+		}
 		if e.Type == timeline.Message && (e.Message.Status != "sent" || e.Message.SentAt.IsZero() || e.Message.Template == "") {
 			t.Errorf("message entry %+v: want sent, with its template and time", e.Message)
 		}
