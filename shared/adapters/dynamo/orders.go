@@ -29,7 +29,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return fmt.Errorf("encode attribution of order %s: %w", o.ID, err)
 	}
 	orderItem["attribution"] = &types.AttributeValueMemberM{Value: touched}
-	custUpdate, err := s.customerUpdate(c)
+	custWrites, err := s.customerWrites(c)
 	if err != nil {
 		return err
 	}
@@ -40,9 +40,9 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: append([]types.TransactWriteItem{
 			{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
-			{Update: custUpdate},
+			custWrites[0],
 			{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
-		}, s.countDecision(thanks)...),
+		}, append(s.countDecision(thanks), custWrites[1:]...)...),
 	})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
@@ -58,6 +58,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return fmt.Errorf("record order %s: %w", o.ID, err)
 	}
 	c.Version++
+	consentWritten(c)
 	return nil
 }
 

@@ -121,7 +121,7 @@ func (p *Processor) follow(ctx context.Context, marker string, ev webhook.LINEEv
 	returned := c.Version == 0 || c.Consent.LINEStatus != customer.Reachable
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Reachable, ev.At
 	if returned {
-		c.NoteConsent(customer.LINE, ev.At, "line follow")
+		c.NoteConsent(customer.LINE, ev.At, customer.ByLINEFollow, "line follow")
 	}
 	if c.FriendAddedAt.IsZero() {
 		c.FriendAddedAt = ev.At
@@ -148,7 +148,7 @@ func (p *Processor) unfollow(ctx context.Context, marker string, ev webhook.LINE
 		return e, nil
 	}
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Blocked, ev.At
-	c.NoteConsent(customer.LINE, ev.At, "line unfollow")
+	c.NoteConsent(customer.LINE, ev.At, customer.ByLINEUnfollow, "line unfollow")
 	e.Customer = c
 	return e, nil
 }
@@ -202,7 +202,7 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev webhook.L
 	fb := feedback.Feedback{ID: "line-" + ev.ID, CustomerID: c.ID, Channel: customer.LINE, Type: feedback.Comment,
 		Text: ev.Text, At: ev.At}
 	if feedback.AsksForFewer(ev.Text) && c.AskForFewer() {
-		c.NoteConsent(customer.LINE, ev.At, "asked for fewer messages")
+		c.NoteConsent(customer.LINE, ev.At, customer.ByReply, "asked for fewer messages")
 		e.Customer = c
 	}
 	var reply []*render.LINE

@@ -73,7 +73,7 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 				if stop == customer.Unsubscribed {
 					c.Consent.Email = false
 				}
-				c.NoteConsent(customer.Email, ev.At, "sendgrid "+ev.Type)
+				c.NoteConsent(customer.Email, ev.At, customer.BySendGridEvent, "sendgrid "+ev.Type)
 				e.Customer = c
 			}
 		}
@@ -153,7 +153,7 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 		}
 		if c != nil {
 			if feedback.AsksForFewer(m.Text) && c.AskForFewer() {
-				c.NoteConsent(customer.Email, p.Now(), "asked for fewer messages")
+				c.NoteConsent(customer.Email, p.Now(), customer.ByReply, "asked for fewer messages")
 				e.Customer = c
 			}
 			reply.CustomerID = c.ID
