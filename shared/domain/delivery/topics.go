@@ -21,7 +21,7 @@ type Topic struct {
 	Kinds []message.Kind `yaml:"kinds"`
 	// Group is the SendGrid unsubscribe group (asm.group_id) of its emails;
 	// 0: none (the emails go without one).
-	Group int64 `yaml:"sendgrid_group"`
+	Group int `yaml:"sendgrid_group"`
 }
 
 // Topics are every topic, in the order customers see them.
@@ -48,7 +48,7 @@ func (ts Topics) ByID(id string) (Topic, bool) {
 }
 
 // ByGroup is the topic of a SendGrid unsubscribe group.
-func (ts Topics) ByGroup(group int64) (Topic, bool) {
+func (ts Topics) ByGroup(group int) (Topic, bool) {
 	for _, t := range ts {
 		if group != 0 && t.Group == group {
 			return t, true
@@ -59,8 +59,8 @@ func (ts Topics) ByGroup(group int64) (Topic, bool) {
 
 // Groups are the SendGrid unsubscribe groups of every topic, for
 // asm.groups_to_display: SendGrid's own preference page then lists them all.
-func (ts Topics) Groups() []int64 {
-	var out []int64
+func (ts Topics) Groups() []int {
+	var out []int
 	for _, t := range ts {
 		if t.Group != 0 {
 			out = append(out, t.Group)
@@ -103,7 +103,7 @@ var topicID = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 // kind, a kind in two topics or in none, a transactional kind in one (it
 // must always reach the customer), a SendGrid group used twice.
 func checkTopics(ts Topics) error {
-	ids, groups, kinds := map[string]bool{}, map[int64]string{}, map[message.Kind]string{}
+	ids, groups, kinds := map[string]bool{}, map[int]string{}, map[message.Kind]string{}
 	for i, t := range ts {
 		switch {
 		case !topicID.MatchString(t.ID):

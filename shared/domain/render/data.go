@@ -22,6 +22,12 @@ type Shop struct {
 	// becomes reply+<token>@ReplyDomain, so a reply finds the message it
 	// answers. "" sends replies to SupportEmail.
 	ReplyDomain string `yaml:"reply_domain"`
+	// The sender as Japan's anti-spam law (特定電子メール法) asks every
+	// advertising email to name it: legal name, postal address, and a phone
+	// (with SupportEmail, the contact for complaints).
+	LegalName     string `yaml:"legal_name"`
+	PostalAddress string `yaml:"postal_address"`
+	Phone         string `yaml:"phone"`
 }
 
 // Data is everything a template may say. Every variable is always defined
@@ -36,6 +42,9 @@ type Data struct {
 	Coupon Coupon
 	// Unsubscribe is the one-click opt-out link of non-transactional email; "" otherwise.
 	Unsubscribe string
+	// Preferences is the link to the customer's preference page (配信設定),
+	// in every email; "" on LINE.
+	Preferences string
 	// Ratings are the links of a feedback request, one per rating (email only).
 	Ratings []RatingLink
 	// Voices are the comments customers agreed to publish, newest first, at
@@ -126,9 +135,10 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"order":    order,
 		"shop": map[string]any{
 			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
+			"legal_name": esc(d.Shop.LegalName), "postal_address": esc(d.Shop.PostalAddress), "phone": esc(d.Shop.Phone),
 		},
 		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
-		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
+		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe), "preferences": esc(d.Preferences)},
 		"feedback": map[string]any{"ratings": ratings},
 	}
 }
@@ -178,7 +188,9 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 		RankID:   rankID, RankLabel: rankLabel,
 		Order: &customer.Order{ID: "O-0", Total: 12800, OrderedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			Items: []customer.Item{{Name: "見本の品", Quantity: 1, Price: 12800}}},
-		Shop: shop,
+		Shop:        shop,
+		Unsubscribe: "https://api.example.jp/unsubscribe?t=sample&x=<&>",
+		Preferences: "https://api.example.jp/preferences?t=sample&x=<&>",
 	}
 	if !quiet {
 		d.Voices = []Voice{
