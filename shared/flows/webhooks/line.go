@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
@@ -199,6 +200,9 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev webhook.L
 	if ev.MessageType != "text" {
 		return e, nil, nil // a sticker or a photo: engagement, not words to keep
 	}
+	if isMenuRequest(ev.Text) {
+		return e, []*render.LINE{p.prefsMenu(c, "")}, nil // a request, not words for the shop
+	}
 	fb := feedback.Feedback{ID: "line-" + ev.ID, CustomerID: c.ID, Channel: customer.LINE, Type: feedback.Comment,
 		Text: ev.Text, At: ev.At}
 	if feedback.AsksForFewer(ev.Text) && c.AskForFewer() {
@@ -252,6 +256,9 @@ func (p *Processor) consentQuestion(key message.Key) *render.LINE {
 
 // postback: a tap on one of daifuku's buttons (a rating, an answer, consent).
 func (p *Processor) postback(ctx context.Context, marker string, ev webhook.LINEEvent) (*webhook.Effects, []*render.LINE, error) {
+	if strings.HasPrefix(ev.PostbackData, PrefsPrefix) {
+		return p.prefsPostback(ctx, marker, ev)
+	}
 	pb, err := feedback.ParsePostback(ev.PostbackData)
 	if errors.Is(err, feedback.ErrNotOurs) {
 		return nil, nil, nil // a rich menu or another tool's button

@@ -62,6 +62,23 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 			}
 		}
 		p.engage(e, rec, ev.Type, ev.At)
+		if ev.Type == message.EvGroupUnsubscribe || ev.Type == message.EvGroupResubscribe {
+			// A topic's unsubscribe group: the topic stops (or starts
+			// again), not all email. A group no topic has is an unsubscribe.
+			c, err := p.mailCustomer(ctx, rec, ev.Email)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil && strings.EqualFold(c.Email, ev.Email) {
+				changed, ok := p.groupEvent(c, ev, ev.Type == message.EvGroupResubscribe)
+				if changed {
+					e.Customer = c
+				}
+				if ok || ev.Type == message.EvGroupResubscribe {
+					return e, nil
+				}
+			}
+		}
 		if stop := stopStatus(ev); stop != "" {
 			c, err := p.mailCustomer(ctx, rec, ev.Email)
 			if err != nil {
