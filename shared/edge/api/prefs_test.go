@@ -201,3 +201,93 @@ func firstBody(reqs []capture.Request) string {
 	}
 	return string(reqs[0].Body)
 }
+
+// Every way consent changes leaves a record with its "how", and the
+// customer's timeline shows each.
+func TestConsentRecordsForEveryHowInTheTimeline(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	ctx := context.Background()
+	if _, err := k.Intake.RecordOrder(ctx, customer.Order{ID: "O1", CustomerID: "C1", Total: 3800, OrderedAt: k.Clock.Now(),
+		Contact: customer.Contact{Email: sampleEmail}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Intake.ImportCustomer(ctx, &customer.Customer{ID: "C1", Email: sampleEmail, LINEUserID: sampleUser,
+		Consent: customer.Consent{Email: true, LINE: true}}); err != nil {
+		t.Fatal(err)
+	}
+	line := func(id string, at time.Time, ev map[string]any) []byte {
+		ev["webhookEventId"], ev["timestamp"], ev["replyToken"], ev["mode"] = id, at.UnixMilli(), "rt-"+id, "active"
+		ev["source"] = map[string]any{"type": "user", "userId": sampleUser}
+		ev["deliveryContext"] = map[string]any{"isRedelivery": false}
+		b, _ := json.Marshal(map[string]any{"destination": "U123", "events": []any{ev}})
+		return b
+	}
+	now := k.Clock.Now()
+	k.sendLINE(t, line("U1", now, map[string]any{"type": "unfollow"}))
+	k.sendLINE(t, line("F1", now.Add(time.Second), map[string]any{"type": "follow"}))
+	k.sendLINE(t, line("P1", now.Add(2*time.Second), map[string]any{"type": "postback", "postback": map[string]any{"data": "pref=off&t=events"}}))
+	k.sendLINE(t, line("T1", now.Add(3*time.Second), map[string]any{"type": "message",
+		"message": map[string]any{"type": "text", "id": "t1", "quoteToken": "q", "text": "少なめに"}}))
+	k.do(http.MethodPost, "/preferences?t="+url.QueryEscape(k.Sender.Unsubscribe.PreferencesToken("C1")),
+		url.Values{"form": {"topics"}, "topic": {"newsletter", "points", "follow-up"}})
+	b, _ := json.Marshal([]map[string]any{{"email": sampleEmail, "timestamp": now.Unix(), "event": "group_unsubscribe",
+		"sg_event_id": "g-1", "asm_group_id": 30101}})
+	k.sendSendGrid(t, b)
+	k.do(http.MethodPost, "/unsubscribe?t="+url.QueryEscape(k.Sender.Unsubscribe.Token("C1", customer.Email)), nil)
+	if _, err := k.Webhooks.SetConsent(ctx, "C1", customer.Email, true, "asked at the shop counter to hear from us again"); err != nil {
+		t.Fatal(err)
+	}
+
+	req := httptest.NewRequest(http.MethodGet, "/customers/C1/timeline", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	k.h.ServeHTTP(w, req)
+	var tl struct {
+		Entries []struct {
+			Type    string                  `json:"type"`
+			Summary string                  `json:"summary"`
+			Consent *customer.ConsentChange `json:"consent"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &tl); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("timeline: %d %s", w.Code, w.Body)
+	}
+	seen := map[customer.How]bool{}
+	for _, e := range tl.Entries {
+		if e.Type == "consent" {
+			seen[e.Consent.How] = true
+			if !strings.Contains(e.Summary, string(e.Consent.How)) {
+				t.Errorf("summary %q does not say how", e.Summary)
+			}
+		}
+	}
+	for _, how := range customer.Hows {
+		if !seen[how] {
+			t.Errorf("no %s record in the timeline (seen %v)", how, seen)
+		}
+	}
+	if c := k.customer(t, "C1"); !c.Consent.Email || c.Consent.EmailStatus != customer.Reachable {
+		t.Errorf("after staff gave consent again: %+v", c.Consent)
+	}
+}
+
+// Staff change consent only with a reason; without one nothing changes.
+func TestStaffConsentNeedsAReason(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	k.seed(t, &customer.Customer{ID: "C1", Email: "c1@example.jp", Consent: customer.Consent{Email: true}})
+	if _, err := k.Webhooks.SetConsent(context.Background(), "C1", customer.Email, false, "  "); err == nil || !strings.Contains(err.Error(), "reason") {
+		t.Errorf("no reason: %v", err)
+	}
+	if c := k.customer(t, "C1"); !c.Consent.Email || len(k.consentOf(t, "C1")) != 0 {
+		t.Error("a refused staff change changed something")
+	}
+	if changed, err := k.Webhooks.SetConsent(context.Background(), "C1", customer.Email, false, "phoned to stop all email"); err != nil || !changed {
+		t.Fatal(changed, err)
+	}
+	recs := k.consentOf(t, "C1")
+	if len(recs) != 1 || recs[0].How != customer.ByStaff || recs[0].Cause != "phoned to stop all email" || recs[0].Consent {
+		t.Errorf("records %+v", recs)
+	}
+}

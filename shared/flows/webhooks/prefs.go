@@ -151,3 +151,46 @@ func (p *Processor) prefsMenu(c *customer.Customer, said string) *render.LINE {
 
 // isMenuRequest reports whether a LINE text asks for the preference menu.
 func isMenuRequest(text string) bool { return strings.TrimSpace(text) == MenuWord }
+
+// SetConsent is a staff member's change to a customer's consent on a
+// channel (the customer asked by phone, in the shop, in writing). A reason
+// is required: it is kept with the consent record. Giving email consent
+// again clears an unsubscribe, never a bounce or a spam report (the
+// address itself refuses). It reports whether anything changed.
+func (p *Processor) SetConsent(ctx context.Context, customerID string, ch customer.Channel, on bool, reason string) (bool, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return false, domain.Invalidf("consent of %s: a reason is required (what the customer asked, and how)", customerID)
+	case ch != customer.Email && ch != customer.LINE:
+		return false, domain.Invalidf("consent of %s: unknown channel %q (want email or line)", customerID, ch)
+	}
+	var changed bool
+	err := flow.RetryConflicts(ctx, func() error {
+		c, err := p.Ledger.Customer(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		was := c.Consent
+		if ch == customer.Email {
+			c.Consent.Email = on
+			switch {
+			case on && c.Consent.EmailStatus == customer.Unsubscribed:
+				c.Consent.EmailStatus = customer.Reachable
+			case !on && c.Consent.EmailStatus == customer.Reachable:
+				c.Consent.EmailStatus = customer.Unsubscribed
+			}
+		} else {
+			c.Consent.LINE = on
+		}
+		if changed = c.Consent != was; !changed {
+			return nil
+		}
+		c.NoteConsent(ch, p.Now(), customer.ByStaff, reason)
+		return p.Ledger.SaveCustomer(ctx, c)
+	})
+	if err != nil {
+		return false, fmt.Errorf("consent of %s: %w", customerID, err)
+	}
+	return changed, nil
+}
