@@ -23,6 +23,8 @@ type Resource struct {
 	Type       string    `yaml:"Type"`
 	Properties yaml.Node `yaml:"Properties"`
 	Metadata   yaml.Node `yaml:"Metadata"`
+	// DeletionPolicy: "Retain" keeps the resource when the stack goes.
+	DeletionPolicy string `yaml:"DeletionPolicy"`
 }
 
 // Load parses a template file.

@@ -139,7 +139,7 @@ func TestTablesComeFromTheTemplate(t *testing.T) {
 		names[*tb.Input.TableName] = len(tb.Input.GlobalSecondaryIndexes)
 	}
 	for name, gsis := range map[string]int{"x-CustomersTable": 5, "x-OrdersTable": 1, "x-MessagesTable": 5, "x-CampaignsTable": 2, "x-BatchesTable": 0, "x-TagsTable": 0, "x-ChannelsTable": 0,
-		"x-InboxTable": 0, "x-FeedbackTable": 2, "x-PointsTable": 0} {
+		"x-InboxTable": 0, "x-FeedbackTable": 2, "x-PointsTable": 0, "x-ConsentTable": 0} {
 		if got, ok := names[name]; !ok || got != gsis {
 			t.Errorf("table %s: %d indexes (present %v), want %d", name, got, ok, gsis)
 		}

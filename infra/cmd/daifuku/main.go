@@ -64,6 +64,9 @@ commands:
                               and the balance; -format text|json
   points adjust ID N -reason "…"  add (or, negative, take away) N points; the reason is
                               required and kept; the balance never goes below zero
+  consent ID email|line on|off --reason "…"
+                              record a consent change staff were asked for (reason
+                              required; kept in the consent records, see docs/consent.md)
   release                     the hourly run: release deferred messages whose time has
                               come, send the campaigns that are due
   schedule                    the daily run; -date D, -dry-run
@@ -143,13 +146,13 @@ func run(ctx context.Context, args []string) error {
 	nowFlag := fs.String("now", "", "act as if it were this time (RFC 3339)")
 	limit := fs.Int("limit", 0, "voice: at most this many, newest first (0: all)")
 	days := fs.Int("days", 7, "feedback: this many days back")
+	reason := fs.String("reason", "", "consent, points adjust: why (required; kept with the record or entry)")
 	month := fs.String("month", "", "report: the month, YYYY-MM (default: this month in Japan; with -store, the month before)")
 	store := fs.Bool("store", false, "report: store the month's report and email its summary, as the schedule does on the 1st")
 	simCustomers := fs.Int("customers", 2000, "simulate: customers in the synthetic shop")
 	simMonths := fs.Int("months", 2, "simulate: months to report")
 	simEffect := fs.Float64("effect", 0.1, "simulate: every step's true lift on repurchase within its window (0.1: ten points)")
 	grace := fs.Duration("grace", reconcile.DefaultGrace, "messages stuck: in flight this long past due")
-	reason := fs.String("reason", "", "points adjust: why (required, kept with the entry)")
 	all := cAll
 	// TEMPLATES_DIR fixes the content to a folder; otherwise the content
 	// published in the local table (seeded from templates/) is used.
@@ -168,7 +171,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Println("rank rules, shop and templates are valid")
 		return nil
-	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release", "report", "simulate":
+	case "run", "import", "stubs", "schedule", "serve", "voice", "feedback", "customer", "release", "report", "simulate", "consent":
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -356,6 +359,8 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("usage: daifuku customer [-format text|json] CUSTOMER_ID")
 		}
 		return printTimeline(ctx, env, fs.Args()[0], *format)
+	case "consent":
+		return staffConsent(ctx, env, fs, *reason)
 	case "release":
 		return release(ctx, env)
 	case "feedback":
@@ -620,6 +625,32 @@ func storeReport(ctx context.Context, env *local.Env, dir, month string) error {
 }
 
 // printTimeline prints one customer's history, newest first.
+// staffConsent records a consent change staff were asked for:
+// daifuku consent CUSTOMER email|line on|off --reason "…" (flags before or after).
+func staffConsent(ctx context.Context, env *local.Env, fs *flag.FlagSet, reason string) error {
+	const use = `usage: daifuku consent CUSTOMER_ID email|line on|off --reason "what the customer asked, and how"`
+	args := fs.Args()
+	if len(args) > 3 {
+		if err := fs.Parse(args[3:]); err != nil {
+			return err
+		}
+		reason, args = fs.Lookup("reason").Value.String(), append(args[:3:3], fs.Args()...)
+	}
+	if len(args) != 3 || (args[2] != "on" && args[2] != "off") {
+		return errors.New(use)
+	}
+	changed, err := env.Webhooks.SetConsent(ctx, args[0], customer.Channel(args[1]), args[2] == "on", reason)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Printf("%s: %s consent was already %s; nothing recorded\n", args[0], args[1], args[2])
+		return nil
+	}
+	fmt.Printf("%s: %s consent %s, recorded (staff: %s)\n", args[0], args[1], args[2], strings.TrimSpace(reason))
+	return nil
+}
+
 func printTimeline(ctx context.Context, env *local.Env, id, format string) error {
 	t, err := env.Timeline(ctx, id)
 	if err != nil {

@@ -73,6 +73,10 @@ func LoadContent(fsys fs.FS) (*Content, error) {
 	if shop.Name == "" || shop.FromEmail == "" {
 		return nil, fmt.Errorf("templates/shop.yaml: name and from_email are required")
 	}
+	if shop.LegalName == "" || shop.PostalAddress == "" || shop.Phone == "" || shop.SupportEmail == "" {
+		return nil, fmt.Errorf("templates/shop.yaml: legal_name, postal_address, phone and support_email are required: " +
+			"Japan's anti-spam law (特定電子メール法) asks every advertising email to name its sender, where they are, and whom to contact")
+	}
 	lib, err := render.Load(fsys)
 	if err != nil {
 		return nil, err
@@ -198,6 +202,17 @@ func (c *Content) check() error {
 					try(out, err, ch)
 				}
 			}
+		}
+	}
+	// Every advertising email names its sender and offers an opt-out
+	// (特定電子メール法); the thank-you answers a purchase and is exempt.
+	for _, ref := range c.Templates.Refs() {
+		if delivery.Transactional(ref.Kind) {
+			continue
+		}
+		rk := c.Rules.Ranks[0].ID
+		if err := c.Templates.CheckSenderFooter(string(ref.Kind)+"/"+ref.Rank, c.Shop, rk, c.Rules.Label(rank.Rank{ID: rk})); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	// Folders no rank reaches by kind (plan steps, newsletters) render too.

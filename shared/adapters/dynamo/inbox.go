@@ -80,12 +80,15 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 		},
 		ConditionExpression: aws.String("attribute_not_exists(id)"),
 	}}}
+	var consent []types.TransactWriteItem
 	if e.Customer != nil {
-		u, err := s.customerUpdate(e.Customer)
+		cw, err := s.customerWrites(e.Customer)
 		if err != nil {
 			return err
 		}
-		items = append(items, types.TransactWriteItem{Update: u})
+		// The consent records go last: the conflict check below reads the
+		// customer's update at its place.
+		items, consent = append(items, cw[0]), cw[1:]
 	}
 	if e.Message != nil {
 		item, err := messageItem(*e.Message)
@@ -109,6 +112,7 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.tables.Feedback, Item: item}})
 	}
+	items = append(items, consent...)
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var cancelled *types.TransactionCanceledException
 	if errors.As(err, &cancelled) {
@@ -127,6 +131,7 @@ func (s *Store) Apply(ctx context.Context, e webhook.Effects) error {
 	}
 	if e.Customer != nil {
 		e.Customer.Version++
+		consentWritten(e.Customer)
 	}
 	if m := e.Message; m != nil && !m.SentAt.IsZero() {
 		// An ambiguous email its processed event settled as sent.

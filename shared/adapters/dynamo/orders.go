@@ -33,7 +33,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return fmt.Errorf("encode attribution of order %s: %w", o.ID, err)
 	}
 	orderItem["attribution"] = &types.AttributeValueMemberM{Value: touched}
-	custUpdate, err := s.customerUpdate(c)
+	custWrites, err := s.customerWrites(c)
 	if err != nil {
 		return err
 	}
@@ -45,11 +45,14 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 	if err != nil {
 		return err
 	}
+	// Points entries right after the first three (the cancellation reasons
+	// below find them there), then the consent records and the counts.
 	items := append([]types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.tables.Orders, Item: orderItem, ConditionExpression: aws.String("attribute_not_exists(order_id)")}},
-		{Update: custUpdate},
+		custWrites[0],
 		{Put: &types.Put{TableName: &s.tables.Messages, Item: msgItem, ConditionExpression: aws.String("attribute_not_exists(message_key)")}},
 	}, puts...)
+	items = append(items, custWrites[1:]...)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, s.countDecision(thanks)...)})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
@@ -69,6 +72,7 @@ func (s *Store) CommitOrder(ctx context.Context, o customer.Order, c *customer.C
 		return fmt.Errorf("record order %s: %w", o.ID, err)
 	}
 	c.Version++
+	consentWritten(c)
 	return nil
 }
 

@@ -33,6 +33,7 @@ type Tables struct {
 	Reports   string // the report's counters, by month and row
 	Referrals string // referral codes and referrals (口コミ)
 	Points    string // the points card's entries, by customer
+	Consent   string // consent records, never changed or deleted
 }
 
 // each lists the tables with their logical ids in template.yaml and the
@@ -51,7 +52,7 @@ func (t *Tables) each() []struct {
 		{"InboxTable", "INBOX_TABLE", &t.Inbox}, {"FeedbackTable", "FEEDBACK_TABLE", &t.Feedback},
 		{"ChannelsTable", "CHANNELS_TABLE", &t.Channels}, {"ContentTable", "CONTENT_TABLE", &t.Content},
 		{"ReportsTable", "REPORTS_TABLE", &t.Reports}, {"ReferralsTable", "REFERRALS_TABLE", &t.Referrals},
-		{"PointsTable", "POINTS_TABLE", &t.Points},
+		{"PointsTable", "POINTS_TABLE", &t.Points}, {"ConsentTable", "CONSENT_TABLE", &t.Consent},
 	}
 }
 
@@ -120,22 +121,29 @@ func get[T any](ctx context.Context, db *dynamodb.Client, table, keyName, key, w
 // SaveCustomer writes a customer if nobody changed it since it was read at
 // version c.Version, and bumps the version. A new customer has version 0.
 func (s *Store) SaveCustomer(ctx context.Context, c *customer.Customer) error {
-	u, err := s.customerUpdate(c)
+	items, err := s.customerWrites(c)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
-		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
-	})
+	if len(items) == 1 {
+		u := items[0].Update
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		})
+	} else {
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	}
 	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &failed) || (errors.As(err, &cancelled) && failedCheck(cancelled.CancellationReasons, 0)) {
 		return fmt.Errorf("save customer %s: %w", c.ID, domain.ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("save customer %s: %w", c.ID, err)
 	}
 	c.Version++
+	consentWritten(c)
 	return nil
 }
 

@@ -72,6 +72,11 @@ func Build(env delivery.Envelope, msg *render.Email) *mail.SGMailV3 {
 	for k, v := range env.Headers {
 		m.SetHeader(HeaderSafe(k), HeaderSafe(v))
 	}
+	if env.Group != 0 {
+		// The topic's unsubscribe group: SendGrid then drops it for whoever
+		// left the group, and reports a group_unsubscribe with its id.
+		m.SetASM(mail.NewASM().SetGroupID(env.Group).AddGroupsToDisplay(env.GroupsToDisplay...))
+	}
 	return m
 }
 

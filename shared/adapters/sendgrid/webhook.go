@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -100,6 +101,7 @@ func DecodeEvent(raw []byte) (webhook.MailEvent, error) {
 		MessageKey json.RawMessage `json:"message_key"`
 		Type2      string          `json:"type"`
 		Test       json.RawMessage `json:"test"`
+		Group      json.Number     `json:"asm_group_id"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -114,6 +116,9 @@ func DecodeEvent(raw []byte) (webhook.MailEvent, error) {
 	}
 	if secs, err := e.Timestamp.Int64(); err == nil {
 		ev.At = time.Unix(secs, 0).UTC()
+	}
+	if g, err := e.Group.Int64(); err == nil && g > 0 && g <= math.MaxInt32 {
+		ev.Group = int(g)
 	}
 	// Tolerate a key sent as a number or other JSON: only a string is ours.
 	var key string

@@ -84,30 +84,94 @@ type RankChange struct {
 	Cause string `dynamodbav:"cause,omitempty"`
 }
 
-// ConsentChange is one change to how a customer may be reached: an opt-out,
-// a bounce, a block, a return. The timeline shows them to staff.
+// ConsentChange is one change to how a customer may be reached: consent
+// given or withdrawn on a channel or for a topic, a bounce, a block, a
+// return. Japan's anti-spam law (特定電子メール法) asks that the record of
+// consent be kept: each change is an item of its own (see docs/consent.md).
 type ConsentChange struct {
-	Channel Channel       `dynamodbav:"channel" json:"channel"`
-	Status  ContactStatus `dynamodbav:"status,omitempty" json:"status"` // "" : reachable again
-	Consent bool          `dynamodbav:"consent" json:"consent"`         // consent after the change
+	Channel Channel       `dynamodbav:"channel,omitempty" json:"channel,omitempty"` // "": every channel (a topic)
+	Status  ContactStatus `dynamodbav:"status,omitempty" json:"status"`             // "" : reachable again
+	Consent bool          `dynamodbav:"consent" json:"consent"`                     // consent after the change
 	At      time.Time     `dynamodbav:"at" json:"at"`
-	Cause   string        `dynamodbav:"cause" json:"cause"` // e.g. "unsubscribe link", "sendgrid bounce"
+	// How is how the change came about, from a fixed vocabulary.
+	How How `dynamodbav:"how,omitempty" json:"how,omitempty"`
+	// Topic is the topic (配信設定) the change is about; "": the channel itself.
+	Topic string `dynamodbav:"topic,omitempty" json:"topic,omitempty"`
+	// Cause says more, never personal data: e.g. "sendgrid bounce", or the
+	// reason staff gave.
+	Cause string `dynamodbav:"cause" json:"cause"`
 }
 
-// maxConsentHistory keeps the item small: the newest changes are the ones staff need.
-const maxConsentHistory = 50
+// How is how a consent change came about: a fixed vocabulary, so records
+// can be counted and exported, not free text.
+type How string
+
+// The ways consent changes.
+const (
+	ByOrderForm       How = "order_form"       // the checkout's consent boxes
+	ByCSVImport       How = "csv_import"       // a spreadsheet import
+	ByLINEFollow      How = "line_follow"      // added the shop's LINE account
+	ByLINEUnfollow    How = "line_unfollow"    // blocked the shop's LINE account
+	ByLINEMenu        How = "line_menu"        // the 配信設定 menu on LINE
+	ByUnsubscribeLink How = "unsubscribe_link" // an email's one-click unsubscribe
+	ByPreferencePage  How = "preference_page"  // the signed 配信設定 page
+	BySendGridEvent   How = "sendgrid_event"   // unsubscribe, group unsubscribe, bounce, spam report
+	ByReply           How = "reply"            // the customer wrote to ask (e.g. for fewer messages)
+	ByStaff           How = "staff"            // `daifuku consent`, with a reason
+)
+
+// Hows lists the vocabulary.
+var Hows = []How{ByOrderForm, ByCSVImport, ByLINEFollow, ByLINEUnfollow, ByLINEMenu, ByUnsubscribeLink, ByPreferencePage,
+	BySendGridEvent, ByReply, ByStaff}
+
+// Valid reports whether h is in the vocabulary.
+func (h How) Valid() bool {
+	for _, k := range Hows {
+		if h == k {
+			return true
+		}
+	}
+	return false
+}
 
 // NoteConsent records a change to a channel's consent or status, as it now
-// stands on the customer, with what caused it.
-func (c *Customer) NoteConsent(ch Channel, at time.Time, cause string) {
+// stands on the customer, with how it came about. The change is written as
+// a consent record of its own with the customer's next save, in the same
+// transaction.
+func (c *Customer) NoteConsent(ch Channel, at time.Time, how How, cause string) {
 	status, consent := c.Consent.LINEStatus, c.Consent.LINE
 	if ch == Email {
 		status, consent = c.Consent.EmailStatus, c.Consent.Email
 	}
-	c.ConsentHistory = append(c.ConsentHistory, ConsentChange{Channel: ch, Status: status, Consent: consent, At: at, Cause: cause})
-	if n := len(c.ConsentHistory); n > maxConsentHistory {
-		c.ConsentHistory = c.ConsentHistory[n-maxConsentHistory:]
+	c.PendingConsent = append(c.PendingConsent, ConsentChange{Channel: ch, Status: status, Consent: consent, At: at, How: how, Cause: cause})
+}
+
+// topicKey is the Preferences key of a topic a customer stopped.
+func topicKey(topic string) string { return "topic:" + topic }
+
+// stopped is the Preferences value of a stopped topic.
+const stopped = "off"
+
+// Stopped reports whether the customer asked to hear no more about a topic.
+func (c *Customer) Stopped(topic string) bool { return c.Preferences[topicKey(topic)] == stopped }
+
+// SetTopic starts or stops a topic for the customer on every channel,
+// noting the consent change; it reports whether anything changed (a
+// repeated request changes nothing and notes nothing).
+func (c *Customer) SetTopic(topic string, on bool, at time.Time, how How, cause string) bool {
+	if c.Stopped(topic) == !on {
+		return false
 	}
+	if on {
+		delete(c.Preferences, topicKey(topic))
+	} else {
+		if c.Preferences == nil {
+			c.Preferences = map[string]string{}
+		}
+		c.Preferences[topicKey(topic)] = stopped
+	}
+	c.PendingConsent = append(c.PendingConsent, ConsentChange{Topic: topic, Consent: on, At: at, How: how, Cause: cause})
+	return true
 }
 
 // Customer is one row of the ledger.
@@ -133,10 +197,17 @@ type Customer struct {
 	Rank         string       `dynamodbav:"rank"` // e.g. "repeater" or "repeater:lapsed"
 	RankSince    time.Time    `dynamodbav:"rank_since"`
 	RankHistory  []RankChange `dynamodbav:"rank_history,omitempty"`
-	// ConsentHistory is every change to consent and contact status, oldest first.
-	ConsentHistory []ConsentChange   `dynamodbav:"consent_history,omitempty"`
-	Tags           []string          `dynamodbav:"tags,omitempty,stringset"`
-	Preferences    map[string]string `dynamodbav:"preferences,omitempty"`
+	// ConsentHistory holds the changes noted before consent records were
+	// items of their own (capped at 50 then); new changes go to PendingConsent.
+	ConsentHistory []ConsentChange `dynamodbav:"consent_history,omitempty"`
+	// PendingConsent are the consent changes noted since the customer was
+	// read: the store writes each as a consent record in the same
+	// transaction as the customer, then clears them. Never stored here.
+	PendingConsent []ConsentChange `dynamodbav:"-" json:"-"`
+	Tags           []string        `dynamodbav:"tags,omitempty,stringset"`
+	// Preferences: "frequency" (see Fewer) and "topic:<id>" = "off" for
+	// each topic the customer stopped (see Stopped).
+	Preferences map[string]string `dynamodbav:"preferences,omitempty"`
 	// LastSurpriseAt is when they last got a surprise gift (never twice within the configured period).
 	LastSurpriseAt time.Time `dynamodbav:"last_surprise_at,omitempty"`
 	// NextDue is the customer-local date (YYYY-MM-DD) the daily run next has

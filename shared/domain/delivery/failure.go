@@ -49,4 +49,9 @@ type Envelope struct {
 	CustomArgs map[string]string
 	Categories []string
 	Headers    map[string]string
+	// Group is the SendGrid unsubscribe group of the email's topic
+	// (asm.group_id; 0: none, as for a thank-you), and GroupsToDisplay every
+	// topic's, for SendGrid's own preference page.
+	Group           int
+	GroupsToDisplay []int
 }

@@ -30,6 +30,8 @@ type Policy struct {
 	// LINEQuota is what a campaign does whose LINE messages would not fit
 	// in what is left of the month's quota.
 	LINEQuota WhenShort
+	// Topics are what customers may stop hearing about (配信設定).
+	Topics Topics
 }
 
 // InControlGroup says a customer is in the global control group: always
@@ -176,6 +178,7 @@ var DefaultPolicy = Policy{
 	QuietHours: map[customer.Channel]Window{customer.LINE: {From: 21, To: 9}},
 	Cap:        Cap{Max: 3, Days: 7},
 	LINEQuota:  ByEmail,
+	Topics:     DefaultTopics,
 }
 
 type policyDoc struct {
@@ -194,6 +197,7 @@ type policyDoc struct {
 	// ControlGroup: e.g. 5%; off when absent.
 	ControlGroup experiment.Share `yaml:"control_group"`
 	LINEQuota    string           `yaml:"line_quota"`
+	Topics       Topics           `yaml:"topics"`
 }
 
 // ParsePolicy reads delivery.yaml.
@@ -239,6 +243,13 @@ func ParsePolicy(name string, src []byte) (Policy, error) {
 		return Policy{}, fmt.Errorf("%s: control_group %s: most customers would hear nothing; a few percent measures the programme", name, doc.ControlGroup)
 	}
 	p.ControlGroup = doc.ControlGroup
+	p.Topics = DefaultTopics
+	if doc.Topics != nil {
+		if err := checkTopics(doc.Topics); err != nil {
+			return Policy{}, fmt.Errorf("%s: %w", name, err)
+		}
+		p.Topics = doc.Topics
+	}
 	var err error
 	if p.LINEQuota, err = parseWhenShort(doc.LINEQuota); err != nil {
 		return Policy{}, fmt.Errorf("%s: %w", name, err)

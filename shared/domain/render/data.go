@@ -25,6 +25,12 @@ type Shop struct {
 	// Owner signs the notes that come from the owner in person (e.g. a
 	// lapsed royal customer's), e.g. 「店主 木村 さくら」; "" signs with the shop's name.
 	Owner string `yaml:"owner"`
+	// The sender as Japan's anti-spam law (特定電子メール法) asks every
+	// advertising email to name it: legal name, postal address, and a phone
+	// (with SupportEmail, the contact for complaints).
+	LegalName     string `yaml:"legal_name"`
+	PostalAddress string `yaml:"postal_address"`
+	Phone         string `yaml:"phone"`
 }
 
 // Data is everything a template may say. Every variable is always defined
@@ -39,6 +45,9 @@ type Data struct {
 	Coupon Coupon
 	// Unsubscribe is the one-click opt-out link of non-transactional email; "" otherwise.
 	Unsubscribe string
+	// Preferences is the link to the customer's preference page (配信設定),
+	// in every email; "" on LINE.
+	Preferences string
 	// Ratings are the links of a feedback request, one per rating (email only).
 	Ratings []RatingLink
 	// Voices are the comments customers agreed to publish, newest first, at
@@ -178,10 +187,11 @@ func (d Data) bindings(esc func(string) string) liquid.Bindings {
 		"order":    order,
 		"shop": map[string]any{
 			"name": esc(d.Shop.Name), "url": esc(d.Shop.URL), "support_email": esc(d.Shop.SupportEmail),
-			"owner": esc(owner),
+			"owner":      esc(owner),
+			"legal_name": esc(d.Shop.LegalName), "postal_address": esc(d.Shop.PostalAddress), "phone": esc(d.Shop.Phone),
 		},
 		"coupon":   map[string]any{"code": esc(d.Coupon.Code), "note": esc(d.Coupon.Note)},
-		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe)},
+		"links":    map[string]any{"unsubscribe": esc(d.Unsubscribe), "preferences": esc(d.Preferences)},
 		"feedback": map[string]any{"ratings": ratings},
 		"event":    d.Event.bindings(esc),
 		"referral": map[string]any{"code": esc(d.Referral.Code), "url": esc(d.Referral.URL),
@@ -286,7 +296,9 @@ func Sample(shop Shop, rankID, rankLabel string, quiet bool) Data {
 		Event: Event{Title: `見本の会 "お茶" <b>&</b>`, StartsAt: time.Date(2026, 12, 12, 5, 0, 0, 0, time.UTC),
 			Zone: customer.DefaultLocation(), Place: "見本の店 2階", URL: "https://example.jp/event?a=1&b=2",
 			RSVPYes: "ev=sample&a=yes", RSVPNo: "ev=sample&a=no", RSVPURL: "https://example.jp/events/rsvp?t=sample"},
-		Referral: Referral{Code: "K7Q2MX", URL: "https://shop.example.jp/?ref=K7Q2MX", LINEURL: "https://line.me/R/oaMessage/%40shop/?%E7%B4%B9%E4%BB%8B", Count: 2},
+		Referral:    Referral{Code: "K7Q2MX", URL: "https://shop.example.jp/?ref=K7Q2MX", LINEURL: "https://line.me/R/oaMessage/%40shop/?%E7%B4%B9%E4%BB%8B", Count: 2},
+		Unsubscribe: "https://api.example.jp/unsubscribe?t=sample&x=<&>",
+		Preferences: "https://api.example.jp/preferences?t=sample&x=<&>",
 	}
 	if !quiet {
 		d.Voices = []Voice{

@@ -39,3 +39,24 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestTopicAndPreferenceTokens(t *testing.T) {
+	s := unsubscribe.Signer{Secret: []byte("s3cret")}
+	l, err := s.Open(s.TopicToken("C001", customer.Email, "newsletter"))
+	if err != nil || l != (unsubscribe.Link{CustomerID: "C001", Channel: customer.Email, Topic: "newsletter"}) {
+		t.Fatalf("Open = %+v %v", l, err)
+	}
+	if l, err := s.Open(s.Token("C001", customer.Email)); err != nil || l.Topic != "" {
+		t.Errorf("a channel link: %+v %v", l, err)
+	}
+	if id, err := s.CheckPreferences(s.PreferencesToken("C001")); err != nil || id != "C001" {
+		t.Errorf("CheckPreferences = %q %v", id, err)
+	}
+	// One kind of link never passes as the other.
+	if _, err := s.CheckPreferences(s.Token("C001", customer.Email)); !errors.Is(err, unsubscribe.ErrInvalid) {
+		t.Errorf("an unsubscribe token opened the preference page: %v", err)
+	}
+	if _, err := s.Open(s.PreferencesToken("C001")); !errors.Is(err, unsubscribe.ErrInvalid) {
+		t.Errorf("a preference token unsubscribed: %v", err)
+	}
+}

@@ -31,6 +31,9 @@ type MailEvent struct {
 	At         time.Time
 	MessageKey string // custom_args.message_key, as sent
 	BounceType string // bounce: "bounce" (hard) or "blocked"
+	// Group is the SendGrid unsubscribe group of a group_unsubscribe or
+	// group_resubscribe (asm_group_id); 0 otherwise.
+	Group int
 	// Test: the studio's test send (custom_args.test); about no customer.
 	Test bool
 }

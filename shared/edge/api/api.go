@@ -37,6 +37,9 @@ type Options struct {
 	// Without OptOuts the endpoint is not served.
 	Unsubscribe unsubscribe.Signer
 	OptOuts     OptOuts
+	// Preferences serves the preference page (配信設定) and lets one-click
+	// links stop a topic; nil: not served.
+	Preferences Preferences
 	// Webhooks serves /webhooks/…; nil: not served.
 	Webhooks *Webhooks
 	// Feedback serves the page of an email's rating links; nil: not served.
@@ -78,6 +81,9 @@ func New(recorder Orders, o Options) http.Handler {
 	})))
 	if o.OptOuts != nil {
 		unsubscribeRoutes(mux, o.Unsubscribe, o.OptOuts, o)
+	}
+	if o.Preferences != nil {
+		preferencesRoutes(mux, o.Unsubscribe, o.Preferences, o)
 	}
 	if o.Webhooks != nil {
 		o.Webhooks.routes(mux, log)

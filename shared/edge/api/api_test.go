@@ -156,7 +156,7 @@ func TestCustomerTimelineEndpoint(t *testing.T) {
 			Message json.RawMessage `json:"message"`
 		} `json:"entries"`
 	}
-	if err := json.Unmarshal(w.Body.Bytes(), &tl); err != nil || w.Code != 200 || tl.CustomerID != "C1" || len(tl.Entries) != 4 { // rank, message, order, points
+	if err := json.Unmarshal(w.Body.Bytes(), &tl); err != nil || w.Code != 200 || tl.CustomerID != "C1" || len(tl.Entries) != 5 { // rank, the order form's consent, thank-you, order, points
 		t.Fatalf("timeline: %d %s (%v)", w.Code, w.Body, err)
 	}
 	if w.Header().Get("Cache-Control") != "no-store" {

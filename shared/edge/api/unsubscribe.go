@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"net/http"
 
+	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/unsubscribe"
 )
@@ -43,18 +45,40 @@ func render(w http.ResponseWriter, status int, p page) {
 // is the proof.
 func unsubscribeRoutes(mux *http.ServeMux, signer unsubscribe.Signer, optOuts OptOuts, o Options) {
 	mux.HandleFunc("GET /unsubscribe", func(w http.ResponseWriter, r *http.Request) {
-		if _, _, err := signer.Check(r.URL.Query().Get("t")); err != nil {
-			render(w, http.StatusBadRequest, badUnsubscribeLink)
-			return
-		}
-		render(w, http.StatusOK, page{Title: "配信停止のご確認", Form: true,
-			Text: "このお知らせの配信を停止します。よろしければ下のボタンを押してください。"})
-	})
-	mux.HandleFunc("POST /unsubscribe", func(w http.ResponseWriter, r *http.Request) {
-		id, ch, err := signer.Check(r.URL.Query().Get("t"))
+		l, err := signer.Open(r.URL.Query().Get("t"))
 		if err != nil {
 			render(w, http.StatusBadRequest, badUnsubscribeLink)
 			return
+		}
+		text := "メールでのお知らせの配信をすべて停止します。よろしければ下のボタンを押してください。"
+		if l.Topic != "" {
+			text = "このお知らせと同じ種類のお知らせの配信を停止します。よろしければ下のボタンを押してください。"
+		}
+		render(w, http.StatusOK, page{Title: "配信停止のご確認", Form: true, Text: text})
+	})
+	mux.HandleFunc("POST /unsubscribe", func(w http.ResponseWriter, r *http.Request) {
+		l, err := signer.Open(r.URL.Query().Get("t"))
+		if err != nil {
+			render(w, http.StatusBadRequest, badUnsubscribeLink)
+			return
+		}
+		id, ch := l.CustomerID, l.Channel
+		if l.Topic != "" && o.Preferences != nil {
+			// The List-Unsubscribe of one topic's email: that topic stops, on
+			// every channel. A topic since removed stops all email instead.
+			_, err := o.Preferences.SetTopics(r.Context(), id, map[string]bool{l.Topic: false}, customer.ByUnsubscribeLink,
+				"one-click unsubscribe")
+			var invalid *domain.InvalidError
+			switch {
+			case err == nil || errors.Is(err, domain.ErrNotFound):
+				render(w, http.StatusOK, page{Title: "配信を停止しました",
+					Text: "この種類のお知らせはお送りしません。ほかのお知らせは、メールの「配信設定」から選べます。"})
+				return
+			case !errors.As(err, &invalid):
+				o.Logger().ErrorContext(r.Context(), "topic opt out failed", "customer_id", id, "topic", l.Topic, "error", err)
+				render(w, http.StatusInternalServerError, tryAgain)
+				return
+			}
 		}
 		if err := optOuts.OptOut(r.Context(), id, ch); err != nil {
 			o.Logger().ErrorContext(r.Context(), "opt out failed", "customer_id", id, "channel", ch, "error", err)

@@ -508,7 +508,7 @@ func TestAskingForFewerMessagesIsHeard(t *testing.T) {
 	if got := delivery.DefaultPolicy.CapFor(c).Cap.Max; got != 1 {
 		t.Errorf("cap for them %d, want half of 3 (1)", got)
 	}
-	if last := c.ConsentHistory[len(c.ConsentHistory)-1]; last.Cause != "asked for fewer messages" {
-		t.Errorf("the timeline does not show it: %+v", last)
+	if recs := k.consentOf(t, "C1"); len(recs) == 0 || recs[len(recs)-1].Cause != "asked for fewer messages" || recs[len(recs)-1].How != customer.ByReply {
+		t.Errorf("the timeline does not show it: %+v", recs)
 	}
 }

@@ -42,7 +42,7 @@ func (a *App) APIHandler(getenv func(string) string) (http.Handler, error) {
 	return api.New(a.Intake, api.Options{
 		Env:         a.Env,
 		OrdersToken: getenv("ORDERS_API_TOKEN"),
-		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Webhooks,
+		Unsubscribe: a.Sender.Unsubscribe, OptOuts: a.Webhooks, Preferences: a.Webhooks,
 		Webhooks: wh,
 		Feedback: &api.FeedbackForm{Links: a.Sender.Links, Answers: a.Webhooks, Script: a.Content.Feedback},
 		RSVP:     &api.RSVPPage{Links: a.Events.Links, Answers: a.Webhooks, Events: a.Events},

@@ -157,6 +157,7 @@ func New(d Deps) *App {
 		cr.LINE, cr.Quotas = d.LINE, d.LINE
 	}
 	wp := &webhooks.Processor{Env: env, Ledger: st, Rules: d.Content.Rules, Plans: d.Content.Plans, Script: d.Content.Feedback,
+		Topics:     d.Content.Policy.Topics,
 		DecodeLINE: line.DecodeEvent, DecodeMail: sendgrid.DecodeEvent}
 	if d.LINE != nil {
 		wp.LINE = d.LINE

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/customer"
@@ -31,6 +32,8 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 			next.Rank = rank.Evaluate(in.Rules, &next, now).String()
 			next.RankSince = now
 			next.RankHistory = []customer.RankChange{{To: next.Rank, At: now, Cause: "import"}}
+			next.PendingConsent = nil
+			noteImportedConsent(&next, customer.Consent{}, true, now)
 			in.schedule(&next, now)
 			created, oldTags, newTags = true, nil, next.Tags
 			return in.Ledger.SaveCustomer(ctx, &next)
@@ -38,7 +41,9 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 			return err
 		}
 		oldTags = slices.Clone(cur.Tags)
+		was, wasEmail, wasLINE := cur.Consent, cur.Email, cur.LINEUserID
 		mergeProfile(cur, c)
+		noteImportedConsent(cur, was, wasEmail != cur.Email || wasLINE != cur.LINEUserID, now)
 		in.schedule(cur, now)
 		created, newTags = false, cur.Tags
 		return in.Ledger.SaveCustomer(ctx, cur)
@@ -56,6 +61,18 @@ func (in *Intake) ImportCustomer(ctx context.Context, c *customer.Customer) (cre
 		return false, fmt.Errorf("import customer %s: %w", c.ID, err)
 	}
 	return created, nil
+}
+
+// noteImportedConsent records the consent an import gave or withdrew on
+// each channel with a contact point: all of it for a new customer or a new
+// address (all), else what changed.
+func noteImportedConsent(c *customer.Customer, was customer.Consent, all bool, now time.Time) {
+	if c.Email != "" && (all || was.Email != c.Consent.Email) {
+		c.NoteConsent(customer.Email, now, customer.ByCSVImport, "import")
+	}
+	if c.LINEUserID != "" && (all || was.LINE != c.Consent.LINE) {
+		c.NoteConsent(customer.LINE, now, customer.ByCSVImport, "import")
+	}
 }
 
 func mergeProfile(cur, in *customer.Customer) {

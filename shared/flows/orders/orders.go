@@ -150,7 +150,7 @@ func (in *Intake) tryRecord(ctx context.Context, o customer.Order) (Result, *mes
 	if isNew {
 		c = newCustomer(o)
 	}
-	mergeContact(c, o.Contact)
+	mergeContact(c, o.Contact, now, "order "+o.ID)
 	// Points first, at the rank the checkout showed: an order that spends
 	// more than the card holds is refused before anything is recorded.
 	earned, entries, err := in.Points.Order(c, rank.Parse(c.Rank), o)
@@ -291,17 +291,21 @@ func newCustomer(o customer.Order) *customer.Customer {
 
 // mergeContact fills in what the order tells us and the ledger lacks; it never
 // overwrites what the customer or a webhook told us (an opt-out above all).
-func mergeContact(c *customer.Customer, ct customer.Contact) {
+// The consent the checkout asked for comes with each new contact point, and
+// is recorded as given (or not) on the order form.
+func mergeContact(c *customer.Customer, ct customer.Contact, now time.Time, cause string) {
 	if c.Name == "" {
 		c.Name = ct.Name
 	}
 	if c.Email == "" && ct.Email != "" {
 		c.Email = ct.Email
 		c.Consent.Email = ct.EmailConsent == nil || *ct.EmailConsent
+		c.NoteConsent(customer.Email, now, customer.ByOrderForm, cause)
 	}
 	if c.LINEUserID == "" && ct.LINEUserID != "" {
 		c.LINEUserID = ct.LINEUserID
 		c.Consent.LINE = ct.LINEConsent == nil || *ct.LINEConsent
+		c.NoteConsent(customer.LINE, now, customer.ByOrderForm, cause)
 	}
 	if c.PreferredChannel == "" {
 		c.PreferredChannel = ct.PreferredChannel

@@ -292,10 +292,12 @@ func TestSeveralFilesGoLiveTogether(t *testing.T) {
 	t.Parallel()
 	r := seeded(t)
 	ctx := context.Background()
+	// The footer 特定電子メール法 asks of every advertising email.
+	const footer = "{{ shop.legal_name }} {{ shop.postal_address }} {{ shop.phone }} {{ shop.support_email }} {{ links.preferences }} {{ links.unsubscribe }}"
 	words := map[string]string{
 		"surprise/repeater/email.subject.liquid": "{{ customer.name }}様へ、ささやかな贈り物です",
-		"surprise/repeater/email.html.liquid":    "<p>{{ customer.name }}様、いつもありがとうございます。</p>",
-		"surprise/repeater/email.txt.liquid":     "{{ customer.name }}様、いつもありがとうございます。",
+		"surprise/repeater/email.html.liquid":    "<p>{{ customer.name }}様、いつもありがとうございます。</p><p>" + footer + "</p>",
+		"surprise/repeater/email.txt.liquid":     "{{ customer.name }}様、いつもありがとうございます。\n" + footer,
 	}
 	for p, src := range words {
 		if _, err := r.Desk.Save(ctx, p, src, 0, "hanako@shop", "new"); err != nil {

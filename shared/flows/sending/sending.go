@@ -144,6 +144,9 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 	case c == nil:
 		return s.skip(ctx, job, "customer not in the ledger")
 	}
+	if stop, why := s.Policy.Topics.Stops(c, job.Kind); stop {
+		return s.skip(ctx, job, why)
+	}
 	rk := rank.Parse(job.Rank)
 	if job.Rank == "" {
 		rk = rank.Parse(c.Rank)
@@ -170,7 +173,8 @@ func (s *Sender) Send(ctx context.Context, job message.Job) error {
 		return s.hold(ctx, job, ch, at, why)
 	}
 	data := render.Data{Customer: c, RankID: rk.ID, RankLabel: s.Rules.Label(rk), Shop: s.Shop,
-		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch)}
+		Coupon: render.Coupon{Code: job.CouponCode, Note: job.CouponNote}, Unsubscribe: s.unsubscribeURL(job, c, ch),
+		Preferences: s.preferencesURL(c, ch)}
 	asksRating := job.Kind == message.Feedback || event.AsksFeedback(job) // an event's thank-you asks too
 	if asksRating && ch == customer.Email {
 		data.Ratings = s.ratingLinks(job.Key)
@@ -366,7 +370,10 @@ func (s *Sender) deliver(ctx context.Context, job message.Job, c *customer.Custo
 			// A per-message reply address: the reply comes back through Inbound Parse as feedback on this message.
 			env.ReplyTo = "reply+" + message.ReplyTokenOf(job.Key) + "@" + s.Shop.ReplyDomain
 		}
-		if u := s.unsubscribeURL(job, c, ch); u != "" {
+		if t, ok := s.Policy.Topics.Of(job.Kind); ok && t.Group != 0 {
+			env.Group, env.GroupsToDisplay = t.Group, s.Policy.Topics.Groups()
+		}
+		if u := s.oneClickURL(job, c, ch); u != "" {
 			// RFC 8058 one-click: mail clients POST to the URL; Gmail and Yahoo require it of bulk senders.
 			env.Headers = map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 		}
@@ -445,6 +452,26 @@ func (s *Sender) unsubscribeURL(job message.Job, c *customer.Customer, ch custom
 		return ""
 	}
 	return strings.TrimSuffix(s.BaseURL, "/") + "/unsubscribe?t=" + url.QueryEscape(s.Unsubscribe.Token(c.ID, ch))
+}
+
+// oneClickURL is the List-Unsubscribe link of a non-transactional email:
+// it stops the email's topic only (as a list's unsubscribe does), or all
+// email when the kind has no topic. The footer's link stops all email.
+func (s *Sender) oneClickURL(job message.Job, c *customer.Customer, ch customer.Channel) string {
+	u := s.unsubscribeURL(job, c, ch)
+	if t, ok := s.Policy.Topics.Of(job.Kind); ok && u != "" {
+		return strings.TrimSuffix(s.BaseURL, "/") + "/unsubscribe?t=" + url.QueryEscape(s.Unsubscribe.TopicToken(c.ID, ch, t.ID))
+	}
+	return u
+}
+
+// preferencesURL is the link to the customer's preference page, in every
+// email (the thank-you too: it is where they choose what else they hear).
+func (s *Sender) preferencesURL(c *customer.Customer, ch customer.Channel) string {
+	if ch != customer.Email || s.BaseURL == "" || len(s.Unsubscribe.Secret) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(s.BaseURL, "/") + "/preferences?t=" + url.QueryEscape(s.Unsubscribe.PreferencesToken(c.ID))
 }
 
 // skip records that a message was not sent and why.

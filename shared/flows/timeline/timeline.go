@@ -9,6 +9,7 @@ package timeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type Ledger interface {
 	FeedbackOf(ctx context.Context, customerID string) ([]feedback.Feedback, error)
 	ReferralsOf(ctx context.Context, customerID string) ([]referral.Referral, error)
 	PointsOf(ctx context.Context, customerID string) ([]points.Entry, error)
+	// ConsentOf reads the customer's consent records, oldest first.
+	ConsentOf(ctx context.Context, customerID string) ([]customer.ConsentChange, error)
 }
 
 // Entry types.
@@ -149,6 +152,10 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	consent, err := l.ConsentOf(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	t := &Timeline{CustomerID: c.ID, Rank: c.Rank, Consent: c.Consent, HasEmail: c.Email != "", HasLINE: c.LINEUserID != ""}
 	t.Purchases.Count, t.Purchases.TotalSpend = c.Purchases.Count, c.Purchases.TotalSpend
 	for _, r := range c.RankHistory {
@@ -159,16 +166,9 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 		t.Entries = append(t.Entries, Entry{At: r.At, Type: RankChange, Rank: &r,
 			Summary: fmt.Sprintf("%s → %s (%s)", from, r.To, r.Cause)})
 	}
-	for _, ch := range c.ConsentHistory {
-		state := "reachable"
-		if ch.Status != customer.Reachable {
-			state = string(ch.Status)
-		}
-		if !ch.Consent {
-			state += ", no consent"
-		}
-		t.Entries = append(t.Entries, Entry{At: ch.At, Type: Consent, Consent: &ch,
-			Summary: fmt.Sprintf("%s: %s (%s)", ch.Channel, state, ch.Cause)})
+	// The changes noted on the customer before records were kept, then the records.
+	for _, ch := range append(slices.Clone(c.ConsentHistory), consent...) {
+		t.Entries = append(t.Entries, Entry{At: ch.At, Type: Consent, Consent: &ch, Summary: consentSummary(ch)})
 	}
 	for _, m := range msgs {
 		t.Entries = append(t.Entries, messageEntry(m))
@@ -204,6 +204,37 @@ func Of(ctx context.Context, l Ledger, customerID string) (*Timeline, error) {
 	}
 	sort.SliceStable(t.Entries, func(i, j int) bool { return t.Entries[i].At.After(t.Entries[j].At) })
 	return t, nil
+}
+
+// consentSummary says what a consent change did and how, e.g.
+// "email: unsubscribed, no consent (unsubscribe_link: unsubscribe link)".
+func consentSummary(ch customer.ConsentChange) string {
+	var what string
+	switch {
+	case ch.Topic != "" && ch.Consent:
+		what = "topic " + ch.Topic + ": on"
+	case ch.Topic != "":
+		what = "topic " + ch.Topic + ": stopped"
+	default:
+		state := "reachable"
+		if ch.Status != customer.Reachable {
+			state = string(ch.Status)
+		}
+		if ch.Consent {
+			state += ", consent"
+		} else {
+			state += ", no consent"
+		}
+		what = string(ch.Channel) + ": " + state
+	}
+	how := string(ch.How)
+	switch {
+	case how == "":
+		how = ch.Cause
+	case ch.Cause != "":
+		how += ": " + ch.Cause
+	}
+	return what + " (" + how + ")"
 }
 
 func messageEntry(m *message.Record) Entry {

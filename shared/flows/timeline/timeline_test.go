@@ -3,6 +3,7 @@ package timeline_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,8 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops.Of("Scan") != 0 || ops.Of("Query") != 7 || ops.Of("GetItem") != 1 {
-		t.Errorf("operations %v; want one GetItem and seven queries (messages, orders, feedback, events, referrals both ways, the points card), no Scan", ops.All())
+	if ops.Of("Scan") != 0 || ops.Of("Query") != 8 || ops.Of("GetItem") != 1 {
+		t.Errorf("operations %v; want one GetItem and eight queries (messages, orders, feedback, events, referrals both ways, the points card, the consent records), no Scan", ops.All())
 	}
 	count := map[string]int{}
 	for i, e := range tl.Entries {
@@ -62,15 +63,21 @@ func TestTimelineShowsEverythingNewestFirst(t *testing.T) {
 			t.Errorf("entry %d (%s) has no summary", i, e.Type)
 		}
 	}
-	want := map[string]int{timeline.Order: 2, timeline.Message: 2, timeline.RankChange: 2, timeline.Feedback: 1, timeline.Consent: 1,
+	want := map[string]int{timeline.Order: 2, timeline.Message: 2, timeline.RankChange: 2, timeline.Feedback: 1, timeline.Consent: 2,
 		timeline.Points: 2}
 	for typ, n := range want {
 		if count[typ] != n {
 			t.Errorf("%d %s entries, want %d (all: %v)", count[typ], typ, n, count)
 		}
 	}
-	if first := tl.Entries[0]; first.Type != timeline.Consent || first.Consent.Cause != "unsubscribe link" || first.Consent.Consent {
+	if first := tl.Entries[0]; first.Type != timeline.Consent || first.Consent.How != customer.ByUnsubscribeLink || first.Consent.Consent {
 		t.Errorf("newest entry %+v, want the opt-out", first)
+	}
+	// The consent given on the first order's form.
+	if e := tl.Entries; !slices.ContainsFunc(e, func(e timeline.Entry) bool {
+		return e.Type == timeline.Consent && e.Consent.How == customer.ByOrderForm && e.Consent.Consent && e.Consent.Channel == customer.Email
+	}) {
+		t.Errorf("entries %+v, want the order form's consent among them", e)
 	}
 	if last := tl.Entries[len(tl.Entries)-1]; !last.At.Equal(start) {
 		t.Errorf("oldest entry at %v, want the first order's %v", last.At, start)

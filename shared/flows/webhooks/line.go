@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain"
@@ -137,7 +138,7 @@ func (p *Processor) follow(ctx context.Context, marker string, ev webhook.LINEEv
 	returned := c.Version == 0 || c.Consent.LINEStatus != customer.Reachable
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Reachable, ev.At
 	if returned {
-		c.NoteConsent(customer.LINE, ev.At, "line follow")
+		c.NoteConsent(customer.LINE, ev.At, customer.ByLINEFollow, "line follow")
 	}
 	if c.FriendAddedAt.IsZero() {
 		c.FriendAddedAt = ev.At
@@ -164,7 +165,7 @@ func (p *Processor) unfollow(ctx context.Context, marker string, ev webhook.LINE
 		return e, nil
 	}
 	c.Consent.LINEStatus, c.LINEStatusAt = customer.Blocked, ev.At
-	c.NoteConsent(customer.LINE, ev.At, "line unfollow")
+	c.NoteConsent(customer.LINE, ev.At, customer.ByLINEUnfollow, "line unfollow")
 	e.Customer = c
 	return e, nil
 }
@@ -215,10 +216,13 @@ func (p *Processor) lineMessage(ctx context.Context, marker string, ev webhook.L
 	if _, ok := p.referralCode(ev); ev.MessageType != "text" || ok {
 		return e, nil, nil // a sticker or a photo, or a referral code: engagement, not words to keep
 	}
+	if isMenuRequest(ev.Text) {
+		return e, []*render.LINE{p.prefsMenu(c, "")}, nil // a request, not words for the shop
+	}
 	fb := feedback.Feedback{ID: "line-" + ev.ID, CustomerID: c.ID, Channel: customer.LINE, Type: feedback.Comment,
 		Text: ev.Text, At: ev.At}
 	if feedback.AsksForFewer(ev.Text) && c.AskForFewer() {
-		c.NoteConsent(customer.LINE, ev.At, "asked for fewer messages")
+		c.NoteConsent(customer.LINE, ev.At, customer.ByReply, "asked for fewer messages")
 		e.Customer = c
 	}
 	var reply []*render.LINE
@@ -268,6 +272,9 @@ func (p *Processor) consentQuestion(key message.Key) *render.LINE {
 
 // postback: a tap on one of daifuku's buttons (a rating, an answer, consent).
 func (p *Processor) postback(ctx context.Context, marker string, ev webhook.LINEEvent) (*webhook.Effects, []*render.LINE, error) {
+	if strings.HasPrefix(ev.PostbackData, PrefsPrefix) {
+		return p.prefsPostback(ctx, marker, ev)
+	}
 	if id, a, err := event.ParsePostback(ev.PostbackData); err == nil {
 		return p.eventTap(ctx, marker, ev, id, a) // an invitation's 参加 / 不参加 (rsvp.go)
 	}

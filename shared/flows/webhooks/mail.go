@@ -62,6 +62,23 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 			}
 		}
 		p.engage(e, rec, ev.Type, ev.At)
+		if ev.Type == message.EvGroupUnsubscribe || ev.Type == message.EvGroupResubscribe {
+			// A topic's unsubscribe group: the topic stops (or starts
+			// again), not all email. A group no topic has is an unsubscribe.
+			c, err := p.mailCustomer(ctx, rec, ev.Email)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil && strings.EqualFold(c.Email, ev.Email) {
+				changed, ok := p.groupEvent(c, ev, ev.Type == message.EvGroupResubscribe)
+				if changed {
+					e.Customer = c
+				}
+				if ok || ev.Type == message.EvGroupResubscribe {
+					return e, nil
+				}
+			}
+		}
 		if stop := stopStatus(ev); stop != "" {
 			c, err := p.mailCustomer(ctx, rec, ev.Email)
 			if err != nil {
@@ -73,7 +90,7 @@ func (p *Processor) mailEvent(ctx context.Context, raw []byte) (bool, error) {
 				if stop == customer.Unsubscribed {
 					c.Consent.Email = false
 				}
-				c.NoteConsent(customer.Email, ev.At, "sendgrid "+ev.Type)
+				c.NoteConsent(customer.Email, ev.At, customer.BySendGridEvent, "sendgrid "+ev.Type)
 				e.Customer = c
 			}
 		}
@@ -153,7 +170,7 @@ func (p *Processor) inboundMail(ctx context.Context, raw []byte) (bool, error) {
 		}
 		if c != nil {
 			if feedback.AsksForFewer(m.Text) && c.AskForFewer() {
-				c.NoteConsent(customer.Email, p.Now(), "asked for fewer messages")
+				c.NoteConsent(customer.Email, p.Now(), customer.ByReply, "asked for fewer messages")
 				e.Customer = c
 			}
 			reply.CustomerID = c.ID

@@ -33,7 +33,7 @@ func (p *Processor) OptOut(ctx context.Context, customerID string, ch customer.C
 		default:
 			return domain.Invalidf("opt out: unknown channel %q", ch)
 		}
-		c.NoteConsent(ch, p.Now(), "unsubscribe link")
+		c.NoteConsent(ch, p.Now(), customer.ByUnsubscribeLink, "unsubscribe link")
 		if err := p.Ledger.SaveCustomer(ctx, c); err != nil {
 			return err
 		}

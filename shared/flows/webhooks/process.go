@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/delivery"
 	"github.com/daifuku/daifuku/shared/domain/feedback"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/plan"
@@ -52,6 +53,8 @@ type Processor struct {
 	Rules  *rank.Rules
 	Plans  *plan.Plans // nil: no plans (new prospects get no next due date)
 	Script *feedback.Script
+	// Topics are what customers may stop hearing about (配信設定).
+	Topics delivery.Topics
 	// DecodeLINE and DecodeMail read stored LINE and SendGrid events (the
 	// adapters know the providers' formats).
 	DecodeLINE func(raw []byte) (webhook.LINEEvent, error)
