@@ -17,10 +17,13 @@ import (
 	"github.com/daifuku/daifuku/shared/domain"
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
+	"github.com/daifuku/daifuku/shared/domain/event"
 	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/flows/campaigns"
 	"github.com/daifuku/daifuku/shared/flows/daily"
+	"github.com/daifuku/daifuku/shared/flows/events"
 	"github.com/daifuku/daifuku/shared/flows/reconcile"
+	"github.com/daifuku/daifuku/shared/flows/referrals"
 )
 
 // Summary is what a run did.
@@ -30,6 +33,10 @@ type Summary struct {
 	Queued                             int
 	Schedule                           *daily.Report
 	Campaigns                          []*campaigns.Report
+	// Events is what the events run did (the demo event's early wave).
+	Events *events.Report
+	// Referral is what the demo referral order's code did.
+	Referral *referrals.Outcome
 	// Recovered are the messages a previous run left in flight, sent again.
 	Recovered *reconcile.Report
 	// Completed are the campaigns all of whose messages settled in this run.
@@ -51,6 +58,18 @@ type Wait struct {
 
 // DemoCampaign is the newsletter `make run` sends once per local ledger.
 const DemoCampaign = "demo-winter"
+
+// DemoEvent is the event `make run` creates once per local ledger, 16 days
+// ahead: royal and semi-royal customers are invited the day it is created,
+// everyone else three days later (events.yaml's early access).
+const DemoEvent = "demo-tea"
+
+// DemoReferrer introduces the buyer of DemoReferralOrder: their referral
+// thank-you is in the outbox.
+const (
+	DemoReferrer      = "C004"
+	DemoReferralOrder = "DEMO-R1"
+)
 
 // NewSummary returns an empty summary.
 func NewSummary() *Summary {
@@ -152,12 +171,24 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 		return nil, err
 	}
 	s.CustomersCreated += added
+	referred, err := e.demoReferral(ctx, now, s)
+	if err != nil {
+		return nil, err
+	}
+	keys = append(keys, referred...)
 	if s.Schedule, err = e.Daily.Run(ctx, now, false); err != nil {
 		return nil, err
 	}
 	for _, d := range s.Schedule.Decisions {
 		keys = append(keys, d.Key)
 	}
+	if err := e.demoEvent(ctx, now); err != nil {
+		return nil, err
+	}
+	if s.Events, err = e.Events.Run(ctx, now); err != nil {
+		return nil, err
+	}
+	keys = append(keys, s.Events.Keys...)
 	// A demo newsletter, created as `daifuku campaign create` would, due now.
 	demo := campaign.Campaign{ID: DemoCampaign, Title: "冬のお便り（デモ）", SendAt: now,
 		Audience:  campaign.Audience{All: true},
@@ -180,6 +211,51 @@ func (e *Env) Run(ctx context.Context, dir string) (*Summary, error) {
 		return nil, err
 	}
 	return s, e.count(ctx, s, keys)
+}
+
+// demoReferral records an order of a new customer who came with
+// DemoReferrer's code, as the shop's checkout would, once per local ledger.
+func (e *Env) demoReferral(ctx context.Context, now time.Time, s *Summary) ([]message.Key, error) {
+	code, err := e.Referrals.Ensure(ctx, DemoReferrer)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.Intake.RecordOrder(ctx, customer.Order{ID: DemoReferralOrder, CustomerID: "DEMO-10", Total: 5400,
+		OrderedAt: now.Add(-time.Hour), ReferralCode: code,
+		Items:   []customer.Item{{SKU: "TEA-01", Name: "八女茶 詰め合わせ", Quantity: 1, Price: 5400}},
+		Contact: customer.Contact{Name: "西村 千夏", Email: "chinatsu.nishimura@example.jp"}})
+	if err != nil {
+		return nil, err
+	}
+	if res.Duplicate {
+		s.DuplicateOrders++
+		return nil, nil
+	}
+	s.Orders++
+	s.Referral = res.Referral
+	keys := []message.Key{message.Key(res.ThankYou)}
+	if res.Referral != nil && res.Referral.ThankYou != "" {
+		keys = append(keys, res.Referral.ThankYou)
+	}
+	return keys, nil
+}
+
+// demoEvent creates DemoEvent, as `daifuku event create` would.
+func (e *Env) demoEvent(ctx context.Context, now time.Time) error {
+	day := now.In(customer.DefaultLocation()).AddDate(0, 0, 16)
+	ev := event.Event{ID: DemoEvent, Title: "器と茶の会（デモ）", Starts: day.Format(time.DateOnly) + " 14:00",
+		Zone: customer.DefaultTimezone, Place: "店舗2階 ギャラリー", Capacity: 12,
+		Audience: campaign.Audience{Ranks: []string{"royal", "semi-royal", "repeater"}}}
+	if el := e.Content.EventsEarly; el != nil { // events.yaml's early access, as event create gives it
+		ev.Early = &event.Early{Ranks: el.Ranks, Days: el.Days}
+	}
+	if err := ev.Validate(e.Content.Known()); err != nil {
+		return err
+	}
+	if err := e.Store.CreateEvent(ctx, ev); err != nil && !errors.Is(err, domain.ErrDuplicate) {
+		return err
+	}
+	return nil
 }
 
 // Recover sends again what a previous run left in flight: the local queue
@@ -262,6 +338,20 @@ func (s *Summary) Print(w io.Writer) {
 		if c.Quota != nil && c.Quota.Over > 0 {
 			fmt.Fprintf(w, "  %s: %d by email instead, %d held\n", c.Quota, c.QuotaEmail, c.QuotaHeld)
 		}
+	}
+	if r := s.Events; r != nil && (r.Invited > 0 || len(r.Keys) > 0) {
+		fmt.Fprintf(w, "events: %d invited, %d messages decided (%s: royal and semi-royal today, early access; the rest when events.yaml's early_access days have passed)\n",
+			r.Invited, len(r.Keys), DemoEvent)
+	}
+	if o := s.Referral; o != nil {
+		fmt.Fprintf(w, "referral: order %s carried %s's code: %s", DemoReferralOrder, DemoReferrer, o.Status)
+		if o.Reason != "" {
+			fmt.Fprintf(w, " (%s)", o.Reason)
+		}
+		if o.ThankYou != "" {
+			fmt.Fprint(w, "; the referrer's thank-you is queued")
+		}
+		fmt.Fprintln(w)
 	}
 	for _, id := range s.Completed {
 		fmt.Fprintf(w, "campaign %s: every message settled: sent\n", id)

@@ -49,8 +49,13 @@ func Demo(now time.Time) []*customer.Customer {
 	until := now.In(points.Location()).AddDate(0, 0, 10).Format(time.DateOnly)
 	points.Points = customer.Points{Balance: 96, Lots: []customer.PointsLot{{Until: until, Points: 64}, {Until: days(40).In(points.Location()).AddDate(1, 0, 0).Format(time.DateOnly), Points: 32}},
 		RemindOn: now.In(points.Location()).Format(time.DateOnly), ExpireOn: now.In(points.Location()).AddDate(0, 0, 11).Format(time.DateOnly)}
+	// A royal customer whose last order was 182 days ago lapses today (more
+	// than ranks.yaml's 180 whole days, as DEMO-05 after 120): the royal
+	// lapsed plan opens with the owner's note, which asks why they stopped.
+	royal := buy(mail("DEMO-09", "岡田 和子", "kazuko.okada@example.jp"), "royal", 11, 168000, days(1400), days(182))
 	return []*customer.Customer{
 		points,
+		royal,
 		prospect(line("DEMO-01", "井上 陽菜", "Ud000000000000000000000000000001"), days(0)),
 		prospect(line("DEMO-02", "木村 蒼", "Ud000000000000000000000000000002"), days(3)),
 		prospect(mail("DEMO-03", "林 結子", "yuiko.hayashi@example.jp"), days(7)),

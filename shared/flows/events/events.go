@@ -113,6 +113,8 @@ type Report struct {
 	// Invited counts customers recorded as invited by this run.
 	Invited  int
 	Promoted int
+	// Keys are the messages this run decided, in order.
+	Keys []message.Key
 }
 
 // Run does what is due for every event at now: invitations (the early wave,
@@ -263,6 +265,7 @@ func (r *Runner) invite(ctx context.Context, e event.Event, c *customer.Customer
 	}
 	if created {
 		rep.Decided[event.Invite]++
+		rep.Keys = append(rep.Keys, onRecord.Key)
 	}
 	if delivery.CountsAgainstCap(onRecord.Status) {
 		if err := r.Ledger.Invite(ctx, e.ID, c.ID, now); err != nil {
@@ -301,6 +304,7 @@ func (r *Runner) tell(ctx context.Context, e event.Event, customerID string, o e
 	}
 	if created && rep != nil {
 		rep.Decided[o]++
+		rep.Keys = append(rep.Keys, onRecord.Key)
 	}
 	return r.queue(ctx, onRecord)
 }
