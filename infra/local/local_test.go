@@ -112,6 +112,39 @@ func TestRunTwiceSendsOnce(t *testing.T) {
 	if !found {
 		t.Error("no Flex message in the LINE outbox (the royal template is Flex)")
 	}
+	// Issue 14's pieces, in the outbox: a thank-you stating the points the
+	// order earned, a points expiry reminder, the demo event's invitation
+	// with its RSVP buttons to a royal customer (and semi-royal: early
+	// access) while repeaters wait, a referral thank-you, and a royal
+	// customer's lapsed note.
+	for _, row := range [][4]string{{"early", "points", "email", "sent"}, {"royal", "event", "line", "sent"},
+		{"semi-royal", "event", "email", "sent"}, {"early", "referral", "email", "sent"}, {"royal:lapsed", "lapsed", "email", "sent"}} {
+		if first.Messages[row] != 1 {
+			t.Errorf("want one %v, got %d", row, first.Messages[row])
+		}
+	}
+	for k := range first.Messages {
+		if k[1] == "event" && k[0] != "royal" && k[0] != "semi-royal" {
+			t.Errorf("%v: only royal and semi-royal customers are invited before the others", k)
+		}
+	}
+	outboxHas := func(files []string, s string) bool {
+		for _, f := range files {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), s) {
+				return true
+			}
+		}
+		return false
+	}
+	if !outboxHas(append(line, mail...), "ポイントを獲得") {
+		t.Error("no thank-you states the points its order earned")
+	}
+	if !outboxHas(line, "ev="+local.DemoEvent+`\u0026a=yes`) { // the postback data, as JSON writes its &
+		t.Error("the royal customer's invitation has no 参加 button")
+	}
+	if first.Referral == nil || first.Referral.ThankYou == "" {
+		t.Errorf("the demo referral: %+v", first.Referral)
+	}
 	if first.Messages[[4]string{"repeater", "thank-you", "-", "skipped"}] != 1 {
 		t.Errorf("the customer without consent (C007) must be skipped: %v", first.Messages)
 	}
