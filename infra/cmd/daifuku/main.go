@@ -651,19 +651,27 @@ func staffConsent(ctx context.Context, env *local.Env, fs *flag.FlagSet, reason 
 	return nil
 }
 
+// jsonOrText prints v as indented JSON for -format json, and is done; for
+// text (or no format) the caller prints, and anything else is an error.
+func jsonOrText(format string, v any) (done bool, err error) {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return true, enc.Encode(v)
+	case "", "text":
+		return false, nil
+	}
+	return true, fmt.Errorf("-format %q: want text or json", format)
+}
+
 func printTimeline(ctx context.Context, env *local.Env, id, format string) error {
 	t, err := env.Timeline(ctx, id)
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(t)
-	case "", "text":
-	default:
-		return fmt.Errorf("-format %q: want text or json", format)
+	if done, err := jsonOrText(format, t); done {
+		return err
 	}
 	fmt.Printf("customer %s: rank %s, %d orders, %d yen; email %s, LINE %s\n", t.CustomerID, t.Rank, t.Purchases.Count,
 		t.Purchases.TotalSpend, reach(t.HasEmail, t.Consent.Email, t.Consent.EmailStatus), reach(t.HasLINE, t.Consent.LINE, t.Consent.LINEStatus))
@@ -1194,14 +1202,8 @@ func pointsCommand(ctx context.Context, env *local.Env, args []string, reason, f
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(c)
-	case "", "text":
-	default:
-		return fmt.Errorf("-format %q: want text or json", format)
+	if done, err := jsonOrText(format, c); done {
+		return err
 	}
 	fmt.Printf("customer %s: %d points (dates in %s)\n", c.CustomerID, c.Balance, c.Timezone)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

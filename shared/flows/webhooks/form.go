@@ -31,33 +31,18 @@ func (p *Processor) AnswerForm(ctx context.Context, a FormAnswer) error {
 	sum := sha256.Sum256([]byte(a.Message))
 	id := "web-" + hex.EncodeToString(sum[:12])
 	sub := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%s\x00%t", a.Message, a.Rating, a.Comment, a.Publish))
-	err := flow.RetryConflicts(ctx, func() error {
-		rec, err := p.Ledger.Message(ctx, a.Message)
-		if err != nil {
-			return err
-		}
-		now := p.Now()
-		e := webhook.Effects{Marker: webhook.Marker(webhook.Web, hex.EncodeToString(sub[:16])), At: now, MessageWas: rec.UpdatedAt}
-		base := feedback.Feedback{CustomerID: rec.CustomerID, MessageKey: a.Message, Kind: rec.Kind, Channel: customer.Email, At: now}
+	return p.answerWeb(ctx, a.Message, sub, func(base feedback.Feedback) []feedback.Feedback {
 		rf := base
 		rf.ID, rf.Type, rf.Rating = id+"-rating", feedback.Rating, a.Rating
-		e.Feedback = append(e.Feedback, rf)
+		fbs := []feedback.Feedback{rf}
 		if a.Comment != "" {
 			cf := base
 			cf.ID, cf.Type, cf.Text, cf.Rating = id+"-comment", feedback.Comment, a.Comment, a.Rating
 			cf.SetTestimonial(a.Publish)
-			e.Feedback = append(e.Feedback, cf)
+			fbs = append(fbs, cf)
 		}
-		if rec.Observe(message.EvReply, now) {
-			rec.UpdatedAt = now
-			e.Message = rec
-		}
-		return p.Ledger.Apply(ctx, e)
+		return fbs
 	})
-	if errors.Is(err, webhook.ErrSeen) {
-		return nil
-	}
-	return err
 }
 
 // Answer records a customer's answer to a message's one-tap question, given
@@ -73,16 +58,25 @@ func (p *Processor) Answer(ctx context.Context, a feedback.Postback) error {
 	}
 	sum := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question))
 	sub := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question + "\x00" + a.Value))
+	return p.answerWeb(ctx, a.Message, sub, func(base feedback.Feedback) []feedback.Feedback {
+		base.ID, base.Type, base.Question, base.Answer = "web-"+hex.EncodeToString(sum[:12])+"-answer", feedback.Answer, a.Question, a.Value
+		return []feedback.Feedback{base}
+	})
+}
+
+// answerWeb applies what a customer sent from a page an email link opened:
+// the feedback made from base (the customer, message and time filled in),
+// and the message marked answered, at once. The submission's digest keeps
+// the same one, sent twice, from applying twice.
+func (p *Processor) answerWeb(ctx context.Context, key message.Key, submission [32]byte, made func(base feedback.Feedback) []feedback.Feedback) error {
 	err := flow.RetryConflicts(ctx, func() error {
-		rec, err := p.Ledger.Message(ctx, a.Message)
+		rec, err := p.Ledger.Message(ctx, key)
 		if err != nil {
 			return err
 		}
 		now := p.Now()
-		e := webhook.Effects{Marker: webhook.Marker(webhook.Web, hex.EncodeToString(sub[:16])), At: now, MessageWas: rec.UpdatedAt}
-		e.Feedback = append(e.Feedback, feedback.Feedback{ID: "web-" + hex.EncodeToString(sum[:12]) + "-answer",
-			CustomerID: rec.CustomerID, MessageKey: a.Message, Kind: rec.Kind, Channel: customer.Email,
-			Type: feedback.Answer, Question: a.Question, Answer: a.Value, At: now})
+		e := webhook.Effects{Marker: webhook.Marker(webhook.Web, hex.EncodeToString(submission[:16])), At: now, MessageWas: rec.UpdatedAt}
+		e.Feedback = made(feedback.Feedback{CustomerID: rec.CustomerID, MessageKey: key, Kind: rec.Kind, Channel: customer.Email, At: now})
 		if rec.Observe(message.EvReply, now) {
 			rec.UpdatedAt = now
 			e.Message = rec
