@@ -118,7 +118,7 @@ func Take(p *customer.Points, n int64) error {
 func Expired(p *customer.Points, today plan.Day) []customer.PointsLot {
 	t := today.String()
 	n := 0
-	for n < len(p.Lots) && p.Lots[n].Until < t {
+	for n < len(p.Lots) && n < MaxExpiredAtOnce && p.Lots[n].Until < t {
 		p.Balance -= p.Lots[n].Points
 		n++
 	}
@@ -126,6 +126,12 @@ func Expired(p *customer.Points, today plan.Day) []customer.PointsLot {
 	p.Lots = append([]customer.PointsLot(nil), p.Lots[n:]...)
 	return gone
 }
+
+// MaxExpiredAtOnce bounds the lots one write expires, so it fits in a
+// DynamoDB transaction beside what it is written with (an order, say). A
+// customer with more (years of imported orders) has the rest expired on the
+// next visits: the oldest lot's date stays in the past, so they come due.
+const MaxExpiredAtOnce = 60
 
 // Settle sets the dates the daily run visits the card on: the oldest lot's
 // expiry and, unless it was reminded about, its reminder.
@@ -160,6 +166,12 @@ func NextExpiry(p customer.Points) (customer.PointsLot, bool) {
 // ErrInsufficient. With no config (no points card), an order may use no
 // points and earns none.
 func (c *Config) Order(cust *customer.Customer, rankAtPurchase rank.Rank, o customer.Order) (earned int64, entries []Entry, err error) {
+	if c != nil {
+		// Points past their last valid day on the order's date (in the
+		// customer's zone) are gone before anything is spent, even when the
+		// daily run has not come by yet.
+		entries = c.ExpireOn(cust, plan.DayOf(o.OrderedAt, cust.Location()), o.OrderedAt)
+	}
 	if o.PointsUsed > 0 {
 		if c == nil {
 			return 0, nil, domain.Invalidf("order %s: points_used %d, but the shop has no points card (templates/points.yaml)", o.ID, o.PointsUsed)

@@ -180,3 +180,46 @@ func TestOrderSpendsThenEarnsOnWhatWasPaid(t *testing.T) {
 		t.Errorf("paying 1000 after 50 points: earned %d, entries %+v, %v", earned, es, err)
 	}
 }
+
+// An order cannot spend points past their last valid day (in the customer's
+// zone), even before the daily run has expired them: they expire with it.
+func TestAnOrderCannotSpendExpiredPoints(t *testing.T) {
+	c := parse(t, strings.Replace(base, "%s", "floor", 1))
+	day := func(s string) plan.Day { d, _ := plan.ParseDay(s); return d }
+	cust := &customer.Customer{ID: "C1", Version: 3}
+	points.Add(&cust.Points, 60, day("2026-02-28"))
+	points.Add(&cust.Points, 40, day("2026-04-30"))
+	// 1 March 00:30 in Tokyo (still 28 February in UTC): the February lot is gone.
+	at := time.Date(2026, 2, 28, 15, 30, 0, 0, time.UTC)
+	if _, _, err := c.Order(cust, rank.Parse("new"), customer.Order{ID: "O1", Total: 5000, PointsUsed: 50, OrderedAt: at}); !errors.Is(err, points.ErrInsufficient) {
+		t.Fatalf("spending 50 when 40 are still valid: %v", err)
+	}
+	cust = &customer.Customer{ID: "C1", Version: 3}
+	points.Add(&cust.Points, 60, day("2026-02-28"))
+	points.Add(&cust.Points, 40, day("2026-04-30"))
+	_, es, err := c.Order(cust, rank.Parse("new"), customer.Order{ID: "O2", Total: 5000, PointsUsed: 30, OrderedAt: at})
+	if err != nil || len(es) != 3 || es[0].Reason != points.Expire || es[0].Points != -60 || es[1].Reason != points.Redeem || es[1].Balance != 10 {
+		t.Fatalf("entries %+v %v; want the February lot expired, then 30 of April's spent", es, err)
+	}
+}
+
+// Years of imported history expire a bounded number of lots per write; the
+// card's expiry date stays in the past, so the next visit takes the rest.
+func TestExpiryIsBoundedPerWrite(t *testing.T) {
+	c := parse(t, strings.Replace(base, "%s", "floor", 1))
+	cust := &customer.Customer{ID: "C1"}
+	start, _ := plan.ParseDay("2020-01-01")
+	for i := range points.MaxExpiredAtOnce + 15 {
+		points.Add(&cust.Points, 1, start.AddDays(i))
+	}
+	today, _ := plan.ParseDay("2026-12-01")
+	if got := c.ExpireOn(cust, today, time.Time{}); len(got) != points.MaxExpiredAtOnce {
+		t.Fatalf("%d lots expired at once, want %d", len(got), points.MaxExpiredAtOnce)
+	}
+	if cust.Points.ExpireOn >= today.String() {
+		t.Errorf("expire_on %s; want a past date, so the rest come due", cust.Points.ExpireOn)
+	}
+	if got := c.ExpireOn(cust, today, time.Time{}); len(got) != 15 || cust.Points.Balance != 0 {
+		t.Errorf("the next visit expired %d, balance %d; want the last 15, nothing left", len(got), cust.Points.Balance)
+	}
+}

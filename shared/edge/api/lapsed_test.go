@@ -133,6 +133,20 @@ func TestWhyStoppedOnBothChannels(t *testing.T) {
 	if rec, _ := k.Store.Message(ctx, mailNote); rec.Status != message.Replied {
 		t.Errorf("answered note: status %q", rec.Status)
 	}
+	// They change their mind, then change it back: one answer, the latest.
+	first, err := url.Parse(links[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{first.Query().Get("t"), u.Query().Get("t")} {
+		k.Clock.Advance(time.Minute)
+		if code := post(tok); code != 200 {
+			t.Fatalf("confirm: %d", code)
+		}
+	}
+	if fbs := k.feedbackOf(t, "E1"); len(fbs) != 1 || fbs[0].Answer != why.Choices[len(why.Choices)-1].Value {
+		t.Errorf("after answering その他, %s, then その他 again: %+v", why.Choices[0].Value, fbs)
+	}
 }
 
 // The come-back note speaks of what the customer last bought: the sender

@@ -446,9 +446,13 @@ func (r *Runner) decide(ctx context.Context, c campaign.Campaign, shard string, 
 		Template: tpl, Variant: lot.Template, Plan: job.Plan, Status: message.Queued, CreatedAt: now, UpdatedAt: now, Job: &job,
 		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl), Shard: shard}
 	var sends map[string]customer.CapSend // what counts against the cap, read with the customer
-	if ch == "" {
+	stop, stopped := r.Policy.Topics.Stops(cust, message.Newsletter)
+	switch {
+	case ch == "":
 		rec.Status, rec.Reason = message.Skipped, why
-	} else {
+	case stop: // never multicast to a friend who stopped the newsletter
+		rec.Status, rec.Reason = message.Skipped, stopped
+	default:
 		var err error
 		if sends, err = flow.CapSends(ctx, r.Ledger, cust, r.Policy, now); err != nil {
 			return nil, nil, err

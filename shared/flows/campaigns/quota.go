@@ -10,6 +10,7 @@ import (
 	"github.com/daifuku/daifuku/shared/domain/campaign"
 	"github.com/daifuku/daifuku/shared/domain/customer"
 	"github.com/daifuku/daifuku/shared/domain/delivery"
+	"github.com/daifuku/daifuku/shared/domain/message"
 	"github.com/daifuku/daifuku/shared/domain/rank"
 )
 
@@ -119,6 +120,9 @@ func (r *Runner) countLINE(ctx context.Context, c campaign.Campaign, first []cam
 				return nil, err
 			}
 			for _, cust := range r.members(c, sh, w, cs) {
+				if stop, _ := r.Policy.Topics.Stops(cust, message.Newsletter); stop {
+					continue // never sent, so never counted against the quota
+				}
 				if ch, _ := delivery.Choose(cust, "", r.available(c.TemplateFor(rank.Parse(cust.Rank)))); ch == customer.LINE {
 					byRank[cust.Rank]++
 				}

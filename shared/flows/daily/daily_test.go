@@ -284,6 +284,40 @@ func TestFrequencyCapKeepsBirthdayOverSteps(t *testing.T) {
 	}
 }
 
+// A customer who stopped the birthday topic: the birthday is skipped when
+// it is decided, with why, and so takes no place under the cap: the step
+// due the same day, which the cap would have held back, goes.
+func TestAStoppedTopicIsSkippedWhenDecidedAndLeavesTheCapAlone(t *testing.T) {
+	t.Parallel()
+	r := testrig.New(t)
+	ctx := context.Background()
+	now := morning("2026-12-08")
+	r.Clock.Set(now)
+	c := lineFriend("P1")
+	_ = c.SetBirthday("1995-12-08")
+	c.SignedUpAt = morning("2026-12-01")
+	c.SetTopic("birthday", false, morning("2026-11-01"), customer.ByPreferencePage, "test")
+	put(t, r, c)
+	for i, kind := range []message.Kind{message.Step, message.Newsletter} {
+		k := message.NewKey(kind, "P1", fmt.Sprint("earlier-", i))
+		rec := message.Record{Key: k, Kind: kind, CustomerID: "P1", Status: message.Sent, CreatedAt: now.AddDate(0, 0, -1-i)}
+		if _, err := r.Store.CreateMessage(ctx, rec, r.Daily.Policy.CapChange(nil, rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := r.Daily.Run(ctx, now, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decided(rep); got != "P1:birthday:skipped P1:prospect/stories:queued" {
+		t.Errorf("decisions %q, want the birthday skipped and the step sent", got)
+	}
+	rec, _ := r.Store.Message(ctx, message.NewKey(message.Birthday, "P1", "birthday:2026"))
+	if rec == nil || !strings.Contains(rec.Reason, "birthday") {
+		t.Errorf("skipped birthday record = %+v, want the stopped topic named", rec)
+	}
+}
+
 func TestDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)

@@ -110,9 +110,13 @@ func (r *Runner) tryVisit(ctx context.Context, c *customer.Customer, today plan.
 
 	// The global control group hears nothing but thank-yous: every
 	// decision is recorded held out, to measure the programme as a whole.
-	if r.Policy.InControlGroup(c.ID) {
-		for i := range cands {
+	// A topic the customer stopped is skipped here, so it takes no place
+	// under the cap from what they still want.
+	for i := range cands {
+		if r.Policy.InControlGroup(c.ID) {
 			cands[i].record.Status, cands[i].record.Reason = message.HeldOut, "in the global control group"
+		} else if stop, why := r.Policy.Topics.Stops(c, cands[i].job.Kind); stop && cands[i].record.Status == message.Queued {
+			cands[i].record.Status, cands[i].record.Reason = message.Skipped, why
 		}
 	}
 

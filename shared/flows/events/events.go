@@ -326,9 +326,14 @@ func (r *Runner) decide(ctx context.Context, e event.Event, c *customer.Customer
 		Plan: job.Plan, Step: job.Step, Status: message.Queued, CreatedAt: now, UpdatedAt: now, NotBefore: notBefore, Job: &job,
 		TemplateFolderVersion: contentset.FolderVersion(r.ContentFiles, tpl)}
 	var sends map[string]customer.CapSend
+	stop, stopped := r.Policy.Topics.Stops(c, message.Event)
 	switch {
 	case ch == "":
 		rec.Status, rec.Reason = message.Skipped, why
+	// The invitation and the thanks need the events topic; what answers the
+	// customer's own 参加 (waitlisted, promoted, the reminder) does not.
+	case stop && capped:
+		rec.Status, rec.Reason = message.Skipped, stopped
 	case r.Policy.InControlGroup(c.ID):
 		rec.Status, rec.Reason = message.HeldOut, "in the global control group"
 	default:

@@ -325,8 +325,16 @@ func (p *Program) thank(ctx context.Context, referrer *customer.Customer, r refe
 		return "", err
 	}
 	recent := delivery.RecentSends(sends, func(k message.Key) bool { return k == key })
-	if d := p.Policy.CapFor(referrer).ApplyCap(recent, []message.Kind{message.Referral}, now)[0]; !d.Allowed {
-		rec.Status, rec.Reason, rec.Job = message.Suppressed, d.Reason, nil
+	stop, stopped := p.Policy.Topics.Stops(referrer, message.Referral)
+	switch {
+	case p.Policy.InControlGroup(referrer.ID):
+		rec.Status, rec.Reason, rec.Job = message.HeldOut, "in the global control group", nil
+	case stop:
+		rec.Status, rec.Reason, rec.Job = message.Skipped, stopped, nil
+	default:
+		if d := p.Policy.CapFor(referrer).ApplyCap(recent, []message.Kind{message.Referral}, now)[0]; !d.Allowed {
+			rec.Status, rec.Reason, rec.Job = message.Suppressed, d.Reason, nil
+		}
 	}
 	onRecord, created, err := flow.Decide(ctx, p.Ledger, rec, p.Policy.CapChange(sends, rec))
 	if err != nil {

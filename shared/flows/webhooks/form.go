@@ -46,8 +46,9 @@ func (p *Processor) AnswerForm(ctx context.Context, a FormAnswer) error {
 }
 
 // Answer records a customer's answer to a message's one-tap question, given
-// by an email link. The message's question has one answer: a second tap
-// replaces the first, the same tap twice changes nothing.
+// by an email link. The message's question has one answer, the latest: a
+// second answer replaces the first (and going back to the first works), the
+// same answer twice stores the same item.
 func (p *Processor) Answer(ctx context.Context, a feedback.Postback) error {
 	if p.Script == nil {
 		return errors.New("answer: no feedback script")
@@ -57,7 +58,9 @@ func (p *Processor) Answer(ctx context.Context, a feedback.Postback) error {
 		return fmt.Errorf("answer %s=%s: %w", a.Question, a.Value, ErrUnknownAnswer)
 	}
 	sum := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question))
-	sub := sha256.Sum256([]byte(string(a.Message) + "\x00" + a.Question + "\x00" + a.Value))
+	// Each confirmation is a submission of its own (A, then B, then A again
+	// ends on A); the answer's item id keeps one answer per question.
+	sub := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", a.Message, a.Question, a.Value, p.Now().UnixNano()))
 	return p.answerWeb(ctx, a.Message, sub, func(base feedback.Feedback) []feedback.Feedback {
 		base.ID, base.Type, base.Question, base.Answer = "web-"+hex.EncodeToString(sum[:12])+"-answer", feedback.Answer, a.Question, a.Value
 		return []feedback.Feedback{base}

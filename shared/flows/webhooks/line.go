@@ -196,6 +196,9 @@ func (p *Processor) speaker(ctx context.Context, marker string, ev webhook.LINEE
 	}
 	e := &webhook.Effects{Marker: marker}
 	if c.Version == 0 {
+		// A friend who speaks before their follow arrives (or whose follow
+		// was lost) is one: the consent they gave by adding us is recorded.
+		c.NoteConsent(customer.LINE, ev.At, customer.ByLINEFollow, "line message before the follow")
 		p.schedule(c)
 		e.Customer = c
 	}
