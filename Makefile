@@ -23,7 +23,7 @@ test: deps
 	(cd $${TMPDIR:-/tmp} && exec java -Djava.library.path=$$(dirname $$jar)/DynamoDBLocal_lib -jar $$jar \
 		-inMemory -sharedDb -port $(TEST_DDB_PORT) >/dev/null 2>&1) & \
 	pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
-	DYNAMODB_ENDPOINT=http://127.0.0.1:$(TEST_DDB_PORT) $(GO) test -race -count=1 ./...
+	DYNAMODB_ENDPOINT=http://127.0.0.1:$(TEST_DDB_PORT) $(GO) test -race -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3000x
 
 ## bench: the sender path (render + idempotency record + send to the capture server), rendering alone
