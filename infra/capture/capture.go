@@ -91,6 +91,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.quota(w, r)
 		return
 	}
+	if r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/v3/asm/groups/") {
+		// An unsubscribe group's suppression taken off (no body), as SendGrid answers it.
+		if err := s.record("sendgrid-asm", r, body); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if !json.Valid(body) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "The request body has 1 error(s)"})
 		return
@@ -108,6 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, body)
 	case r.Method == http.MethodPost && r.URL.Path == "/v3/mail/send":
 		s.mail(w, r, body)
+
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not found"})
 	}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -154,4 +156,22 @@ func reason(res *rest.Response) string {
 		return e.Message
 	}
 	return http.StatusText(res.StatusCode)
+}
+
+// Unsuppress takes an address off an unsubscribe group's suppression list
+// (DELETE /v3/asm/groups/{group}/suppressions/{email}), so the group's mail
+// reaches a customer who asked for it again: after a group_unsubscribe,
+// SendGrid drops that group's mail to the address whatever the ledger says.
+// An address not on the list (404) is no error.
+func (c *Client) Unsuppress(ctx context.Context, group int, email string) error {
+	req := sendgrid.GetRequest(c.key, fmt.Sprintf("/v3/asm/groups/%d/suppressions/%s", group, url.PathEscape(email)), c.host)
+	req.Method = http.MethodDelete
+	res, err := c.rest.SendWithContext(ctx, req)
+	if err != nil {
+		return fmt.Errorf("sendgrid unsuppress (group %d): %w", group, err)
+	}
+	if res.StatusCode/100 != 2 && res.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("sendgrid unsuppress (group %d): %d %s", group, res.StatusCode, reason(res))
+	}
+	return nil
 }

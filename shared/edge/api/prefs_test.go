@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -289,5 +290,36 @@ func TestStaffConsentNeedsAReason(t *testing.T) {
 	recs := k.consentOf(t, "C1")
 	if len(recs) != 1 || recs[0].How != customer.ByStaff || recs[0].Cause != "phoned to stop all email" || recs[0].Consent {
 		t.Errorf("records %+v", recs)
+	}
+}
+
+// A customer SendGrid holds in the newsletter group's suppression list (a
+// group unsubscribe) who restarts the newsletter, on the page or on LINE, is
+// taken off that list, so the newsletter reaches them again; stopping takes
+// no one off, and a topic restarted twice asks SendGrid twice, harmlessly.
+func TestRestartingATopicLiftsSendGridsGroupSuppression(t *testing.T) {
+	t.Parallel()
+	k := newHook(t)
+	news, _ := k.Content.Policy.Topics.ByID("newsletter")
+	k.seed(t, &customer.Customer{ID: "C1", Email: "c1@example.jp", Consent: customer.Consent{Email: true}})
+	tok := url.QueryEscape(k.Sender.Unsubscribe.PreferencesToken("C1"))
+	all := url.Values{"form": {"topics"}, "topic": {"birthday", "points", "follow-up", "events"}}
+	if w := k.do(http.MethodPost, "/preferences?t="+tok, all); w.Code != http.StatusOK {
+		t.Fatalf("stop: %d", w.Code)
+	}
+	if n := len(k.Capture.Requests("sendgrid-asm")); n != 0 {
+		t.Fatalf("stopping a topic took %d suppressions off", n)
+	}
+	all["topic"] = append(all["topic"], "newsletter")
+	if w := k.do(http.MethodPost, "/preferences?t="+tok, all); w.Code != http.StatusOK {
+		t.Fatalf("restart: %d", w.Code)
+	}
+	reqs := k.Capture.Requests("sendgrid-asm")
+	want := fmt.Sprintf("/v3/asm/groups/%d/suppressions/c1@example.jp", news.Group)
+	if len(reqs) != 1 || reqs[0].Path != want {
+		t.Fatalf("requests %+v; want one DELETE of %s", reqs, want)
+	}
+	if k.customer(t, "C1").Stopped("newsletter") {
+		t.Error("the newsletter is still stopped")
 	}
 }

@@ -164,6 +164,7 @@ func New(d Deps) *App {
 	}
 	if d.Mail != nil {
 		wp.Forward = (&webhooks.Forwarder{Mail: d.Mail, Shop: d.Content.Shop}).Forward
+		wp.Suppressions = d.Mail
 	}
 	// The same secret signs event RSVP links, under another label.
 	ev := &events.Runner{Env: env, Ledger: st, Queue: d.Queue, Templates: d.Content.Templates, Policy: d.Content.Policy,

@@ -51,16 +51,24 @@ func (p *Processor) SetTopics(ctx context.Context, customerID string, want map[s
 			return 0, domain.Invalidf("preferences: unknown topic %q", id)
 		}
 	}
-	var changed int
+	var (
+		changed   int
+		saved     *customer.Customer
+		restarted []delivery.Topic
+	)
 	err := flow.RetryConflicts(ctx, func() error {
 		c, err := p.Ledger.Customer(ctx, customerID)
 		if err != nil {
 			return err
 		}
+		saved, restarted = c, nil
 		changed = 0
 		for _, t := range p.Topics { // in the topics' order: the records read as the page does
 			if on, ok := want[t.ID]; ok && c.SetTopic(t.ID, on, p.Now(), how, cause) {
 				changed++
+				if on {
+					restarted = append(restarted, t)
+				}
 			}
 		}
 		if changed == 0 {
@@ -73,8 +81,30 @@ func (p *Processor) SetTopics(ctx context.Context, customerID string, want map[s
 	}
 	if changed > 0 {
 		p.Logger().InfoContext(ctx, "preferences changed", "customer_id", customerID, "how", how, "topics", changed)
+		for _, t := range restarted {
+			p.unsuppress(ctx, saved, t)
+		}
 	}
 	return changed, nil
+}
+
+// Suppressions is SendGrid's list of addresses an unsubscribe group drops.
+type Suppressions interface {
+	Unsuppress(ctx context.Context, group int, email string) error
+}
+
+// unsuppress takes a customer who restarted a topic off its SendGrid group's
+// suppression list, where a group unsubscribe put them: otherwise SendGrid
+// keeps dropping the topic's mail. Doing it twice, or before the change is
+// stored, does no harm (the ledger decides what is sent); a failure is
+// logged, not undone: the preference is the customer's.
+func (p *Processor) unsuppress(ctx context.Context, c *customer.Customer, t delivery.Topic) {
+	if p.Suppressions == nil || t.Group == 0 || c == nil || c.Email == "" || c.Stopped(t.ID) {
+		return
+	}
+	if err := p.Suppressions.Unsuppress(ctx, t.Group, c.Email); err != nil {
+		p.Logger().WarnContext(ctx, "topic restarted but still suppressed at SendGrid", "customer_id", c.ID, "topic", t.ID, "error", err)
+	}
 }
 
 // groupEvent applies a SendGrid group_unsubscribe or group_resubscribe: the
@@ -117,6 +147,9 @@ func (p *Processor) prefsPostback(ctx context.Context, marker string, ev webhook
 		on := action == "on"
 		if c.SetTopic(t.ID, on, ev.At, customer.ByLINEMenu, "line "+action) {
 			e.Customer = c
+			if on {
+				p.unsuppress(ctx, c, t)
+			}
 		}
 		said := "「" + t.Label + "」の配信を停止しました。"
 		if on {

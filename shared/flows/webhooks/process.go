@@ -55,6 +55,9 @@ type Processor struct {
 	Script *feedback.Script
 	// Topics are what customers may stop hearing about (配信設定).
 	Topics delivery.Topics
+	// Suppressions takes a customer who restarts a topic off its SendGrid
+	// group's suppression list; nil: not done (no SendGrid).
+	Suppressions Suppressions
 	// DecodeLINE and DecodeMail read stored LINE and SendGrid events (the
 	// adapters know the providers' formats).
 	DecodeLINE func(raw []byte) (webhook.LINEEvent, error)
