@@ -322,4 +322,14 @@ func TestRestartingATopicLiftsSendGridsGroupSuppression(t *testing.T) {
 	if k.customer(t, "C1").Stopped("newsletter") {
 		t.Error("the newsletter is still stopped")
 	}
+
+	// On LINE: a friend with an address restarts it from the menu.
+	friend := &customer.Customer{ID: "L1", LINEUserID: sampleUser, Email: "l1@example.jp", Consent: customer.Consent{LINE: true, Email: true}}
+	friend.SetTopic("newsletter", false, sampleAt.Add(-time.Hour), customer.ByLINEMenu, "test")
+	k.seed(t, friend)
+	k.sendLINE(t, lineEvent("P1", sampleAt, map[string]any{"type": "postback", "postback": map[string]any{"data": "pref=on&t=newsletter"}}))
+	want = fmt.Sprintf("/v3/asm/groups/%d/suppressions/l1@example.jp", news.Group)
+	if reqs := k.Capture.Requests("sendgrid-asm"); len(reqs) != 2 || reqs[1].Path != want {
+		t.Errorf("requests %+v; want a DELETE of %s", reqs, want)
+	}
 }
