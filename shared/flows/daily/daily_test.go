@@ -253,6 +253,19 @@ func TestQuietHoursDeferThenRelease(t *testing.T) {
 	}
 }
 
+// sentThisWeek records two messages sent to a customer in the days before
+// now: the cap (3 in 7 days) has room for one more.
+func sentThisWeek(t *testing.T, r *testrig.Rig, customerID string, now time.Time) {
+	t.Helper()
+	for i, kind := range []message.Kind{message.Step, message.Newsletter} {
+		k := message.NewKey(kind, customerID, fmt.Sprint("earlier-", i))
+		rec := message.Record{Key: k, Kind: kind, CustomerID: customerID, Status: message.Sent, CreatedAt: now.AddDate(0, 0, -1-i)}
+		if _, err := r.Store.CreateMessage(context.Background(), rec, r.Daily.Policy.CapChange(nil, rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestFrequencyCapKeepsBirthdayOverSteps(t *testing.T) {
 	t.Parallel()
 	r := testrig.New(t)
@@ -263,14 +276,7 @@ func TestFrequencyCapKeepsBirthdayOverSteps(t *testing.T) {
 	_ = c.SetBirthday("1995-12-08")
 	c.SignedUpAt = morning("2026-12-01") // the day-7 step falls today too
 	put(t, r, c)
-	// Three messages went out this week already... minus one: room for one more.
-	for i, kind := range []message.Kind{message.Step, message.Newsletter} {
-		k := message.NewKey(kind, "P1", fmt.Sprint("earlier-", i))
-		rec := message.Record{Key: k, Kind: kind, CustomerID: "P1", Status: message.Sent, CreatedAt: now.AddDate(0, 0, -1-i)}
-		if _, err := r.Store.CreateMessage(ctx, rec, r.Daily.Policy.CapChange(nil, rec)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sentThisWeek(t, r, "P1", now)
 	rep, err := r.Daily.Run(ctx, now, false)
 	if err != nil {
 		t.Fatal(err)
@@ -298,13 +304,7 @@ func TestAStoppedTopicIsSkippedWhenDecidedAndLeavesTheCapAlone(t *testing.T) {
 	c.SignedUpAt = morning("2026-12-01")
 	c.SetTopic("birthday", false, morning("2026-11-01"), customer.ByPreferencePage, "test")
 	put(t, r, c)
-	for i, kind := range []message.Kind{message.Step, message.Newsletter} {
-		k := message.NewKey(kind, "P1", fmt.Sprint("earlier-", i))
-		rec := message.Record{Key: k, Kind: kind, CustomerID: "P1", Status: message.Sent, CreatedAt: now.AddDate(0, 0, -1-i)}
-		if _, err := r.Store.CreateMessage(ctx, rec, r.Daily.Policy.CapChange(nil, rec)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sentThisWeek(t, r, "P1", now)
 	rep, err := r.Daily.Run(ctx, now, false)
 	if err != nil {
 		t.Fatal(err)
